@@ -1,0 +1,5 @@
+import sys
+
+from emergence_laws.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The `emergence` command: parses arguments and calls the API. Thin by design.
+
+Each subcommand lives in ``emergence_laws.commands.<name>`` and provides
+``add_parser(subparsers)`` (import-light: no torch at module level) and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from emergence_laws import __version__
+from emergence_laws.errors import EmergenceError
+
+#: Subcommands in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "fit",
+    "backtest",
+    "predict",
+    "detect",
+    "report",
+    "run",
+    "status",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="emergence",
+        description=(
+            "Predict where few-shot emergence of a capability will happen, in pretraining loss, "
+            "by fitting an emergence law to finetuned runs of smaller models "
+            "(Snell et al., 2024). Start with `emergence demo`."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"emergence_laws.commands.{name}")
+        except ModuleNotFoundError as exc:  # a subcommand not built yet
+            if exc.name == f"emergence_laws.commands.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except EmergenceError as exc:
+        print(f"emergence {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"emergence {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
