@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "run",
     "status",
+    "validate",
 )
 
 

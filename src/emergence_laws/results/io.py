@@ -1,0 +1,230 @@
+"""Read results tables from CSV, Parquet, SQLite stores and lm-evaluation-harness JSON; write CSV/Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from emergence_laws.errors import InputError
+from emergence_laws.results.validate import validate_table
+
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+#: Sidecar file names that map lm-eval JSON models to scale coordinates.
+SCALE_SIDECARS = ("scales.csv", "ladder.csv", "models.csv")
+
+
+def load_results(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+    """Load and validate a results table: CSV/TSV, Parquet, a SQLite store, or lm-eval JSON.
+
+    For lm-eval JSON (a file, or a folder of them), scale coordinates come from `scales`
+    (a CSV or DataFrame with `model` and pretrain_loss/flops/params columns) or from a sidecar
+    `scales.csv` next to the JSON.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file or folder; check the path")
+    suffix = p.suffix.lower()
+    if p.is_dir() or suffix == ".json" or suffix == ".jsonl":
+        return load_lmeval_json(p, scales=scales)
+    if suffix in SQLITE_SUFFIXES:
+        from emergence_laws.results.store import ResultsStore
+
+        if not _is_sqlite(p):
+            raise InputError(f"{p}: not a SQLite database; give a store written by `emergence run`, or a CSV")
+        frame = ResultsStore(p, create=False).to_frame()
+        return validate_table(frame, str(p))
+    if suffix in PARQUET_SUFFIXES:
+        return load_parquet(p)
+    if suffix in CSV_SUFFIXES or suffix == "":
+        return load_csv(p)
+    raise InputError(
+        f"{p}: unknown file type {suffix!r}; give a .csv, .tsv, .parquet, .db (SQLite store) or lm-eval .json"
+    )
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
+def load_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (or TSV) results table; every value read as text, then validated and typed."""
+    p = Path(path)
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InputError(f"{p}: the file is empty; expected a CSV header with model, task, metric, value, ...")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV") from None
+    sep = "\t" if p.suffix.lower() == ".tsv" else ","
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8").lstrip("\ufeff")), delimiter=sep))
+    header = lines[0] if lines else []
+    for number, fields in enumerate(lines[1:], start=2):
+        if fields and len(fields) != len(header):
+            raise InputError(
+                f"{p}, line {number}: malformed CSV ({len(fields)} fields, the header has {len(header)}); "
+                "every line needs as many fields as the header"
+            )
+    names = [h.strip() for h in header]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{p}: column {repeated[0]!r} appears more than once in the header; keep one")
+    try:
+        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True, index_col=False)
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise InputError(f"{p}: malformed CSV ({detail}); every line needs as many fields as the header") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{p}: the file is empty; expected a CSV header with model, task, metric, value, ...") from None
+    unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
+    if unnamed and len(unnamed) == len(df.columns):
+        raise InputError(f"{p}: the header row is empty; the first line must name the columns")
+    return validate_table(df, str(p), line_offset=2)
+
+
+def load_parquet(path: str | Path) -> pd.DataFrame:
+    """Read a Parquet results table, then validate it."""
+    p = Path(path)
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__}); check the file or export CSV") from None
+    return validate_table(df, str(p))
+
+
+_METRIC_NAMES = {"acc": "accuracy"}
+
+
+def _metric_name(key: str) -> str:
+    """lm-eval's 'acc,none' -> 'accuracy'; 'exact_match,strict-match' -> 'exact_match[strict-match]'."""
+    name, _, filt = key.partition(",")
+    name = _METRIC_NAMES.get(name, name)
+    return name if filt in ("", "none") else f"{name}[{filt}]"
+
+
+def _model_id(doc: Mapping, fallback: str) -> str:
+    config = doc.get("config") or {}
+    args = config.get("model_args") or ""
+    if isinstance(args, Mapping):
+        found = args.get("pretrained")
+        if found:
+            return str(found)
+    match = re.search(r"pretrained=([^,]+)", str(args))
+    if match:
+        return match.group(1)
+    return str(doc.get("model_name") or fallback)
+
+
+def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
+    results = doc.get("results")
+    if not isinstance(results, Mapping):
+        raise InputError(f"{source}: not an lm-evaluation-harness results file (no 'results' object)")
+    model = _model_id(doc, source.stem)
+    n_shot = doc.get("n-shot") or {}
+    n_samples = doc.get("n-samples") or {}
+    rows = []
+    for task, metrics in results.items():
+        if not isinstance(metrics, Mapping):
+            continue
+        samples = n_samples.get(task) or {}
+        for key, value in metrics.items():
+            if key == "alias" or "_stderr" in key.split(",")[0] or not isinstance(value, (int, float)):
+                continue
+            name, _, filt = key.partition(",")
+            stderr = metrics.get(f"{name}_stderr,{filt}" if filt else f"{name}_stderr")
+            rows.append(
+                {
+                    "model": model,
+                    "task": task,
+                    "metric": _metric_name(key),
+                    "value": float(value),
+                    "n_train": 0,
+                    "shots": int(n_shot.get(task, 0) or 0),
+                    "stderr": float(stderr) if isinstance(stderr, (int, float)) else None,
+                    "n_eval": samples.get("effective") if isinstance(samples, Mapping) else None,
+                    "method": "none",
+                    "source_path": str(source),
+                }
+            )
+    return rows
+
+
+def load_lmeval_json(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+    """Import lm-evaluation-harness `results*.json` (one file or a folder, searched recursively).
+
+    Each model's scale (pretrain_loss / flops / params) comes from `scales` or a sidecar
+    `scales.csv` beside the JSON; lm-eval does not record it.
+    """
+    p = Path(path)
+    files = sorted(p.rglob("*.json")) if p.is_dir() else [p]
+    if not files:
+        raise InputError(f"{p}: no .json files found; point at lm-eval output or a CSV table")
+    rows: list[dict] = []
+    for f in files:
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{f}: not valid JSON ({exc}); give lm-eval's results JSON") from None
+        if not isinstance(doc, Mapping):
+            raise InputError(f"{f}: not an lm-evaluation-harness results file (top level is not an object)")
+        rows.extend(_lmeval_rows(doc, f))
+    if not rows:
+        raise InputError(f"{p}: the lm-eval results hold no numeric metrics")
+    df = pd.DataFrame(rows)
+    scale_df = _scale_table(p, scales)
+    if scale_df is None:
+        raise InputError(
+            f"{p}: lm-eval JSON has no scale; put a scales.csv (columns: model, pretrain_loss|flops|params) "
+            "beside it or pass scales="
+        )
+    unknown = sorted(set(df["model"]) - set(scale_df["model"]))
+    if unknown:
+        raise InputError(f"{p}: model {unknown[0]!r} has no row in the scales table; add it")
+    df = df.merge(scale_df, on="model", how="left", suffixes=("", "_scale"))
+    return validate_table(df, str(p))
+
+
+def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
+    if isinstance(scales, pd.DataFrame):
+        table = scales.copy()
+        where = "scales"
+    else:
+        if scales is None:
+            folder = p if p.is_dir() else p.parent
+            found = [folder / name for name in SCALE_SIDECARS if (folder / name).exists()]
+            if not found:
+                return None
+            scales = found[0]
+        try:
+            table = pd.read_csv(scales)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, FileNotFoundError) as exc:
+            raise InputError(f"{scales}: cannot read the scales table ({type(exc).__name__})") from None
+        where = str(scales)
+    if "model" not in table.columns:
+        raise InputError(f"{where}: the scales table needs a 'model' column")
+    keep = [c for c in table.columns if c != "model" and c not in ("task", "metric", "value")]
+    table["model"] = table["model"].astype(str)
+    return table[["model", *keep]].drop_duplicates("model")
+
+
+def export_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a results table as CSV or Parquet (by suffix)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() in PARQUET_SUFFIXES:
+        df.to_parquet(p, index=False)
+    elif p.suffix.lower() in CSV_SUFFIXES:
+        df.to_csv(p, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
+    else:
+        raise InputError(f"{p}: export as .csv, .tsv or .parquet")
+    return p

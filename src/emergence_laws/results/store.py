@@ -1,0 +1,137 @@
+"""A SQLite store for the results table: idempotent inserts keyed by (run_key, metric), crash-safe.
+
+Each `insert` is one transaction, so a job's rows land all together or not at all; the database
+runs in WAL mode, so a process killed mid-write leaves the store readable and uncorrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from emergence_laws.errors import InputError
+from emergence_laws.results.io import export_table
+from emergence_laws.results.schema import INTEGER, NUMERIC, OPTIONAL, REQUIRED, SCALE
+
+#: Columns stored as their own SQL columns; anything else goes into the JSON `extra` column.
+COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*REQUIRED, *SCALE, *OPTIONAL)))
+
+_SQL_TYPES = {c: ("INTEGER" if c in INTEGER else "REAL") for c in NUMERIC}
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS results ("
+    + ", ".join(f"{c} {_SQL_TYPES.get(c, 'TEXT')}" + (" NOT NULL" if c in ("run_key", "metric") else "") for c in COLUMNS)
+    + ", extra TEXT, PRIMARY KEY (run_key, metric))"
+)
+
+_IDENTITY = ("model", "task", "n_train", "shots", "seed", "method", "family")
+
+
+def row_key(row: Mapping) -> str:
+    """A run key for a row that has none: a hash of what identifies the evaluation (not its value)."""
+    ident = {c: row.get(c) for c in _IDENTITY}
+    blob = json.dumps(ident, sort_keys=True, default=str)
+    return "row-" + hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _clean(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+class ResultsStore:
+    """Results rows in one SQLite file. Safe to read while another process writes."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise InputError(f"{self.path}: no such store; run `emergence run` first or give a CSV")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            if create:
+                self._conn.execute(_CREATE)
+            elif not self._conn.execute("SELECT name FROM sqlite_master WHERE name='results'").fetchone():
+                raise InputError(f"{self.path}: SQLite file has no results table; it was not written by this tool")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path}: cannot open as a results store ({exc})") from None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def insert(self, rows: Iterable[Mapping] | pd.DataFrame, *, replace: bool = False) -> int:
+        """Insert rows in one transaction; rows whose (run_key, metric) exists are skipped
+        (or overwritten with `replace=True`). Returns the number of rows written."""
+        records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(r) for r in rows]
+        if not records:
+            return 0
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        values = []
+        for i, rec in enumerate(records):
+            missing = [c for c in ("model", "task", "metric", "value") if _clean(rec.get(c)) is None]
+            if missing:
+                raise InputError(f"row {i} to insert lacks {', '.join(missing)}")
+            rec.setdefault("n_train", 0)
+            rec.setdefault("shots", 0)
+            if _clean(rec.get("run_key")) is None:
+                rec["run_key"] = row_key(rec)
+            if _clean(rec.get("created_at")) is None:
+                rec["created_at"] = now
+            extra = {k: _clean(v) for k, v in rec.items() if k not in COLUMNS and _clean(v) is not None}
+            values.append([_clean(rec.get(c)) for c in COLUMNS] + [json.dumps(extra, default=str) if extra else None])
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        sql = f"{verb} INTO results ({', '.join(COLUMNS)}, extra) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})"
+        before = self._conn.total_changes
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(sql, values)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return self._conn.total_changes - before
+
+    def has(self, run_key: str) -> bool:
+        """Whether any row with this run key is stored."""
+        return self._conn.execute("SELECT 1 FROM results WHERE run_key=? LIMIT 1", (run_key,)).fetchone() is not None
+
+    def run_keys(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT DISTINCT run_key FROM results")}
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """All rows as a results-table DataFrame (extra columns expanded; empty columns dropped)."""
+        cur = self._conn.execute(f"SELECT {', '.join(COLUMNS)}, extra FROM results ORDER BY rowid")
+        data = cur.fetchall()
+        df = pd.DataFrame(data, columns=[*COLUMNS, "extra"])
+        extras = [json.loads(e) if e else {} for e in df.pop("extra")]
+        if any(extras):
+            df = pd.concat([df, pd.DataFrame(extras, index=df.index)], axis=1)
+        keep = [c for c in df.columns if c in REQUIRED or c in SCALE or df[c].notna().any()]
+        return df[keep]
+
+    def export(self, path: str | Path) -> Path:
+        """Write every row to CSV or Parquet (by suffix)."""
+        return export_table(self.to_frame(), path)
