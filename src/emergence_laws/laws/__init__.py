@@ -1,1 +1,40 @@
-"""laws."""
+"""The science core: emergence-law forms, fits, bootstrap, backtest, baselines (numpy/scipy only, no torch).
+
+Entry points: :func:`fit_elbow` (one curve), :func:`fit_law` (the joint emergence law),
+:func:`bootstrap_law` (its interval), :func:`backtest`, :func:`fit_sigmoid_baseline`,
+:func:`fit_scaling_law`. Losses are pretraining losses in nats/token.
+"""
+
+from __future__ import annotations
+
+from emergence_laws.laws.backtest import Backtest, backtest
+from emergence_laws.laws.baselines import SigmoidBaseline, fit_power_law_law, fit_sigmoid_baseline
+from emergence_laws.laws.bootstrap import BootstrapResult, bootstrap_law
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.elbow import ElbowFit, fit_elbow
+from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.forms import log_power_shift, power_shift, relu_elbow, softplus_elbow
+from emergence_laws.laws.identifiability import check_identifiable
+from emergence_laws.laws.scaling import ScalingLaw, fit_scaling_law
+
+__all__ = [
+    "Backtest",
+    "BootstrapResult",
+    "ElbowFit",
+    "EmergenceLaw",
+    "LawData",
+    "ScalingLaw",
+    "SigmoidBaseline",
+    "backtest",
+    "bootstrap_law",
+    "check_identifiable",
+    "fit_elbow",
+    "fit_law",
+    "fit_power_law_law",
+    "fit_scaling_law",
+    "fit_sigmoid_baseline",
+    "log_power_shift",
+    "power_shift",
+    "relu_elbow",
+    "softplus_elbow",
+]

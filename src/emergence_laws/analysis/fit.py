@@ -1,0 +1,382 @@
+"""Table-level API: take a results DataFrame, select a task/metric, call the pure laws, return JSON-ready dicts.
+
+Used by the CLI (`emergence fit`, `emergence backtest`) and the micro-world demo. Signatures here are
+stable:
+
+    fit_table(df, task=None, metric=None, d0=None, form="logpower", elbow="relu", bootstrap=0, seed=0,
+              method=None, cutoff_loss=None, fit_delta=True) -> FitResult
+    baseline_table(df, task=None, metric=None, cutoff_loss=None) -> FitResult   # few-shot sigmoid only
+    backtest_table(df, task, cutoff_loss, metric=None, d0=None, form="logpower", elbow="relu",
+                   bootstrap=0, seed=0, method=None) -> dict
+    scaling_inversion(df, loss) -> dict | None
+
+Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from emergence_laws.errors import InputError, NotIdentifiableError
+from emergence_laws.laws.backtest import backtest
+from emergence_laws.laws.baselines import fit_sigmoid_baseline
+from emergence_laws.laws.bootstrap import bootstrap_law
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.elbow import fit_elbow
+from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.scaling import fit_scaling_law
+
+#: Metrics tried, in order, when the task has several and none is named.
+METRIC_PREFERENCE: tuple[str, ...] = ("accuracy", "acc", "acc_norm", "exact_match", "loglik", "brier")
+#: Metrics where lower is better; their values are negated before fitting.
+LOWER_IS_BETTER: tuple[str, ...] = ("brier",)
+
+
+class FitResult(dict):
+    """JSON-ready dict of a fit, plus Python objects for plotting: ``.law``, ``.data``, ``.boot``, ``.baseline``."""
+
+    law = None
+    data = None
+    boot = None
+    baseline = None
+    scaling: dict | None = None
+
+
+def _clean(obj: Any) -> Any:
+    """Make ``obj`` json.dumps-able: numpy scalars -> Python, NaN/inf -> None, tuples -> lists."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_clean(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    return obj
+
+
+def _pick(df, task: str | None, metric: str | None):
+    """Rows of one task and metric; returns (rows, task, metric, notes)."""
+    import pandas as pd  # noqa: F401  (the table is a DataFrame)
+
+    notes: list[str] = []
+    for col in ("task", "metric", "value", "n_train"):
+        if col not in df.columns:
+            raise InputError(f"results table has no '{col}' column; see the results-table columns in the README")
+    tasks = sorted(map(str, df["task"].dropna().unique()))
+    if task is None:
+        if len(tasks) != 1:
+            shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
+            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with --task")
+        task = tasks[0]
+    elif task not in tasks:
+        shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
+        raise InputError(f"task {task!r} is not in the table; its tasks are: {shown}")
+    rows = df[df["task"].astype(str) == task]
+    metrics = sorted(map(str, rows["metric"].dropna().unique()))
+    if metric is None:
+        if len(metrics) == 1:
+            metric = metrics[0]
+        else:
+            pref = [m for m in METRIC_PREFERENCE if m in metrics]
+            if not pref:
+                raise InputError(f"task {task!r} has metrics {', '.join(metrics)}; choose one with --metric")
+            metric = pref[0]
+            notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with --metric)")
+    elif metric not in metrics:
+        raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
+    return rows[rows["metric"].astype(str) == metric], task, metric, notes
+
+
+def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: float | None):
+    """Build LawData (+ per-row FLOPs) from the rows of one task/metric."""
+    notes: list[str] = []
+    no_loss = "pretrain_loss" not in rows.columns or rows["pretrain_loss"].isna().all()
+    if not (rows["n_train"] > 0).any():
+        raise NotIdentifiableError(
+            f"task {task!r}: no finetuned rows (n_train > 0) among {len(rows)} rows"
+            + (" and no pretrain_loss" if no_loss else "")
+            + ": the emergence law is fitted to checkpoints finetuned on 2+ data amounts (e.g. n_train in "
+            "{16, 64, 256, 1024}, 2+ random subsets each)"
+            + (" with each checkpoint's pretraining loss (nats/token)" if no_loss else "")
+            + "; add them (e.g. `emergence run`), or use --baseline sigmoid for a few-shot-only extrapolation"
+        )
+    if no_loss:
+        raise NotIdentifiableError(
+            f"task {task!r}: no pretrain_loss column: the law is fitted in pretraining loss (nats/token); add each "
+            "checkpoint's loss on a fixed reference text (or use --baseline sigmoid, which can run on flops)"
+        )
+    rows = rows[rows["pretrain_loss"].notna()]
+    ft = rows["n_train"] > 0
+    if "method" in rows.columns:
+        methods = sorted(set(map(str, rows.loc[ft, "method"].dropna().unique())) - {"none"})
+        if method is not None:
+            if method not in methods:
+                raise InputError(f"method {method!r} not among the finetuned rows' methods ({', '.join(methods) or 'none'}); check --method")
+            rows = rows[(~ft) | (rows["method"].astype(str) == method)]
+        elif len(methods) > 1:
+            raise InputError(
+                f"task {task!r}: finetuned rows mix methods ({', '.join(methods)}); fit one at a time with --method"
+            )
+    if cutoff_loss is not None:
+        rows = rows[rows["pretrain_loss"] > cutoff_loss]
+        if rows.empty:
+            raise NotIdentifiableError(f"no checkpoint has pretrain_loss above {cutoff_loss:g} nats; raise the cutoff")
+    fs = rows["n_train"] == 0
+    shots = 0
+    if fs.any():
+        counts = rows.loc[fs, "shots"].value_counts()
+        shots = int(counts.index[0])
+        if len(counts) > 1:
+            notes.append(
+                f"few-shot rows use several shot counts ({', '.join(str(int(s)) for s in sorted(counts.index))}); "
+                f"using shots={shots} (the most common)"
+            )
+            rows = rows[(~fs) | (rows["shots"] == shots)]
+    value = rows["value"].to_numpy(dtype=float)
+    if metric in LOWER_IS_BETTER:
+        value = -value
+        notes.append(f"{metric} is lower-is-better: fitted as -{metric}")
+    chance = None
+    if "chance" in rows.columns and rows["chance"].notna().any():
+        chance = float(rows["chance"].median())
+        if metric in LOWER_IS_BETTER:
+            chance = -chance
+    n_eval = rows["n_eval"].to_numpy(dtype=float) if "n_eval" in rows.columns else None
+    if metric in LOWER_IS_BETTER or metric == "loglik":
+        n_eval = None  # not a proportion: Gaussian noise
+    seed = rows["seed"].fillna(0).to_numpy(dtype=np.int64) if "seed" in rows.columns else None
+    model = rows["model"].astype(str).factorize()[0] if "model" in rows.columns else None
+    data = LawData.from_arrays(
+        rows["pretrain_loss"].to_numpy(dtype=float),
+        rows["n_train"].to_numpy(dtype=float),
+        value,
+        n_eval=n_eval,
+        seed=seed,
+        model=model,
+        shots=shots,
+        chance=chance,
+    )
+    flops = rows["flops"].to_numpy(dtype=float) if "flops" in rows.columns else None
+    return data, flops, notes
+
+
+def scaling_inversion(df, loss: float | None) -> dict | None:
+    """Fit ``L(N) = E + A/N^alpha`` over the table's models (params and/or FLOPs) and invert it at ``loss``.
+
+    Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
+    reaching ``loss`` or None if unreachable), or None when the table lacks pretrain_loss or scales.
+    """
+    if "pretrain_loss" not in df.columns or "model" not in df.columns:
+        return None
+    out: dict[str, Any] = {}
+    for axis in ("params", "flops"):
+        if axis not in df.columns:
+            continue
+        m = df[["model", "pretrain_loss", axis]].dropna().drop_duplicates("model")
+        try:
+            law = fit_scaling_law(m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float), axis)
+        except NotIdentifiableError:
+            continue
+        at = None if loss is None else law.scale_at(float(loss))
+        out[axis] = {**law.to_json(), "at_loss": at, "loss": loss}
+    return out or None
+
+
+def fit_table(
+    df,
+    task: str | None = None,
+    metric: str | None = None,
+    d0: float | None = None,
+    form: str = "logpower",
+    elbow: str = "relu",
+    bootstrap: int = 0,
+    seed: int = 0,
+    *,
+    method: str | None = None,
+    cutoff_loss: float | None = None,
+    fit_delta: bool = True,
+) -> FitResult:
+    """Fit the emergence law to one task/metric of a results table.
+
+    Args:
+        df: validated results table (``emergence_laws.results.load_results``).
+        task, metric: which rows; inferred when the table holds one (metric by :data:`METRIC_PREFERENCE`).
+        d0: low-data limit ``D0`` (examples); default the few-shot rows' ``shots``.
+        form: "logpower" or "power"; elbow: "relu" or "softplus".
+        bootstrap: replicates for the 5-95% interval (0 = none).
+        method: finetuning method to fit when rows mix several (full/lora).
+        cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
+
+    Returns:
+        :class:`FitResult` with keys task, metric, emergence_point (nats), interval ([p5, p95] or None),
+        median, law {form, elbow, params, ...}, d0, n_rows, n_finetuned, n_fewshot, warnings,
+        fewshot_observed (elbow of the few-shot curve if it has emerged), scale (scaling-law inversion).
+
+    Raises:
+        InputError / NotIdentifiableError with a one-line message saying what to add.
+    """
+    rows, task, metric, notes = _pick(df, task, metric)
+    data, flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
+    notes += n2
+    law = fit_law(data, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
+    boot = None
+    if bootstrap:
+        law, boot = bootstrap_law(data, law, n=int(bootstrap), seed=seed)
+    fs = data.is_fewshot
+    observed = None
+    if np.unique(data.loss[fs]).size >= 3:
+        ef = fit_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if data.n_eval is None else data.n_eval[fs])
+        observed = {"emerged": ef.emerged, "E": ef.E if ef.emerged else None, "strongest_loss": ef.e_upper}
+    pt = law.few_shot_emergence_point
+    res = FitResult(
+        _clean(
+            {
+                "task": task,
+                "metric": metric,
+                "emergence_point": pt,
+                "interval": list(law.interval) if law.interval else None,
+                "median": law.median,
+                "d0": law.d0,
+                "law": law.to_json(),
+                "n_rows": data.n_rows,
+                "n_finetuned": int((~fs).sum()),
+                "n_fewshot": int(fs.sum()),
+                "amounts": list(law.amounts),
+                "fewshot_observed": observed,
+                "scale": scaling_inversion(df, pt),
+                "warnings": notes + list(law.warnings),
+            }
+        )
+    )
+    res.law, res.data, res.boot = law, data, boot
+    return res
+
+
+def baseline_table(df, task: str | None = None, metric: str | None = None, cutoff_loss: float | None = None) -> FitResult:
+    """Few-shot-only sigmoid extrapolation for one task/metric (works without finetuned rows).
+
+    The x axis is pretrain_loss (nats) when present, else ``-log10(flops)`` or ``-log10(params)``;
+    the emergence point is the sigmoid's tangent elbow in those units (FLOPs/params reported as such).
+    """
+    rows, task, metric, notes = _pick(df, task, metric)
+    rows = rows[rows["n_train"] == 0]
+    if rows.empty:
+        raise NotIdentifiableError(f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them")
+    axis = next((a for a in ("pretrain_loss", "flops", "params") if a in rows.columns and rows[a].notna().sum() >= 3), None)
+    if axis is None:
+        raise InputError(f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops or params for 3+ models")
+    rows = rows[rows[axis].notna()]
+    if cutoff_loss is not None and axis == "pretrain_loss":
+        rows = rows[rows["pretrain_loss"] > cutoff_loss]
+    counts = rows["shots"].value_counts()
+    if len(counts) > 1:
+        shots = int(counts.index[0])
+        notes.append(f"few-shot rows use several shot counts; using shots={shots} (the most common)")
+        rows = rows[rows["shots"] == shots]
+    x = rows[axis].to_numpy(float)
+    if axis != "pretrain_loss":
+        if np.any(x <= 0):
+            raise InputError(f"task {task!r}: {axis} must be positive for the sigmoid baseline")
+        x = -np.log10(x)
+    y = rows["value"].to_numpy(float)
+    if metric in LOWER_IS_BETTER:
+        y = -y
+    chance = float(rows["chance"].median()) if "chance" in rows.columns and rows["chance"].notna().any() else None
+    n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
+    sig = fit_sigmoid_baseline(x, y, chance=chance, n_eval=n_eval, axis=axis if axis == "pretrain_loss" else f"-log10({axis})")
+    ep = sig.emergence_point
+    point = ep if axis == "pretrain_loss" else float(10 ** (-ep))
+    if not sig.identified:
+        notes.append(
+            "the few-shot curve has not visibly started to rise: a sigmoid cannot locate an emergence that has not "
+            "begun, so this number is not a prediction (fit the emergence law to finetuned runs instead)"
+        )
+    res = FitResult(
+        _clean(
+            {
+                "task": task,
+                "metric": metric,
+                "baseline": "sigmoid",
+                "axis": axis,
+                "emergence_point": point,
+                "identified": sig.identified,
+                "interval": None,
+                "sigmoid": sig.to_json(),
+                "n_rows": int(len(rows)),
+                "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
+                "warnings": notes,
+            }
+        )
+    )
+    res.baseline = sig
+    res.data = (x, y)
+    return res
+
+
+def backtest_table(
+    df,
+    task: str | None,
+    cutoff_loss: float,
+    metric: str | None = None,
+    d0: float | None = None,
+    form: str = "logpower",
+    elbow: str = "relu",
+    bootstrap: int = 0,
+    seed: int = 0,
+    *,
+    method: str | None = None,
+) -> FitResult:
+    """Backtest one task: fit on checkpoints with pretrain_loss > ``cutoff_loss`` (nats), score against the full curve.
+
+    Returns:
+        :class:`FitResult` with keys task, metric, predicted (nats), interval, actual (elbow of the full
+        few-shot curve, nats), error_nats, success (error <= 0.1), compute_ahead (FLOPs of the first
+        post-emergence model / FLOPs of the strongest model in the fit; None without FLOPs),
+        cutoff_loss, n_rows_fit, n_checkpoints_fit, strongest_fit_loss, first_post_emergence_loss,
+        sigmoid_baseline {emergence_point, identified, error_nats}, law, warnings.
+        ``.law``, ``.data`` and ``.backtest`` hold the Python objects.
+    """
+    rows, task, metric, notes = _pick(df, task, metric)
+    data, flops, n2 = _law_data(rows, task, metric, method, None)
+    notes += n2
+    bt = backtest(data, float(cutoff_loss), flops=flops, d0=d0, form=form, elbow=elbow, bootstrap=bootstrap, seed=seed)
+    res = FitResult(
+        _clean(
+            {
+                "task": task,
+                "metric": metric,
+                "predicted": bt.predicted,
+                "interval": list(bt.interval) if bt.interval else None,
+                "actual": bt.actual,
+                "error_nats": bt.error_nats,
+                "success": bt.success,
+                "compute_ahead": bt.compute_ahead,
+                "cutoff_loss": bt.cutoff_loss,
+                "n_rows_fit": bt.n_rows_fit,
+                "n_checkpoints_fit": bt.n_checkpoints_fit,
+                "strongest_fit_loss": bt.strongest_fit_loss,
+                "first_post_emergence_loss": bt.first_post_emergence_loss,
+                "sigmoid_baseline": None
+                if bt.sigmoid is None
+                else {
+                    "emergence_point": bt.sigmoid.emergence_point,
+                    "identified": bt.sigmoid.identified,
+                    "error_nats": bt.sigmoid_error_nats,
+                },
+                "law": bt.law.to_json(),
+                "warnings": notes + list(bt.law.warnings),
+            }
+        )
+    )
+    res.law, res.data = bt.law, data
+    res.backtest = bt
+    return res

@@ -1,0 +1,100 @@
+"""Discrete vs continuous metric, side by side (Schaeffer et al. 2023; Wei et al. 2022, sec. 5).
+
+Where one task (same family, shots, n_train) is scored by a discrete metric (accuracy, exact
+match: right/wrong per example) *and* a continuous one (log-likelihood of the answer, Brier
+score, BLEU, bits per byte), this says whether the continuous metric already improves with
+scale over the models at which the discrete one sits at chance.
+
+"At chance" models: for an emergent discrete curve, those before its onset; for a flat one,
+all models; for smooth/noisy curves there is no at-chance stretch and the question is moot.
+"Improves": Spearman rank correlation between scale and the (oriented) continuous metric over
+those models is positive with p < 0.05 (needs at least 4 models).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from emergence_laws.laws.detect import DetectConfig
+
+
+def _is_discrete(metric: str) -> bool:
+    from emergence_laws.results.schema import is_discrete_metric
+
+    return is_discrete_metric(metric)
+
+
+def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DetectConfig()
+                    ) -> list[dict[str, Any]]:
+    """One dict per (discrete, continuous) metric pair of the same task curve."""
+    from emergence_laws.analysis.detect import higher_is_better
+
+    by_sid = {r["series"]: r for r in rows}
+    groups: dict[tuple, list] = {}
+    for s in series:
+        k = tuple((c, v) for c, v in sorted(s.key.items()) if c != "metric")
+        groups.setdefault(k, []).append(s)
+    out: list[dict[str, Any]] = []
+    for _, members in groups.items():
+        disc = [s for s in members if _is_discrete(str(s.key["metric"]))]
+        cont = [s for s in members if not _is_discrete(str(s.key["metric"]))]
+        for d in disc:
+            rd = by_sid[d.sid]
+            for c in cont:
+                rc = by_sid[c.sid]
+                if rd["label"] == "emergent":
+                    onset = _onset_u(rd, x)
+                    at_models = set(d.model[d.u < onset])
+                elif rd["label"] == "flat":
+                    at_models = set(d.model)
+                else:
+                    at_models = set()
+                mask = np.isin(c.model, list(at_models))
+                sign = 1.0 if higher_is_better(str(c.key["metric"])) else -1.0
+                rho = p = None
+                improves = None
+                if mask.sum() >= 4 and np.ptp(c.u[mask]) > 0:
+                    from scipy.stats import spearmanr  # heavy import: only when a pair exists
+
+                    res = spearmanr(c.u[mask], sign * c.value[mask])
+                    rho, p = float(res.statistic), float(res.pvalue)
+                    if np.isfinite(rho):
+                        improves = bool(rho > 0 and p < 0.05)
+                    else:
+                        rho = p = None
+                if at_models and improves is not None:
+                    verdict = (
+                        f"{c.key['metric']} improves (Spearman {rho:+.2f}) while {d.key['metric']} is at chance"
+                        if improves else
+                        f"{c.key['metric']} does not improve significantly while {d.key['metric']} is at chance"
+                    )
+                elif not at_models:
+                    verdict = f"{d.key['metric']} is {rd['label']}: no at-chance stretch to compare"
+                else:
+                    verdict = "too few at-chance models to compare"
+                out.append({
+                    "task": d.key["task"],
+                    "family": d.key["family"],
+                    "discrete": d.key["metric"],
+                    "discrete_label": rd["label"],
+                    "discrete_scale": rd["emergent_scale"],
+                    "continuous": c.key["metric"],
+                    "continuous_label": rc["label"],
+                    "continuous_onset": rc["onset"],
+                    "n_at_chance": int(mask.sum()),
+                    "spearman_at_chance": rho,
+                    "p_value": p,
+                    "continuous_improves_at_chance": improves,
+                    "verdict": verdict,
+                    "discrete_series": d.sid,
+                    "continuous_series": c.sid,
+                })
+    return out
+
+
+def _onset_u(row: dict[str, Any], x: str) -> float:
+    from emergence_laws.analysis.detect import to_u
+
+    return float(to_u(x, np.array([row["emergent_scale"]]))[0])

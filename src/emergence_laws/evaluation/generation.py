@@ -1,0 +1,88 @@
+"""Batched greedy decoding with stop strings: left padding, explicit attention mask and position ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from emergence_laws.evaluation.loglikelihood import max_length
+from emergence_laws.evaluation.tokenization import encode_many
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first occurrence of any stop string."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]
+
+
+@torch.inference_mode()
+def greedy_generate(model, tokenizer, contexts: Sequence[str], *, stop: Sequence[str] = ("\n",),
+                    max_new_tokens: int = 64, batch_size: int = 32, progress: bool = False) -> list[str]:
+    """Greedy continuation of each context, cut at the first stop string (or EOS).
+
+    Contexts are sorted by length, left-padded, and decoded with a KV cache; position ids count
+    real tokens only, so a context's output does not depend on its batch.
+    """
+    if not contexts:
+        return []
+    limit = max_length(model)
+    keep = max(1, limit - max_new_tokens)
+    encoded = [ids[-keep:] for ids in encode_many(tokenizer, contexts)]
+    order = sorted(range(len(contexts)), key=lambda i: -len(encoded[i]))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    eos_id = tokenizer.eos_token_id
+    device = next(model.parameters()).device
+    outputs: list[str] = [""] * len(contexts)
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc="generate", unit="batch")
+    for idx in batches:
+        width = max(len(encoded[i]) for i in idx)
+        n = len(idx)
+        ids = torch.full((n, width), pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            e = encoded[i]
+            ids[row, width - len(e):] = torch.tensor(e)
+            mask[row, width - len(e):] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        generated = [[] for _ in range(n)]
+        done = [False] * n
+        past = None
+        step_ids = ids
+        step_pos = pos
+        for _ in range(max_new_tokens):
+            out = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
+                        past_key_values=past, use_cache=True)
+            past = out.past_key_values
+            nxt = out.logits[:, -1].argmax(-1)
+            nxt_list = nxt.tolist()
+            for row in range(n):
+                if done[row]:
+                    continue
+                tok = nxt_list[row]
+                if eos_id is not None and tok == eos_id:
+                    done[row] = True
+                    continue
+                generated[row].append(tok)
+                if stop:
+                    text = tokenizer.decode(generated[row])
+                    if any(s and s in text for s in stop):
+                        done[row] = True
+            if all(done):
+                break
+            step_ids = nxt[:, None]
+            step_pos = step_pos[:, -1:] + 1
+            mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=device)], dim=1)
+        for row, i in enumerate(idx):
+            outputs[i] = cut_at_stop(tokenizer.decode(generated[row]), stop)
+    return outputs

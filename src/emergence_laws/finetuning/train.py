@@ -1,0 +1,138 @@
+"""`finetune`: a short, plain PyTorch training loop (nanoGPT style) over task examples."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from emergence_laws.errors import InputError
+from emergence_laws.evaluation.loglikelihood import max_length
+from emergence_laws.finetuning.config import FinetuneConfig
+from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
+from emergence_laws.tasks.spec import Example, TaskSpec
+
+
+def _lora_model(model, config: FinetuneConfig):
+    from peft import LoraConfig, get_peft_model
+
+    targets = config.lora_target_modules
+    if targets is None:
+        try:
+            from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as known
+        except ImportError:  # older peft
+            known = {}
+        targets = known.get(getattr(model.config, "model_type", None), "all-linear")
+    lcfg = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha or 2 * config.lora_rank,
+                      lora_dropout=0.0, bias="none", task_type="CAUSAL_LM",
+                      target_modules=list(targets) if isinstance(targets, (list, tuple)) else targets)
+    return get_peft_model(model, lcfg)
+
+
+def _lr_at(step: int, total: int, warmup: int, lr: float) -> float:
+    if warmup and step < warmup:
+        return lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _autocast(config: FinetuneConfig, device: torch.device):
+    want_bf16 = config.dtype == "bfloat16" or (config.dtype == "auto" and device.type == "cuda")
+    if want_bf16:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _optimizer(params, config: FinetuneConfig):
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    try:
+        return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.999), fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.999))
+
+
+def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], config: FinetuneConfig | None = None,
+             *, save_to: str | Path | None = None, stats: dict | None = None):
+    """Finetune a copy of `model` on `examples` and return it in eval mode (the caller's model is untouched).
+
+    Each example is the zero-shot evaluation prompt followed by `target_delimiter + answer`, and
+    the loss (mean cross-entropy, nats/token) is on the answer tokens only. Deterministic by
+    `config.seed` (data order, LoRA init, dropout). LoRA adapters are merged into the returned
+    model unless `config.merge_lora` is False (then a peft model is returned). Weights are saved
+    (with the tokenizer) only if `save_to` is given. If `stats` is a dict it receives
+    steps, tokens (non-pad tokens seen), seconds, tokens_per_s, and final_loss.
+    """
+    config = config or FinetuneConfig()
+    if not examples:
+        raise InputError(f"task {task.name!r}: no finetuning examples given; pass at least one")
+    append_eos = config.append_eos if config.append_eos is not None else task.kind == "generation"
+    data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = next(model.parameters()).device
+    n = len(data)
+    bs = min(config.batch_size, n)
+    steps_per_epoch = math.ceil(n / bs)
+    total = config.max_steps or config.epochs * steps_per_epoch
+    warmup = int(config.warmup_frac * total)
+
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=fork_devices):
+        torch.manual_seed(config.seed)
+        work = copy.deepcopy(model)
+        if config.method == "lora":
+            work = _lora_model(work, config)
+        else:
+            for p in work.parameters():
+                p.requires_grad_(True)
+        work.train()
+        params = [p for p in work.parameters() if p.requires_grad]
+        opt = _optimizer(params, config)
+        gen = torch.Generator().manual_seed(config.seed)
+        step, tokens, last_loss = 0, 0, float("nan")
+        start = time.perf_counter()
+        while step < total:
+            order = torch.randperm(n, generator=gen).tolist()
+            for b in range(0, n, bs):
+                if step >= total:
+                    break
+                batch = collate([data[i] for i in order[b : b + bs]], pad_id)
+                ids = batch["input_ids"].to(device)
+                mask = batch["attention_mask"].to(device)
+                labels = batch["labels"].to(device)
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(step, total, warmup, config.learning_rate)
+                with _autocast(config, device):
+                    logits = work(input_ids=ids, attention_mask=mask).logits
+                tgt = labels[:, 1:]
+                keep = tgt != IGNORE
+                loss = F.cross_entropy(logits[:, :-1][keep].float(), tgt[keep])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                opt.step()
+                step += 1
+                tokens += int(mask.sum())
+                last_loss = float(loss.detach())
+        seconds = time.perf_counter() - start
+    if config.method == "lora" and config.merge_lora:
+        work = work.merge_and_unload()
+    work.eval()
+    for p in work.parameters():
+        p.requires_grad_(False)
+    if save_to is not None:
+        Path(save_to).mkdir(parents=True, exist_ok=True)
+        work.save_pretrained(save_to)
+        tokenizer.save_pretrained(save_to)
+    if stats is not None:
+        stats.update(steps=step, tokens=tokens, seconds=seconds, tokens_per_s=tokens / max(seconds, 1e-9),
+                     final_loss=last_loss)
+    return work

@@ -1,0 +1,429 @@
+"""Classify one scaling curve as emergent, smooth, flat or noisy (pure numpy).
+
+Input is one series: a scale coordinate ``u`` oriented so that *larger u = bigger model*
+(``u = log10(FLOPs)``, ``log10(params)`` or ``-pretrain_loss`` in nats; the caller converts) and
+a metric ``y`` oriented so that *larger = better* (Brier score and losses are negated by the caller).
+
+The statistic: a *ramp* (two-knot change-point) fit by profile least squares,
+
+    y(u) = B + R * clip((u - E) / (F - E), 0, 1),     R >= 0,  u_min <= E < F <= u_max,
+
+i.e. flat at a floor ``B`` up to the onset ``E``, a linear rise of height ``R`` up to ``F``,
+flat after (``F = u_max`` is a pure ReLU hinge). The knots are found by an exhaustive grid
+(coarse, then refined) so the fit is the global least-squares optimum and cannot fail to
+converge. This is detection's own change-point statistic; the maximum-likelihood ReLU elbow in
+pretraining loss used for predictions lives in ``emergence_laws.laws.elbow``.
+
+Threshold-free summaries (no tunable constant enters them):
+
+* ``sharpness = 1 - (F - E) / (u_max - u_min)``: the share of the observed scale range over
+  which the curve does *not* change. 0 = the rise is spread evenly over the whole range
+  (a straight line in log scale); 1 = the whole rise is one jump between adjacent models.
+* ``rise_width = F - E`` in scale units (decades of FLOPs/params, or nats of loss).
+* ``kink_evidence = BIC(linear) - BIC(ramp)``: Gaussian BIC difference; > 0 favours a kink
+  (flat-then-rise) over a straight line in log scale.
+
+The label then uses a few documented thresholds (``DetectConfig``):
+
+* **flat**: no significant rise (``BIC(const) - BIC(ramp) < trend_bic`` or ``R < min_rise``).
+* **noisy**: a rise, but the ramp explains less than ``noisy_r2`` of the variance, or the
+  curve significantly *decreases* with scale.
+* **emergent**: a rise preceded by a *flat floor at chance*: at least ``min_floor_points``
+  models and ``min_floor_span`` of the log-scale range lie before the onset, their median is
+  within ``tol`` of chance (two-sided; skipped when chance is unknown), the floor is flat (its
+  robust Theil-Sen trend gains less than ``max_floor_gain`` of the total rise between the
+  smallest model and the onset; this is what separates SQuAD, flat then steep, from HellaSwag,
+  which creeps up from the smallest models and accelerates) and ``kink_evidence >= kink_bic``.
+* **smooth**: a rise that is not emergent (above chance from the smallest models, or gradual).
+
+The emergent scale is the onset ``E`` with a case-bootstrap (models resampled) 5-95% interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy")
+
+_EPS_VAR = 1e-10  # variance floor for BIC when a fit is exact (e.g. every value exactly 0)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Thresholds of the label rule (the statistics themselves are threshold-free).
+
+    Metric-unit thresholds are multiplied by the metric's scale (1 for accuracies in [0, 1],
+    100 for BLEU-like scores in [0, 100], 1 nat for log-likelihoods).
+    """
+
+    min_points: int = 5  #: fewer distinct models than this -> "noisy" with a note
+    trend_bic: float = 6.0  #: BIC(const) - BIC(ramp) needed to call any rise ("strong" evidence)
+    min_rise: float = 0.05  #: smallest rise (top - floor) worth a label other than flat, metric units
+    noisy_r2: float = 0.5  #: ramp R^2 below this with a rise -> noisy
+    kink_bic: float = 2.0  #: BIC(linear) - BIC(ramp) needed for emergent
+    min_floor_points: int = 3  #: models at the floor before the onset, for emergent
+    min_floor_span: float = 0.2  #: share of the log-scale range before the onset, for emergent
+    chance_tol: float = 0.03  #: floor median may differ from chance by this (metric units), for emergent
+    max_floor_gain: float = 0.1  #: share of the rise the floor may gain before the onset, for emergent
+    n_boot: int = 200  #: bootstrap resamples for the onset interval
+    seed: int = 0
+    grid: int = 48  #: coarse knot grid per axis (refined locally afterwards)
+    boot_grid: int = 40  #: knot grid per axis for the bootstrap refits (no refinement)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RampFit:
+    """Least-squares ramp ``y = floor + rise * clip((u - onset) / (end - onset), 0, 1)``."""
+
+    onset: float
+    end: float
+    floor: float
+    rise: float
+    rss: float
+    n: int
+
+    def predict(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        width = max(self.end - self.onset, 1e-12)
+        return self.floor + self.rise * np.clip((u - self.onset) / width, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class CurveDetection:
+    """Result for one curve, in the oriented coordinates ``u`` (bigger = larger) and ``y``."""
+
+    label: str
+    onset: float  #: u where the curve leaves its floor (the emergent scale for "emergent")
+    onset_lo: float | None  #: bootstrap 5% quantile of the onset (emergent only)
+    onset_hi: float | None  #: bootstrap 95% quantile
+    end: float  #: u where the ramp reaches its top
+    floor: float  #: fitted floor level (oriented metric units)
+    top: float  #: fitted top level
+    rise: float
+    sharpness: float  #: 1 - (end - onset) / (u_max - u_min); threshold-free, in [0, 1]
+    rise_width: float  #: end - onset, scale units
+    kink_evidence: float  #: BIC(linear) - BIC(ramp)
+    trend_evidence: float  #: BIC(const) - BIC(ramp)
+    r2: float  #: variance explained by the ramp
+    slope_linear: float  #: slope of a straight line in u (per scale unit)
+    noise_sd: float  #: residual SD of the ramp fit
+    n_floor: int  #: models with u < onset
+    floor_span: float  #: (onset - u_min) / (u_max - u_min)
+    floor_median: float | None  #: median metric of the models before the onset
+    floor_gain: float | None  #: Theil-Sen gain over the floor models, as a share of the rise
+    floor_at_chance: bool | None  #: None when chance is unknown
+    n: int
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _clean(v) for k, v in asdict(self).items()}
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return _clean(v.item())
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# fits
+
+
+def _ls_stats(H: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Weighted LS of y = b + r*h for every row h of H (r >= 0). Returns (b, r, rss).
+
+    H: (P, n) basis rows; w: (n,) or (K, n) case weights. Shapes broadcast to (P,) or (K, P).
+    """
+    if w is None:
+        w = np.ones_like(y)
+    W = np.atleast_2d(w)  # (K, n)
+    sw = W.sum(1, keepdims=True)  # (K,1)
+    sy = W @ y[:, None]  # (K,1)
+    syy = W @ (y * y)[:, None]
+    sh = W @ H.T  # (K,P)
+    shh = W @ (H * H).T
+    shy = (W * y) @ H.T
+    mh, my = sh / sw, sy / sw
+    vhh = shh / sw - mh * mh
+    vhy = shy / sw - mh * my
+    vyy = syy / sw - my * my
+    ok = vhh > 1e-14
+    r = np.where(ok, vhy / np.where(ok, vhh, 1.0), 0.0)
+    r = np.maximum(r, 0.0)
+    b = my - r * mh
+    rss = sw * (vyy - 2 * r * vhy + r * r * vhh)
+    rss = np.maximum(rss, 0.0)
+    if np.ndim(w) == 1:
+        return b[0], r[0], rss[0]
+    return b, r, rss
+
+
+def _knot_pairs(lo: float, hi: float, m: int, e_range: tuple[float, float] | None = None,
+                f_range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    if e_range is None:
+        es = np.linspace(lo, hi, m)
+        fs = es
+    else:
+        es = np.linspace(max(lo, e_range[0]), min(hi, e_range[1]), m)
+        fs = np.linspace(max(lo, f_range[0]), min(hi, f_range[1]), m)
+    E, F = np.meshgrid(es, fs, indexing="ij")
+    keep = F > E + 1e-9
+    return E[keep], F[keep]
+
+
+def _basis(u: np.ndarray, E: np.ndarray, F: np.ndarray) -> np.ndarray:
+    return np.clip((u[None, :] - E[:, None]) / (F - E)[:, None], 0.0, 1.0)
+
+
+def fit_ramp(u: np.ndarray, y: np.ndarray, *, grid: int = 48) -> RampFit:
+    """Global least-squares ramp fit by a coarse knot grid, then a local refinement."""
+    u = np.asarray(u, dtype=float)
+    y = np.asarray(y, dtype=float)
+    lo, hi = float(u.min()), float(u.max())
+    if hi <= lo:
+        return RampFit(lo, hi, float(y.mean()), 0.0, float(((y - y.mean()) ** 2).sum()), len(y))
+    E, F = _knot_pairs(lo, hi, grid)
+    b, r, rss = _ls_stats(_basis(u, E, F), y)
+    i = int(np.argmin(rss))
+    step = (hi - lo) / (grid - 1)
+    E2, F2 = _knot_pairs(lo, hi, 17, (E[i] - step, E[i] + step), (F[i] - step, F[i] + step))
+    if len(E2):
+        b2, r2, rss2 = _ls_stats(_basis(u, E2, F2), y)
+        j = int(np.argmin(rss2))
+        if rss2[j] < rss[i]:
+            return RampFit(float(E2[j]), float(F2[j]), float(b2[j]), float(r2[j]), float(rss2[j]), len(y))
+    return RampFit(float(E[i]), float(F[i]), float(b[i]), float(r[i]), float(rss[i]), len(y))
+
+
+def bootstrap_onset(u: np.ndarray, y: np.ndarray, *, n_boot: int = 200, seed: int = 0,
+                    grid: int = 48) -> np.ndarray:
+    """Onsets of the ramp refitted on ``n_boot`` case-resamples (models drawn with replacement)."""
+    u = np.asarray(u, dtype=float)
+    y = np.asarray(y, dtype=float)
+    rng = np.random.default_rng(seed)
+    n = len(u)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    W = np.zeros((n_boot, n))
+    np.add.at(W, (np.repeat(np.arange(n_boot), n), idx.ravel()), 1.0)
+    E, F = _knot_pairs(float(u.min()), float(u.max()), grid)
+    _, _, rss = _ls_stats(_basis(u, E, F), y, W)
+    return E[np.argmin(rss, axis=1)]
+
+
+def _bic(rss: float, n: int, k: int, var_floor: float) -> float:
+    return n * math.log(max(rss / n, var_floor)) + k * math.log(n)
+
+
+# --------------------------------------------------------------------------------------------
+# classification
+
+
+def classify_curve(
+    u: np.ndarray,
+    y: np.ndarray,
+    *,
+    chance: float | None = None,
+    n_eval: float | None = None,
+    scale: float = 1.0,
+    config: DetectConfig = DetectConfig(),
+) -> CurveDetection:
+    """Classify one oriented curve. ``scale`` is the metric's natural unit (1 for accuracy).
+
+    u: scale coordinate, bigger = larger model (log10 FLOPs/params or -loss in nats).
+    y: metric, bigger = better. chance: random-guess level in the same orientation (None/NaN
+    when unknown). n_eval: evaluation examples per point, widens the at-chance tolerance by
+    3 binomial standard errors.
+    """
+    u = np.asarray(u, dtype=float)
+    y = np.asarray(y, dtype=float)
+    order = np.argsort(u, kind="stable")
+    u, y = u[order], y[order]
+    n = len(u)
+    reasons: list[str] = []
+    if chance is not None and not math.isfinite(chance):
+        chance = None
+    span = float(u.max() - u.min()) if n else 0.0
+    var_floor = max(_EPS_VAR * scale * scale, 1e-300)
+
+    fit = fit_ramp(u, y, grid=config.grid)
+    syy = float(((y - y.mean()) ** 2).sum())
+    A = np.vstack([np.ones(n), u]).T
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    rss_lin = float(((y - A @ coef) ** 2).sum())
+    slope = float(coef[1])
+    trend = _bic(syy, n, 1, var_floor) - _bic(fit.rss, n, 4, var_floor)
+    kink = _bic(rss_lin, n, 2, var_floor) - _bic(fit.rss, n, 4, var_floor)
+    r2 = 1.0 - fit.rss / syy if syy > 0 else 0.0
+    noise = math.sqrt(fit.rss / max(n - 4, 1))
+    sharp = 1.0 - (fit.end - fit.onset) / span if span > 0 else 0.0
+    n_floor = int((u < fit.onset - 1e-12).sum())
+    floor_span = (fit.onset - float(u.min())) / span if span > 0 else 0.0
+
+    tol = config.chance_tol * scale
+    if chance is not None and n_eval and n_eval > 0 and 0 <= chance <= 1 and scale == 1.0:
+        tol = max(tol, 3 * math.sqrt(max(chance * (1 - chance), 1.0 / n_eval) / n_eval))
+    pre = u < fit.onset - 1e-12
+    floor_med = float(np.median(y[pre])) if pre.any() else None
+    floor_gain = None
+    if pre.sum() >= 3 and fit.rise > 0:
+        floor_gain = theil_sen_slope(u[pre], y[pre]) * (fit.onset - float(u.min())) / fit.rise
+    at_chance = None
+    if chance is not None and floor_med is not None:
+        at_chance = bool(abs(floor_med - chance) <= tol)
+
+    label: str
+    if n < config.min_points:
+        label = "noisy"
+        reasons.append(f"only {n} models (< {config.min_points}): too few to classify")
+    elif fit.rise < config.min_rise * scale or trend < config.trend_bic:
+        # no rise; a significant *decrease* is noted as noisy (inverse scaling)
+        dec_trend = _bic(syy, n, 1, var_floor) - _bic(rss_lin, n, 2, var_floor)
+        if slope < 0 and dec_trend >= config.trend_bic and (y.max() - y.min()) >= config.min_rise * scale:
+            label = "noisy"
+            reasons.append("decreases with scale (inverse scaling), not a rise")
+        else:
+            label = "flat"
+            reasons.append(
+                f"no significant rise (rise {fit.rise:.3g}, trend evidence {trend:.1f} < {config.trend_bic:g}"
+                if trend < config.trend_bic
+                else f"rise {fit.rise:.3g} < min_rise {config.min_rise * scale:.3g}"
+            )
+            if trend < config.trend_bic:
+                reasons[-1] += ")"
+    elif r2 < config.noisy_r2:
+        label = "noisy"
+        reasons.append(f"ramp explains only {r2:.0%} of the variance (< {config.noisy_r2:.0%})")
+    else:
+        checks = {
+            f"floor of {n_floor} models before the onset (need {config.min_floor_points})": n_floor
+            >= config.min_floor_points,
+            f"floor spans {floor_span:.0%} of the scale range (need {config.min_floor_span:.0%})": floor_span
+            >= config.min_floor_span,
+            f"floor gains {_pct(floor_gain)} of the rise before the onset (max {config.max_floor_gain:.0%})":
+            floor_gain is not None and floor_gain < config.max_floor_gain,
+            f"kink evidence {kink:.1f} (need {config.kink_bic:g})": kink >= config.kink_bic,
+        }
+        if chance is not None:
+            checks[f"floor median {_g(floor_med)} within {tol:.3g} of chance {chance:.3g}"] = bool(at_chance)
+        failed = [k for k, ok in checks.items() if not ok]
+        if failed:
+            label = "smooth"
+            reasons.append("not emergent: " + "; ".join(failed))
+        else:
+            label = "emergent"
+            reasons.append("; ".join(checks))
+
+    lo_q = hi_q = None
+    if label == "emergent" and config.n_boot > 0:
+        onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
+        lo_q, hi_q = (float(q) for q in np.quantile(onsets, [0.05, 0.95]))
+        lo_q, hi_q = min(lo_q, fit.onset), max(hi_q, fit.onset)
+
+    return CurveDetection(
+        label=label,
+        onset=fit.onset,
+        onset_lo=lo_q,
+        onset_hi=hi_q,
+        end=fit.end,
+        floor=fit.floor,
+        top=fit.floor + fit.rise,
+        rise=fit.rise,
+        sharpness=float(sharp),
+        rise_width=float(fit.end - fit.onset),
+        kink_evidence=float(kink),
+        trend_evidence=float(trend),
+        r2=float(r2),
+        slope_linear=slope,
+        noise_sd=float(noise),
+        n_floor=n_floor,
+        floor_span=float(floor_span),
+        floor_median=floor_med,
+        floor_gain=None if floor_gain is None else float(floor_gain),
+        floor_at_chance=at_chance,
+        n=n,
+        reasons=reasons,
+    )
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.0%}"
+
+
+def _g(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+def theil_sen_slope(u: np.ndarray, y: np.ndarray) -> float:
+    """Median of the pairwise slopes (robust to a few outlying models); 0 for < 2 distinct u."""
+    u = np.asarray(u, dtype=float)
+    y = np.asarray(y, dtype=float)
+    i, j = np.triu_indices(len(u), 1)
+    du = u[j] - u[i]
+    ok = du != 0
+    if not ok.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[ok] / du[ok]))
+
+
+def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None = None,
+                   scale: float = 1.0, config: DetectConfig = DetectConfig()) -> float:
+    """Upper edge of the "at chance" band: chance (or the fitted floor when unknown) + tolerance."""
+    ref = floor if chance is None or not math.isfinite(chance) else chance
+    tol = config.chance_tol * scale
+    if n_eval and n_eval > 0 and 0 <= ref <= 1 and scale == 1.0:
+        tol = max(tol, 3 * math.sqrt(max(ref * (1 - ref), 1.0 / n_eval) / n_eval))
+    return ref + tol
+
+
+def crossover(u: np.ndarray, d: np.ndarray, *, n_boot: int = 100, seed: int = 0,
+              margin: float = 0.0) -> dict[str, Any]:
+    """Scale where a difference curve ``d(u)`` (method A minus method B) turns positive for good.
+
+    Uses the isotonic (non-decreasing) fit of d on u: the crossover is the smallest u from which
+    the fit stays above ``margin``. Returns {"crossover": u or None, "lo", "hi", "wins_at_top"}.
+    The 5-95% interval comes from case-resampling the models.
+    """
+    u = np.asarray(u, dtype=float)
+    d = np.asarray(d, dtype=float)
+    o = np.argsort(u, kind="stable")
+    u, d = u[o], d[o]
+
+    def first_positive(uu: np.ndarray, dd: np.ndarray) -> float | None:
+        g = isotonic_increasing(dd)
+        pos = np.nonzero(g > margin)[0]
+        if len(pos) == 0:
+            return None
+        return float(uu[pos[0]])
+
+    x0 = first_positive(u, d)
+    out: dict[str, Any] = {"crossover": x0, "lo": None, "hi": None}
+    if x0 is not None and n_boot > 0 and len(u) >= 4:
+        rng = np.random.default_rng(seed)
+        xs = []
+        for _ in range(n_boot):
+            i = np.sort(rng.integers(0, len(u), len(u)))
+            v = first_positive(u[i], d[i])
+            xs.append(np.inf if v is None else v)
+        arr = np.sort(np.asarray(xs))  # inf = A never beats B in that resample
+        lo = arr[int(np.floor(0.05 * (len(arr) - 1)))]
+        hi = arr[int(np.ceil(0.95 * (len(arr) - 1)))]
+        out["lo"] = float(min(lo, x0)) if np.isfinite(lo) else float(x0)
+        out["hi"] = float(max(hi, x0)) if np.isfinite(hi) else None
+    return out
+
+
+def isotonic_increasing(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """The least-squares non-decreasing fit to ``y`` in its given order (pool adjacent violators)."""
+    from scipy.optimize import isotonic_regression
+
+    y = np.asarray(y, dtype=float)
+    return isotonic_regression(y, weights=w, increasing=True).x

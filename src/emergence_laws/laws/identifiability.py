@@ -1,0 +1,118 @@
+"""Can the data determine an emergence law? Plain-language refusals and design warnings.
+
+:func:`check_identifiable` raises :class:`~emergence_laws.errors.NotIdentifiableError` (one line:
+what is missing and what to add) when the law cannot be fitted at all:
+
+- no finetuned rows (``n_train > 0``) — e.g. a table of few-shot evaluations only;
+- one finetuning data amount (the shift ``E_theta(D)`` needs 2+ amounts);
+- one checkpoint (an elbow in loss needs 2+ pretraining losses);
+- every finetuned curve flat (at chance): no checkpoint has emerged even after finetuning.
+
+and returns warnings for the designs the paper's ablations showed to fail (Snell et al., 2024,
+errors of ~1 nat): no small-data subsets, a single random subset per amount, few or no late
+checkpoints. :func:`post_fit_warnings` adds the checks that need the fitted law.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emergence_laws.errors import NotIdentifiableError
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.elbow import fit_elbow
+
+if TYPE_CHECKING:
+    from emergence_laws.laws.fit import EmergenceLaw
+
+
+def _fmt_amounts(a) -> str:
+    return ", ".join(f"{x:g}" for x in a)
+
+
+def check_identifiable(data: LawData) -> list[str]:
+    """Raise if the law cannot be fitted; else return design warnings (strings)."""
+    ft = data.n_train > 0
+    n_fs = int((~ft).sum())
+    if not ft.any():
+        raise NotIdentifiableError(
+            f"no finetuned rows (n_train > 0) among {data.n_rows} rows: the emergence law is fitted to checkpoints "
+            "finetuned on 2+ data amounts (e.g. n_train in {16, 64, 256, 1024}, 2+ random subsets each); "
+            "add them (e.g. `emergence run`), or use --baseline sigmoid for a few-shot-only extrapolation"
+        )
+    amounts = data.amounts
+    if amounts.size < 2:
+        raise NotIdentifiableError(
+            f"one data amount: all finetuned rows use n_train={amounts[0]:g}, but the shift E(D) needs 2+ amounts; "
+            f"add amounts, ideally 4+ spanning 1.5+ decades (e.g. n_train in {{{_fmt_amounts(amounts[0] * np.array([0.25, 1, 4, 16]))}}})"
+        )
+    n_ckpt = np.unique(data.loss[ft]).size
+    if n_ckpt < 2:
+        raise NotIdentifiableError(
+            f"one checkpoint: all finetuned rows have loss {data.loss[ft][0]:.4g} nats, but the elbow in loss needs "
+            "2+ checkpoints, ideally 5+ spanning weak to strong models; add finetuned runs of other checkpoints"
+        )
+    ne = data.n_eval
+    emerged = []
+    for d in amounts:
+        m = data.n_train == d
+        if np.unique(data.loss[m]).size < 2:
+            continue
+        ef = fit_elbow(data.loss[m], data.value[m], chance=data.chance, n_eval=None if ne is None else ne[m])
+        if ef.emerged:
+            emerged.append(d)
+    if not emerged:
+        where = "at chance" if data.chance is not None else "flat"
+        raise NotIdentifiableError(
+            f"every finetuned curve is {where} (n_train in {{{_fmt_amounts(amounts)}}}, strongest loss "
+            f"{data.loss[ft].min():.4g} nats): no checkpoint has emerged even after finetuning; add stronger "
+            "checkpoints or larger n_train so that at least one curve rises"
+        )
+    warns: list[str] = []
+    if len(emerged) < 2:
+        warns.append(
+            f"only n_train={emerged[0]:g} shows a rise above the floor; the shift E(D) rests on one elbow; "
+            "add stronger checkpoints or more data amounts"
+        )
+    if n_ckpt < 4:
+        warns.append(f"only {n_ckpt} finetuned checkpoints; 5+ spanning weak to strong models make the elbows reliable")
+    d0 = max(float(data.shots), 1.0)
+    lo, hi = float(amounts.min()), float(amounts.max())
+    if lo > 1 and hi > lo and math.log(lo / d0) > math.log(hi / lo):
+        warns.append(
+            f"no small-data subsets: the smallest n_train ({lo:g}) is further from D0={d0:g} (in log D) than the "
+            f"data span ({lo:g}-{hi:g}); the paper's ablation without small subsets failed by ~1 nat; "
+            f"add n_train near {max(2 * d0, 2):g}-{max(10 * d0, 10):g}"
+        )
+    single = []
+    for d in amounts:
+        m = data.n_train == d
+        per_ckpt = [np.unique(data.seed[m & (data.loss == L)]).size for L in np.unique(data.loss[m])]
+        if max(per_ckpt) < 2:
+            single.append(d)
+    if single:
+        warns.append(
+            f"a single random subset per amount for n_train in {{{_fmt_amounts(single)}}}: the paper's ablation "
+            "without repeated subsets failed; add 2+ random subsets (seeds) per amount"
+        )
+    return warns
+
+
+def post_fit_warnings(data: LawData, law: "EmergenceLaw") -> list[str]:
+    """Warnings that need the fitted law: late checkpoints past the smallest amount's elbow, bounds hit."""
+    warns: list[str] = []
+    ft = data.n_train > 0
+    dmin = float(data.amounts.min())
+    e_min = float(law.emergence_point(dmin))
+    past = np.unique(data.loss[ft & (data.loss < e_min)]).size
+    if past < 2:
+        warns.append(
+            f"no late checkpoints: only {past} finetuned checkpoint(s) lie past the elbow of the smallest amount "
+            f"(n_train={dmin:g}, E={e_min:.3f} nats); the paper's ablation without late checkpoints failed; "
+            "add stronger checkpoints"
+        )
+    if law.form == "logpower" and (law.alpha <= 0.0501 or law.alpha >= 4.99):
+        warns.append(f"alpha hit its bound ({law.alpha:.3g}); the extrapolation to D0 is poorly constrained")
+    return warns

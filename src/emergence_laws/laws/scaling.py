@@ -1,0 +1,93 @@
+"""Loss -> compute: fit ``L(N) = E + A / N^alpha`` on a ladder and invert it.
+
+``N`` is parameters or training FLOPs; ``L`` pretraining loss in nats/token. ``E`` is the
+irreducible loss: a target loss at or below it is unreachable under the fit (inversion gives None).
+Fitted in log space around the geometric mean of ``N`` (``x = ln(N / N_ref)``) for conditioning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from emergence_laws.errors import NotIdentifiableError
+
+
+@dataclass(frozen=True)
+class ScalingLaw:
+    """``L(N) = E + A / N^alpha`` with ``A = exp(a) * N_ref^alpha``; ``axis`` is "params" or "flops"."""
+
+    E: float
+    a: float
+    alpha: float
+    n_ref: float
+    axis: str
+    n_models: int
+    rmse: float
+
+    @property
+    def A(self) -> float:
+        return float(math.exp(self.a) * self.n_ref**self.alpha)
+
+    def loss_at(self, N) -> np.ndarray | float:
+        """Predicted pretraining loss (nats) at scale ``N``."""
+        x = np.log(np.asarray(N, dtype=float) / self.n_ref)
+        out = self.E + np.exp(self.a - self.alpha * x)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def scale_at(self, loss: float) -> float | None:
+        """The scale ``N`` at which the fit reaches ``loss`` nats; None if ``loss <= E`` (unreachable)."""
+        if not math.isfinite(loss) or loss <= self.E:
+            return None
+        x = (self.a - math.log(loss - self.E)) / self.alpha
+        v = self.n_ref * math.exp(x)
+        return float(v) if math.isfinite(v) else None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["A"] = self.A
+        return d
+
+
+def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
+    """Least-squares fit of ``L = E + A N^-alpha`` to one point per model.
+
+    Raises:
+        NotIdentifiableError: fewer than 3 models with distinct positive scale.
+    """
+    N = np.asarray(scale, dtype=float).reshape(-1)
+    L = np.asarray(loss, dtype=float).reshape(-1)
+    ok = np.isfinite(N) & np.isfinite(L) & (N > 0) & (L > 0)
+    N, L = N[ok], L[ok]
+    if np.unique(N).size < 3:
+        raise NotIdentifiableError(
+            f"a scaling law in {axis} needs 3+ models with distinct {axis} and pretrain_loss; found {np.unique(N).size}"
+        )
+    n_ref = float(np.exp(np.mean(np.log(N))))
+    x = np.log(N / n_ref)
+    lmin = float(L.min())
+
+    def resid(p):
+        E, a, al = p
+        return E + np.exp(a - al * x) - L
+
+    best = None
+    for frac in (0.0, 0.5, 0.8, 0.95):
+        E0 = frac * lmin
+        gap = np.maximum(L - E0, 1e-6)
+        sl, ic = np.polyfit(x, np.log(gap), 1)
+        p0 = [E0, float(ic), float(np.clip(-sl, 0.011, 2.9))]
+        try:
+            r = least_squares(resid, p0, bounds=([0.0, -50.0, 0.01], [lmin * 0.9999, 50.0, 3.0]))
+        except ValueError:
+            continue
+        if best is None or r.cost < best.cost:
+            best = r
+    if best is None:
+        raise NotIdentifiableError(f"the scaling law in {axis} could not be fitted; check pretrain_loss and {axis}")
+    E, a, al = (float(v) for v in best.x)
+    rmse = float(np.sqrt(np.mean(best.fun**2)))
+    return ScalingLaw(E, a, al, n_ref, axis, int(N.size), rmse)

@@ -1,0 +1,289 @@
+"""Figures for `emergence detect`: curves with their ramp fit, metrics side by side, prompting.
+
+Every function writes one PNG and returns its path. The x axis reads "bigger model to the
+right": log scale for FLOPs/params, inverted linear scale for pretraining loss (nats).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LABEL_COLORS: dict[str, str] = {
+    "emergent": "#c0392b",
+    "smooth": "#2471a3",
+    "flat": "#7f8c8d",
+    "noisy": "#b9770e",
+}
+X_LABELS: dict[str, str] = {
+    "pretrain_loss": "pretraining loss (nats/token) - lower is bigger",
+    "flops": "pretraining compute (FLOPs)",
+    "params": "parameters",
+}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _setup_x(ax, x: str) -> None:
+    if x in ("flops", "params"):
+        ax.set_xscale("log")
+    elif not ax.xaxis_inverted():
+        ax.invert_xaxis()
+
+
+def _ramp_curve(row: Mapping[str, Any], x: str, xs: np.ndarray) -> np.ndarray | None:
+    """The fitted ramp of a series row, evaluated at scale values xs (original units)."""
+    onset, end, floor, top = (row.get(k) for k in ("onset", "rise_end", "floor", "top"))
+    if any(v is None for v in (onset, end, floor, top)):
+        return None
+
+    def u(v):
+        v = np.asarray(v, dtype=float)
+        return -v if x == "pretrain_loss" else np.log10(v)
+
+    uo, ue = float(u(onset)), float(u(end))
+    width = max(ue - uo, 1e-12)
+    return floor + (top - floor) * np.clip((u(xs) - uo) / width, 0.0, 1.0)
+
+
+def _dense(xmin: float, xmax: float, x: str, n: int = 200) -> np.ndarray:
+    if x in ("flops", "params"):
+        return np.logspace(math.log10(xmin), math.log10(xmax), n)
+    return np.linspace(xmin, xmax, n)
+
+
+def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str, *, title: bool = True) -> None:
+    """One curve: points, ramp fit, chance line, emergent scale with its interval."""
+    color = LABEL_COLORS.get(str(row.get("label")), "#333333")
+    xs = np.asarray(pts["x"], dtype=float)
+    ys = np.asarray(pts["value"], dtype=float)
+    ax.scatter(xs, ys, s=14, color=color, alpha=0.8, zorder=3, edgecolors="none")
+    if len(xs):
+        dense = _dense(float(xs.min()), float(xs.max()), x)
+        fit = _ramp_curve(row, x, dense)
+        if fit is not None:
+            ax.plot(dense, fit, color="#222222", lw=1.2, zorder=4, label="ramp fit")
+    if row.get("chance") is not None:
+        ax.axhline(row["chance"], color="#555555", ls=":", lw=1, label="chance")
+    if row.get("emergent_scale") is not None:
+        ax.axvline(row["emergent_scale"], color=LABEL_COLORS["emergent"], ls="--", lw=1.2, label="emergent scale")
+        lo, hi = row.get("scale_lo"), row.get("scale_hi")
+        if lo is not None and hi is not None:
+            ax.axvspan(min(lo, hi), max(lo, hi), color=LABEL_COLORS["emergent"], alpha=0.12, lw=0)
+    _setup_x(ax, x)
+    if title:
+        fam = row.get("family")
+        ax.set_title(
+            f"{_short(str(row.get('task')), 34)}\n{fam} · {_short(str(row.get('metric')), 22)} · "
+            f"{row.get('label')}",
+            fontsize=8.5,
+            color=color,
+        )
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.25, lw=0.5)
+
+
+def _short(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def plot_series_grid(
+    rows: Sequence[Mapping[str, Any]],
+    points: Mapping[str, Mapping[str, Sequence]],
+    x: str,
+    path: Path | str,
+    *,
+    title: str,
+    ncols: int = 4,
+) -> Path:
+    """A grid of curves (one panel per series row); writes a PNG."""
+    plt = _plt()
+    rows = [r for r in rows if r["series"] in points]
+    n = max(len(rows), 1)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.75 * nrows + 0.6), squeeze=False)
+    for ax, row in zip(axes.flat, rows):
+        draw_series(ax, row, points[row["series"]], x)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_statistics(rows: Sequence[Mapping[str, Any]], path: Path | str, *, title: str) -> Path:
+    """Every curve as a point: sharpness (threshold-free) vs kink evidence, coloured by label."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for lab, color in LABEL_COLORS.items():
+        sel = [r for r in rows if r.get("label") == lab]
+        if not sel:
+            continue
+        k = np.array([r.get("kink_evidence") or 0.0 for r in sel], dtype=float)
+        ax.scatter(
+            [r.get("sharpness") or 0.0 for r in sel],
+            np.sign(k) * np.log10(1 + np.abs(k)),
+            s=14,
+            color=color,
+            alpha=0.75,
+            label=f"{lab} ({len(sel)})",
+            edgecolors="none",
+        )
+    ax.set_xlabel("sharpness = 1 - rise width / scale range")
+    ax.set_ylabel("kink evidence, sign * log10(1 + |BIC(line) - BIC(ramp)|)")
+    ax.axhline(math.log10(3), color="#999999", lw=0.8, ls=":")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.25, lw=0.5)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_metric_pairs(
+    comparisons: Sequence[Mapping[str, Any]],
+    rows_by_sid: Mapping[str, Mapping[str, Any]],
+    points: Mapping[str, Mapping[str, Sequence]],
+    x: str,
+    path: Path | str,
+    *,
+    max_panels: int = 8,
+) -> Path:
+    """Discrete (left axis) and continuous (right axis) metric of the same task against scale."""
+    plt = _plt()
+    comps = list(comparisons)[:max_panels]
+    n = max(len(comps), 1)
+    ncols = min(2, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.2 * nrows + 0.4), squeeze=False)
+    for ax, c in zip(axes.flat, comps):
+        d = rows_by_sid[c["discrete_series"]]
+        draw_series(ax, d, points[c["discrete_series"]], x, title=False)
+        ax.set_ylabel(str(c["discrete"]), color=LABEL_COLORS["emergent"], fontsize=8)
+        ax2 = ax.twinx()
+        pc = points[c["continuous_series"]]
+        order = np.argsort(np.asarray(pc["x"], dtype=float))
+        ax2.plot(np.asarray(pc["x"])[order], np.asarray(pc["value"])[order], "o-", ms=3, lw=0.8,
+                 color=LABEL_COLORS["smooth"], alpha=0.8)
+        ax2.set_ylabel(str(c["continuous"]), color=LABEL_COLORS["smooth"], fontsize=8)
+        ax2.tick_params(labelsize=7)
+        verdict = "continuous improves at chance" if c.get("continuous_improves_at_chance") else "no hidden progress"
+        ax.set_title(f"{_short(str(c['task']), 30)} · {c['family']}\n{verdict}", fontsize=8.5)
+    for ax in list(axes.flat)[len(comps):]:
+        ax.axis("off")
+    fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_prompting(
+    pairs: Sequence[Mapping[str, Any]],
+    points: Mapping[str, Mapping[str, Sequence]],
+    x: str,
+    path: Path | str,
+    *,
+    max_panels: int = 8,
+) -> Path:
+    """Two prompting methods of the same task against scale, with the crossover scale."""
+    plt = _plt()
+    ps = list(pairs)[:max_panels]
+    n = max(len(ps), 1)
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.5), squeeze=False)
+    for ax, p in zip(axes.flat, ps):
+        for sid, color, name in ((p["series_a"], "#c0392b", p["method_a"]), (p["series_b"], "#2471a3", p["method_b"])):
+            pt = points[sid]
+            ax.scatter(pt["x"], pt["value"], s=10, color=color, alpha=0.75, label=_short(str(name), 36),
+                       edgecolors="none")
+        if p.get("crossover_scale") is not None:
+            ax.axvline(p["crossover_scale"], color="#222222", ls="--", lw=1)
+            lo, hi = p.get("crossover_lo"), p.get("crossover_hi")
+            if lo is not None and hi is not None:
+                ax.axvspan(min(lo, hi), max(lo, hi), color="#222222", alpha=0.08, lw=0)
+        _setup_x(ax, x)
+        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title(f"{_short(str(p['task']), 30)} · {p['family']}\n{_short(str(p['metric']), 30)}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.25, lw=0.5)
+    for ax in list(axes.flat)[len(ps):]:
+        ax.axis("off")
+    fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def select_for_plots(rows: Sequence[Mapping[str, Any]], *, n_emergent: int = 16, n_other: int = 4
+                     ) -> dict[str, list[Mapping[str, Any]]]:
+    """Which curves to draw: the emergent ones with the most kink evidence, a few of each other label."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for lab in ("emergent", "smooth", "flat", "noisy"):
+        sel = [r for r in rows if r.get("label") == lab]
+        key = (lambda r: -(r.get("kink_evidence") or 0.0)) if lab == "emergent" else (
+            lambda r: (-(r.get("n_models") or 0), -(r.get("trend_evidence") or 0.0)))
+        sel = sorted(sel, key=key)
+        out[lab] = sel[: n_emergent if lab == "emergent" else n_other]
+    return out
+
+
+def write_detect_figures(payload: Mapping[str, Any], out_dir: Path | str) -> dict[str, Path]:
+    """All detect figures for a payload (with `points`) into out_dir; returns {caption: path}."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    x = str(payload["x"])
+    rows = payload["series"]
+    points = payload.get("points") or {}
+    by_sid = {r["series"]: r for r in rows}
+    figs: dict[str, Path] = {}
+    chosen = select_for_plots(rows)
+    if chosen["emergent"]:
+        figs["Emergent curves (most kink evidence first); dashed line and band: emergent scale, 5-95%"] = (
+            plot_series_grid(chosen["emergent"], points, x, out_dir / "emergent.png",
+                             title=f"Emergent curves by {x}")
+        )
+    others = chosen["smooth"] + chosen["flat"] + chosen["noisy"]
+    if others:
+        figs["Examples of smooth, flat and noisy curves"] = plot_series_grid(
+            others, points, x, out_dir / "other_labels.png", title=f"Smooth, flat and noisy curves by {x}"
+        )
+    if len(rows) >= 2:
+        figs["Sharpness and kink evidence of every curve"] = plot_statistics(
+            rows, out_dir / "statistics.png", title=f"{len(rows)} curves by {x}"
+        )
+    comps = [c for c in payload.get("metric_comparison") or [] if c["discrete_series"] in points]
+    if comps:
+        comps = sorted(comps, key=lambda c: (c["family"] != "(all)", not c.get("continuous_improves_at_chance")))
+        figs["Discrete vs continuous metric of the same task"] = plot_metric_pairs(
+            comps, by_sid, points, x, out_dir / "metrics.png"
+        )
+    prompts = [p for p in payload.get("prompting") or [] if p["series_a"] in points]
+    if prompts:
+        prompts = sorted(prompts, key=lambda p: (p["family"] != "(all)", -(p.get("gain_at_top") or 0.0)))
+        figs["Augmented prompting: crossover scale (dashed) where method A starts to beat B"] = plot_prompting(
+            prompts, points, x, out_dir / "prompting.png"
+        )
+    return figs

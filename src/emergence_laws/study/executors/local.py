@@ -1,0 +1,73 @@
+"""Local executor: jobs in this process, one after another, or in a pool of spawned processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
+
+_PARENT: int | None = None
+
+
+def _init_worker(threads: int | None, parent: int) -> None:
+    global _PARENT
+    _PARENT = parent
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when a job first imports it
+        os.environ["MKL_NUM_THREADS"] = str(threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+
+
+def _pool_call(fn: JobFn, job: Any) -> tuple:
+    if _PARENT is not None and os.getppid() != _PARENT:  # the driver died: do not start new work
+        os._exit(1)
+    return call_job(fn, job)
+
+
+class LocalExecutor:
+    """`workers=1`: run each job in this process (checkpoints stay loaded between jobs).
+    `workers>1`: a spawn process pool; at most `workers` jobs in flight, in grid order, so each
+    worker mostly sees consecutive jobs of one checkpoint. `threads_per_worker` sets torch threads
+    (default: cores // workers)."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, threads_per_worker: int | None = None) -> None:
+        self.workers = max(1, int(workers))
+        self.threads = threads_per_worker
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, jobs: Sequence[Any], fn: JobFn) -> Iterator[JobOutcome]:
+        if self.workers == 1:
+            for job in jobs:
+                yield outcome(job, call_job(fn, job))
+            return
+        threads = self.threads or max(1, (os.cpu_count() or 1) // self.workers)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(threads, os.getpid()))
+        queue = list(jobs)
+        queue.reverse()
+        in_flight: dict[Future, Any] = {}
+        while queue or in_flight:
+            while queue and len(in_flight) < self.workers:
+                job = queue.pop()
+                in_flight[self._pool.submit(_pool_call, fn, job)] = job
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = in_flight.pop(fut)
+                try:
+                    yield outcome(job, fut.result())
+                except Exception as exc:  # the worker process died (e.g. out of memory)
+                    yield JobOutcome(job, None, f"worker process failed: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,136 @@
+"""The job grid: checkpoint × (measure | few-shot shots × seed | finetune n_train × seed).
+
+Every checkpoint gets one *measure* job (parameter count and pretraining loss on the reference
+text, nats/token) whose result is cached under its own key; few-shot and finetuning jobs each
+produce one results row per metric, all stored under the job's key as `run_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from emergence_laws.config import (
+    Checkpoint,
+    EvalSettings,
+    FinetuneGrid,
+    ReferenceText,
+    StudyConfig,
+    TaskSource,
+)
+from emergence_laws.errors import ConfigError
+from emergence_laws.study.keys import (
+    checkpoint_fingerprint,
+    file_digest,
+    job_key,
+    task_fingerprint,
+)
+
+JobKind = Literal["measure", "fewshot", "finetune"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work, picklable so it can travel to a worker process or a Ray task."""
+
+    kind: JobKind
+    key: str
+    checkpoint: Checkpoint
+    task: TaskSource
+    eval: EvalSettings
+    reference: ReferenceText | None = None
+    shots: int = 0
+    n_train: int = 0
+    seed: int = 0
+    finetune: FinetuneGrid | None = None
+
+    @property
+    def method(self) -> str:
+        return self.finetune.method if (self.kind == "finetune" and self.finetune) else "none"
+
+    @property
+    def cell(self) -> str:
+        """The status column this job belongs to: ``measure``, ``k=5`` or ``n=32``."""
+        if self.kind == "measure":
+            return "measure"
+        if self.kind == "fewshot":
+            return f"k={self.shots}"
+        return f"n={self.n_train}"
+
+    def describe(self) -> str:
+        what = {"measure": "measure", "fewshot": f"{self.shots}-shot seed {self.seed}",
+                "finetune": f"{self.method} n={self.n_train} seed {self.seed}"}[self.kind]
+        return f"{self.checkpoint.model_id} {what}"
+
+
+@dataclass
+class Grid:
+    """All jobs of a study, in run order (grouped by checkpoint so each is loaded once per worker)."""
+
+    measure: list[Job] = field(default_factory=list)
+    evals: list[Job] = field(default_factory=list)
+    task_name: str = ""
+    n_train_pool: int = 0
+
+    @property
+    def jobs(self) -> list[Job]:
+        return [*self.measure, *self.evals]
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.measure) + len(self.evals)
+
+    def measure_for(self, checkpoint: Checkpoint) -> Job:
+        return next(j for j in self.measure if j.checkpoint == checkpoint)
+
+
+def load_study_task(source: TaskSource) -> Any:
+    """The TaskSpec of a study's task (torch-free)."""
+    from emergence_laws.tasks import load_task
+
+    return load_task(source.path, name=source.name)
+
+
+def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
+    """Expand a study config into keyed jobs. `task` (a TaskSpec) is loaded from the config when absent."""
+    spec = task if task is not None else load_study_task(cfg.task)
+    ft = cfg.finetune
+    if ft.n_train and max(ft.n_train) > len(spec.train):
+        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {len(spec.train)} training "
+                          f"examples of task {spec.name!r}; lower the largest amount or add training examples")
+    task_fp = task_fingerprint(spec, cfg.task.limit)
+    ref_fp = None
+    if cfg.reference is not None:
+        r = cfg.reference
+        ref_fp = {"text": file_digest(r.path), "max_tokens": r.max_tokens, "seq_len": r.seq_len,
+                  "field": r.text_field}
+    ev = {"device": cfg.eval.device, "dtype": cfg.eval.dtype}
+    grid = Grid(task_name=spec.name, n_train_pool=len(spec.train))
+    for ck in cfg.ladder:
+        model_fp = checkpoint_fingerprint(ck.path, ck.revision, local=ck.is_local)
+        base = {"model": model_fp, **ev}
+        grid.measure.append(Job("measure", job_key("measure", {**base, "reference": ref_fp}), ck, cfg.task,
+                                cfg.eval, reference=cfg.reference))
+        for shots in cfg.fewshot.shots:
+            for seed in cfg.fewshot.seeds:
+                key = job_key("fewshot", {**base, "task": task_fp, "shots": shots, "seed": seed})
+                grid.evals.append(Job("fewshot", key, ck, cfg.task, cfg.eval, shots=shots, seed=seed))
+        for n in ft.n_train:
+            for seed in ft.seeds:
+                key = job_key("finetune", {**base, "task": task_fp, "shots": ft.shots, "n_train": n,
+                                           "seed": seed, "hp": ft.hyperparameters()})
+                grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
+                                      seed=seed, finetune=ft))
+    return grid
+
+
+def job_to_dict(job: Job) -> dict[str, Any]:
+    """A JSON-ready description of a job (for logs and `--dry-run`)."""
+    d = asdict(job)
+    d["model"] = job.checkpoint.model_id
+    d["path"] = str(Path(job.checkpoint.path))
+    return d

@@ -1,0 +1,92 @@
+"""Content-hash keys: everything that determines a job's result, hashed into one short string.
+
+A job's key covers the checkpoint (a fingerprint of its config, tokenizer and weight files, or
+hub id + revision), the task's content (every example and the prompt format), the job's axes
+(shots, n_train, seed), the finetuning method and hyperparameters, the evaluation dtype/device
+and the evaluator's code version. Change any of them and the job runs again; change nothing
+and `--resume` skips it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+#: Bump when evaluation/finetuning/loss code changes what a job computes. Part of every key.
+EVALUATOR_VERSION = "1"
+
+#: Weight files above this size are fingerprinted by size + three 1 MiB samples, not read in full.
+FULL_HASH_BYTES = 16 * 2**20
+_SAMPLE = 2**20
+
+
+def digest(obj: Any, n: int = 24) -> str:
+    """sha256 of the canonical JSON of `obj`, first `n` hex digits."""
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:n]
+
+
+def file_digest(path: str | os.PathLike[str], full: bool = True) -> str:
+    """sha256 of a file's bytes; with `full=False` and a large file: size + head/middle/tail samples."""
+    p = Path(path)
+    size = p.stat().st_size
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        if full or size <= FULL_HASH_BYTES:
+            for chunk in iter(lambda: fh.read(2**20), b""):
+                h.update(chunk)
+        else:
+            h.update(str(size).encode())
+            for offset in (0, size // 2, size - _SAMPLE):
+                fh.seek(offset)
+                h.update(fh.read(_SAMPLE))
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _folder_fingerprint(path: str, _stamp: tuple) -> str:
+    files = {}
+    for f in sorted(Path(path).iterdir()):
+        if f.is_file() and not f.name.startswith("."):
+            files[f.name] = file_digest(f, full=False)
+    return digest(files, 32)
+
+
+def checkpoint_fingerprint(path: str, revision: str | None = None, *, local: bool = True) -> str:
+    """What identifies a checkpoint's weights: a hash of a local folder's files (config, tokenizer,
+    weights; big weight files sampled), or ``hub:<id>@<revision>`` for a hub id."""
+    if not local:
+        return f"hub:{path}@{revision or 'main'}"
+    p = Path(path)
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(p.iterdir()) if f.is_file())
+    return _folder_fingerprint(str(p.resolve()), stamp)
+
+
+def task_fingerprint(task: Any, limit: int | None = None) -> str:
+    """Hash of a TaskSpec's content: name, kind, every train/test example, delimiters, stop strings."""
+    content = {
+        "name": task.name, "kind": task.kind,
+        "train": [asdict(e) for e in task.train], "test": [asdict(e) for e in task.test],
+        "fewshot_delimiter": task.fewshot_delimiter, "target_delimiter": task.target_delimiter,
+        "stop": list(task.stop), "limit": limit,
+        "description": str((task.metadata or {}).get("description", "") or ""),
+    }
+    return digest(content, 32)
+
+
+def code_version() -> str:
+    """The evaluator's code version: package version + EVALUATOR_VERSION."""
+    from emergence_laws import __version__
+
+    return f"{__version__}+ev{EVALUATOR_VERSION}"
+
+
+def job_key(kind: str, payload: dict[str, Any]) -> str:
+    """A job's key: ``<kind>-<24 hex>``, the hash of its payload and the code version."""
+    prefix = {"measure": "m", "fewshot": "fs", "finetune": "ft"}.get(kind, kind)
+    return f"{prefix}-{digest({'kind': kind, 'code': code_version(), **payload})}"

@@ -1,0 +1,199 @@
+"""Run a study's job grid: measure each checkpoint, then few-shot and finetuning jobs; resumable.
+
+The driver is the only writer. Each job's rows go into the SQLite store in one transaction as the
+job finishes, so a crash or ``kill -9`` loses at most the jobs in flight; with ``resume=True``
+(the default) jobs whose key is already stored are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emergence_laws.config import Checkpoint, StudyConfig
+from emergence_laws.errors import EmergenceError
+from emergence_laws.study.executors import Executor, JobOutcome, make_executor
+from emergence_laws.study.grid import Grid, Job, build_grid
+from emergence_laws.study.measures import MeasureCache
+
+SCALE_COLUMNS = ("pretrain_loss", "params", "tokens", "flops")
+
+
+class StudyFailedError(EmergenceError):
+    """Some jobs failed; the others' rows are stored. `.failures` lists the outcomes, `.frame` the table."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, failures: list[JobOutcome], frame: Any = None) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.frame = frame
+
+
+def checkpoint_scale(ck: Checkpoint, measured: dict[str, Any] | None) -> dict[str, Any]:
+    """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), params, tokens, flops (6·N·D)."""
+    measured = measured or {}
+    params = ck.params if ck.params is not None else measured.get("params")
+    tokens = ck.pretrain_tokens
+    flops = ck.flops
+    if flops is None and params is not None and tokens is not None:
+        flops = 6.0 * float(params) * float(tokens)
+    return {"pretrain_loss": measured.get("pretrain_loss"), "params": params, "tokens": tokens, "flops": flops}
+
+
+def _open_store(store: Any, cfg: StudyConfig) -> tuple[Any, bool]:
+    from emergence_laws.results import ResultsStore
+
+    if store is None:
+        return ResultsStore(cfg.store_path), True
+    if isinstance(store, (str, Path)):
+        return ResultsStore(store), True
+    return store, False
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None or (isinstance(b, float) and math.isnan(b))
+    if b is None or (isinstance(b, float) and math.isnan(b)):
+        return False
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0)
+
+
+def _refresh_scale(store: Any, grid: Grid, scale: dict[str, dict[str, Any]]) -> int:
+    """Rewrite stored rows whose scale columns no longer match the checkpoint's current measurement
+    (e.g. after the reference text changed). Returns the number of rows rewritten."""
+    keys = {j.key for j in grid.evals}
+    df = store.to_frame()
+    if df.empty or "run_key" not in df:
+        return 0
+    df = df[df["run_key"].isin(keys)]
+    stale = []
+    for rec in df.to_dict("records"):
+        want = scale.get(rec["model"])
+        if want and any(not _same(rec.get(c), want[c]) for c in SCALE_COLUMNS):
+            stale.append({**{k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))}, **want})
+    if stale:
+        store.insert(stale, replace=True)
+    return len(stale)
+
+
+def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str | None = None, resume: bool = True,
+              progress: bool = True, job_fn: Callable[[Job], list[dict]] | None = None,
+              task: Any = None, failure_log: str | Path | None = None) -> Any:
+    """Run every job of the study not already in the store; return the study's results table.
+
+    `store`: a ResultsStore or a path (default `cfg.store_path`). `executor`: an executor, 'local',
+    'ray' or None (the config's). `resume=False` recomputes every job and replaces its rows.
+    `job_fn` replaces the job body (default `run_job`); `task` a preloaded TaskSpec.
+    Returns a pandas DataFrame (one row per evaluation) with run statistics in ``df.attrs["study"]``.
+    Raises StudyFailedError after the grid when some jobs failed (their tracebacks go to
+    ``<store>.failures.log``); finished jobs are stored either way.
+    """
+    from emergence_laws.study.jobs import run_job
+
+    cfg.validate()
+    t_start = time.perf_counter()
+    grid = build_grid(cfg, task=task)
+    st, own_store = _open_store(store, cfg)
+    measures = MeasureCache(st.path)
+    ex = make_executor(executor if executor is not None else cfg.executor)
+    own_executor = executor is None or isinstance(executor, str)
+    fn = job_fn or run_job
+
+    done_eval = st.run_keys() if resume else set()
+    done_measure = measures.keys() if resume else set()
+    pending_m = [j for j in grid.measure if j.key not in done_measure]
+    pending_e = [j for j in grid.evals if j.key not in done_eval]
+    skipped = len(grid) - len(pending_m) - len(pending_e)
+    failures: list[JobOutcome] = []
+    ran = 0
+    job_seconds = 0.0
+
+    bar = _progress(total=len(grid), initial=skipped, desc=cfg.name, enabled=progress)
+    try:
+        for out in ex.run(pending_m, fn):
+            if out.ok and out.rows:
+                measures.put(out.job.key, {**out.rows[0], "model": out.job.checkpoint.model_id})
+                ran += 1
+                job_seconds += out.seconds
+            else:
+                failures.append(out if not out.ok else JobOutcome(out.job, None, "measure job returned no rows"))
+            bar.update(1)
+        scale = {ck.model_id: checkpoint_scale(ck, measures.get(grid.measure_for(ck).key)) for ck in cfg.ladder}
+        failed_models = {o.job.checkpoint.model_id for o in failures}
+        if resume and done_eval:
+            _refresh_scale(st, grid, scale)
+        runnable = []
+        for job in pending_e:
+            if job.checkpoint.model_id in failed_models:
+                failures.append(JobOutcome(job, None, f"skipped: measuring {job.checkpoint.model_id} failed"))
+                bar.update(1)
+            else:
+                runnable.append(job)
+        for out in ex.run(runnable, fn):
+            if out.ok:
+                sc = scale[out.job.checkpoint.model_id]
+                rows = [{**r, **sc, "run_key": out.job.key} for r in (out.rows or [])]
+                if rows:
+                    st.insert(rows, replace=not resume)  # one transaction per job
+                    ran += 1
+                    job_seconds += out.seconds
+                else:
+                    failures.append(JobOutcome(out.job, None, "job returned no rows"))
+            else:
+                failures.append(out)
+            bar.update(1)
+    finally:
+        bar.close()
+        if own_executor:
+            ex.close()
+        measures.close()
+
+    keys = {j.key for j in grid.evals}
+    df = st.to_frame()
+    if not df.empty:
+        df = df[df["run_key"].isin(keys)].reset_index(drop=True)
+    wall = time.perf_counter() - t_start
+    df.attrs["study"] = {"jobs": len(grid), "skipped": skipped, "ran": ran, "failed": len(failures),
+                         "seconds": round(wall, 3), "job_seconds": round(job_seconds, 3), "store": str(st.path)}
+    if own_store:
+        st.close()
+    if failures:
+        log = Path(failure_log) if failure_log else st.path.with_suffix(".failures.log")
+        _write_failures(log, failures)
+        first = failures[0]
+        raise StudyFailedError(
+            f"{len(failures)} of {len(grid)} jobs failed (first: {first.job.describe()}: {first.error}); "
+            f"finished jobs are stored in {st.path}; details in {log}; fix the cause and rerun to retry them",
+            failures, df)
+    return df
+
+
+def _write_failures(path: Path, failures: list[JobOutcome]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}: {len(failures)} failed jobs\n")
+        for f in failures:
+            fh.write(f"--- {f.job.key} {f.job.describe()} [{f.worker}]: {f.error}\n")
+            if f.detail:
+                fh.write(f.detail.rstrip() + "\n")
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="job", file=sys.stderr, mininterval=0.5,
+                smoothing=0.1, dynamic_ncols=True)

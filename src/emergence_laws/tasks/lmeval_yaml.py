@@ -1,0 +1,218 @@
+"""lm-evaluation-harness task YAML (the common subset) over local JSON/JSONL files → `TaskSpec`.
+
+Supported keys: task, include, dataset_path (json) + dataset_kwargs.data_files (or data_files),
+test_split / validation_split / training_split / fewshot_split, output_type (multiple_choice |
+generate_until), doc_to_text / doc_to_target / doc_to_choice (field names, Jinja templates, or a
+list of choices), target_delimiter, fewshot_delimiter, description, generation_kwargs.until,
+num_fewshot, metric_list (kept as metadata). `!function` hooks (Python code) are not supported.
+Field/template rules follow lm-eval's `ConfigurableTask` so prompts are identical.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emergence_laws.errors import InputError
+from emergence_laws.tasks.jsonl import read_json_rows
+from emergence_laws.tasks.spec import Example, TaskSpec
+
+
+class _FunctionTag:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!function", lambda loader, node: _FunctionTag(loader.construct_scalar(node)))
+
+
+def _jinja_env():
+    from jinja2 import BaseLoader, Environment, StrictUndefined
+
+    env = Environment(loader=BaseLoader, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["regex_replace"] = lambda s, pattern, repl, count=0: re.sub(pattern, repl, s, count=count)
+    return env
+
+
+def read_yaml_config(path: Path) -> dict:
+    """The YAML mapping, with `include:` files merged underneath (relative to the including file)."""
+    if not path.exists():
+        raise InputError(f"{path}: task YAML not found; check the path")
+    try:
+        cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{line}: not valid YAML; fix the syntax") from exc
+    if not isinstance(cfg, dict):
+        raise InputError(f"{path}: expected a YAML mapping of lm-eval task keys")
+    if "include" in cfg:
+        base = read_yaml_config((path.parent / str(cfg.pop("include"))).resolve())
+        base.update(cfg)
+        cfg = base
+    for key, val in cfg.items():
+        if isinstance(val, _FunctionTag):
+            raise InputError(f"{path}: key {key!r} uses '!function {val.value}', which is not supported; "
+                             "use a field name or a Jinja template")
+    return cfg
+
+
+def _data_files(cfg: dict, path: Path) -> dict[str, Path]:
+    dataset_path = cfg.get("dataset_path")
+    files = (cfg.get("dataset_kwargs") or {}).get("data_files", cfg.get("data_files"))
+    if dataset_path not in ("json", None) or files is None:
+        raise InputError(f"{path}: dataset_path {dataset_path!r} is not a local file; set 'dataset_path: json' and "
+                         "'dataset_kwargs: {data_files: {test: FILE.jsonl, train: FILE.jsonl}}' (no hub downloads)")
+    if isinstance(files, (str, list)):
+        files = {"train": files}
+    out = {}
+    for split, f in files.items():
+        if isinstance(f, list):
+            if len(f) != 1:
+                raise InputError(f"{path}: data_files.{split} lists {len(f)} files; give one file per split")
+            f = f[0]
+        p = Path(str(f)).expanduser()
+        if not p.is_absolute():
+            p = (path.parent / p) if (path.parent / p).exists() else p.resolve()
+        out[str(split)] = p
+    return out
+
+
+class _DocRenderer:
+    """lm-eval's doc_to_text / doc_to_target / doc_to_choice semantics for one config."""
+
+    def __init__(self, cfg: dict, path: Path) -> None:
+        self.cfg, self.path, self.env = cfg, path, _jinja_env()
+        self.has_choice = cfg.get("doc_to_choice") is not None
+
+    def _render(self, template: str, doc: dict, where: str) -> str:
+        try:
+            return self.env.from_string(template).render(**doc)
+        except Exception as exc:  # jinja2 errors: undefined field, syntax
+            raise InputError(f"{where}: template {template!r} failed ({exc}); check the field names in the YAML") from exc
+
+    def text(self, doc: dict, where: str) -> Any:
+        spec = self.cfg.get("doc_to_text")
+        if isinstance(spec, int):
+            return spec
+        if not isinstance(spec, str):
+            raise InputError(f"{self.path}: doc_to_text must be a field name or a Jinja template")
+        if spec in doc:
+            return doc[spec]
+        s = self._render(spec, doc, where)
+        return ast.literal_eval(s) if s.isdigit() and self.has_choice else s
+
+    def target(self, doc: dict, where: str) -> Any:
+        spec = self.cfg.get("doc_to_target")
+        if isinstance(spec, (int, list)):
+            return spec
+        if not isinstance(spec, str):
+            raise InputError(f"{self.path}: doc_to_target must be a field name or a Jinja template")
+        if spec in doc:
+            return doc[spec]
+        s = self._render(spec, doc, where)
+        if s.isdigit() and self.has_choice:
+            return ast.literal_eval(s)
+        if len(s) >= 2 and s[0] == "[" and s[-1] == "]":
+            try:
+                return ast.literal_eval(s)
+            except (SyntaxError, ValueError):
+                return s
+        return s
+
+    def choices(self, doc: dict, where: str) -> list:
+        spec = self.cfg.get("doc_to_choice")
+        if isinstance(spec, list):
+            return spec
+        if isinstance(spec, dict):
+            return list(spec.values())
+        if isinstance(spec, str):
+            if spec in doc:
+                return doc[spec]
+            s = self._render(spec, doc, where)
+            try:
+                return ast.literal_eval(s)
+            except (SyntaxError, ValueError) as exc:
+                raise InputError(f"{where}: doc_to_choice rendered {s!r}, not a list literal; "
+                                 "make the template produce a Python list") from exc
+        raise InputError(f"{self.path}: doc_to_choice must be a field name, a Jinja template or a list")
+
+
+def _to_example(doc: dict, r: _DocRenderer, mc: bool, where: str) -> Example:
+    text = r.text(doc, where)
+    if not isinstance(text, str):
+        raise InputError(f"{where}: doc_to_text gave {type(text).__name__}, not text; "
+                         "multiple-input tasks are not supported")
+    target = r.target(doc, where)
+    if mc:
+        choices = r.choices(doc, where)
+        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices) or len(choices) < 2:
+            raise InputError(f"{where}: doc_to_choice must give a list of >= 2 strings, got {choices!r}")
+        if isinstance(target, str) and target in choices:
+            target = choices.index(target)
+        if isinstance(target, list):
+            target = target[0] if target else None
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(choices):
+            raise InputError(f"{where}: doc_to_target gave {target!r}, not an index into the {len(choices)} "
+                             "choices; point doc_to_target at the answer index")
+        return Example(prompt=text, choices=tuple(choices), answer=target)
+    if isinstance(target, list):
+        target = target[0] if target else ""
+    if isinstance(target, (int, float)) and not isinstance(target, bool):
+        target = str(target)
+    if not isinstance(target, str):
+        raise InputError(f"{where}: doc_to_target gave {type(target).__name__}; it must give the target text")
+    return Example(prompt=text, target=target)
+
+
+def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
+    """An lm-eval task YAML over local JSON/JSONL files → TaskSpec (see module docstring)."""
+    cfg = read_yaml_config(path)
+    output_type = cfg.get("output_type", "generate_until")
+    if output_type not in ("multiple_choice", "generate_until"):
+        raise InputError(f"{path}: output_type {output_type!r} is not supported; use multiple_choice or generate_until")
+    for key in ("doc_to_text", "doc_to_target"):
+        if key not in cfg:
+            raise InputError(f"{path}: missing key {key!r}; add it (a field name or a Jinja template)")
+    mc = output_type == "multiple_choice"
+    if mc and cfg.get("doc_to_choice") is None:
+        raise InputError(f"{path}: multiple_choice needs 'doc_to_choice' (a field name, template or list)")
+    files = _data_files(cfg, path)
+    test_split = cfg.get("test_split") or cfg.get("validation_split")
+    if not test_split:
+        raise InputError(f"{path}: set 'test_split' (or 'validation_split') to one of the data_files splits {sorted(files)}")
+    train_split = cfg.get("training_split") or cfg.get("fewshot_split")
+    for key, split in (("test_split", test_split), ("training_split", train_split)):
+        if split is not None and split not in files:
+            raise InputError(f"{path}: {key} {split!r} is not among data_files splits {sorted(files)}; add it to data_files")
+    renderer = _DocRenderer(cfg, path)
+
+    def examples(split: str | None) -> tuple[Example, ...]:
+        if split is None:
+            return ()
+        f = files[split]
+        return tuple(_to_example(doc, renderer, mc, f"{f}:{line}") for line, doc in read_json_rows(f))
+
+    fewshot_delimiter = cfg.get("fewshot_delimiter", "\n\n")
+    until = (cfg.get("generation_kwargs") or {}).get("until", [fewshot_delimiter])
+    if isinstance(until, str):
+        until = [until]
+    return TaskSpec(
+        name=name or str(cfg.get("task") or path.stem),
+        kind="multiple_choice" if mc else "generation",
+        train=examples(train_split),
+        test=examples(test_split),
+        fewshot_delimiter=fewshot_delimiter,
+        target_delimiter=cfg.get("target_delimiter", " "),
+        stop=tuple(until),
+        metadata={"source": str(path), "format": "lm-eval-yaml", "description": cfg.get("description", "") or "",
+                  "num_fewshot": cfg.get("num_fewshot"), "metric_list": cfg.get("metric_list")},
+    )

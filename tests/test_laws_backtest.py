@@ -1,0 +1,61 @@
+"""Table-level fit and backtest on the bundled example table (known truth: E(D0) = 2.8124 nats)."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import numpy as np
+import pytest
+
+from emergence_laws.analysis.fit import backtest_table, fit_table
+from emergence_laws.errors import InputError, NotIdentifiableError
+from emergence_laws.results import load_results
+
+TRUE_E = 0.12 * np.log(5.0) ** 1.2 + 2.6  # scripts/make_example_table.py
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load_results(files("emergence_laws") / "data" / "example_results.csv")
+
+
+def test_fit_table_is_json_ready_and_close_to_the_truth(example):
+    res = fit_table(example, bootstrap=100)
+    out = json.loads(json.dumps(res))
+    for key in ("task", "metric", "emergence_point", "interval", "law", "n_rows", "warnings", "scale"):
+        assert key in out
+    assert out["task"] == "mc4_reasoning" and out["n_rows"] == len(example)
+    assert abs(out["emergence_point"] - TRUE_E) < 0.05
+    lo, hi = out["interval"]
+    assert lo < out["emergence_point"] < hi
+    assert out["law"]["form"] == "logpower" and set(out["law"]["params"]) >= {"k", "alpha", "C", "A", "B", "delta"}
+    assert out["scale"]["params"]["at_loss"] > 0 and out["scale"]["flops"]["at_loss"] > 0
+
+
+def test_backtest_table_predicts_from_weaker_models(example):
+    res = backtest_table(example, "mc4_reasoning", 2.9, bootstrap=50)
+    assert res["n_checkpoints_fit"] == int((example.pretrain_loss.unique() > 2.9).sum())
+    assert res["strongest_fit_loss"] > 2.9
+    assert res["error_nats"] == pytest.approx(abs(res["predicted"] - res["actual"]))
+    assert res["success"] and res["error_nats"] <= 0.1
+    assert res["compute_ahead"] > 1.0  # the first post-emergence model is bigger than any used
+    sb = res["sigmoid_baseline"]
+    assert not sb["identified"] and sb["error_nats"] > res["error_nats"]
+
+
+def test_backtest_and_fit_refuse_clearly(example):
+    with pytest.raises(NotIdentifiableError, match="no checkpoint has loss above"):
+        backtest_table(example, "mc4_reasoning", 9.0)
+    weak = example[example.pretrain_loss > 3.0]
+    with pytest.raises(NotIdentifiableError, match="never leaves its floor"):
+        backtest_table(weak, "mc4_reasoning", 3.5)
+    with pytest.raises(InputError, match="task 'nope' is not in the table"):
+        fit_table(example, task="nope")
+    with pytest.raises(InputError, match="metric 'brier' not found"):
+        fit_table(example, metric="brier")
+    mixed = example.copy()
+    mixed.loc[mixed.index[:10], "method"] = "lora"
+    mixed = mixed[(mixed.n_train > 0) | (mixed.index >= 10)]
+    with pytest.raises(InputError, match="mix methods"):
+        fit_table(mixed)
