@@ -44,9 +44,11 @@ def test_sigmoid_baseline_fails_visibly_on_pre_emergence_data_where_the_law_does
             sig_err.append(bt.sigmoid_error_nats)
             identified.append(bt.sigmoid.identified)
     ml, ms = float(np.median(law_err)), float(np.median(sig_err))
-    print(f"\npre-emergence backtests ({len(law_err)}): emergence law median error {ml:.3f} nats "
-          f"(max {max(law_err):.3f}); few-shot sigmoid median error {ms:.3f} nats (min {min(sig_err):.3f}), "
-          f"identified in {sum(identified)}/{len(identified)}")
+    print(
+        f"\npre-emergence backtests ({len(law_err)}): emergence law median error {ml:.3f} nats "
+        f"(max {max(law_err):.3f}); few-shot sigmoid median error {ms:.3f} nats (min {min(sig_err):.3f}), "
+        f"identified in {sum(identified)}/{len(identified)}"
+    )
     assert not any(identified)  # the baseline says it cannot see the jump
     assert ml <= 0.1
     assert ms > 0.3 and ms > 3 * ml
@@ -91,8 +93,10 @@ def test_real_openlm_sigmoid_baseline_and_scaling_inversion(openlm):
     pre = baseline_table(rpj, task="squad", cutoff_loss=3.3)
     assert not pre["identified"]
     assert any("not a prediction" in w for w in pre["warnings"])
-    print(f"\nopen_lm rpj squad sigmoid: full {full['emergence_point']:.3f} nats, "
-          f"pre-emergence only {pre['emergence_point']:.3f} (not identified)")
+    print(
+        f"\nopen_lm rpj squad sigmoid: full {full['emergence_point']:.3f} nats, "
+        f"pre-emergence only {pre['emergence_point']:.3f} (not identified)"
+    )
 
 
 def test_real_obsscaling_few_shot_only(obsscaling):
@@ -110,3 +114,24 @@ def test_sigmoid_on_a_clean_sigmoid_is_identified():
     sig = fit_sigmoid_baseline(x, y)
     assert sig.identified and sig.x0 == pytest.approx(2.8, abs=0.01)
     assert sig.emergence_point == pytest.approx(2.8 + 2 / 8, abs=0.02)
+
+
+def test_every_fourth_real_task_refuses_the_law_plainly_and_runs_the_baseline(openlm, obsscaling):
+    from emergence_laws.errors import EmergenceError
+
+    counts = {"identified": 0, "not identified": 0}
+    for df in (openlm, obsscaling):
+        for task in sorted(df.task.unique())[::4]:
+            sub = df[df.task == task]
+            metric = min(sub.metric.unique())
+            with pytest.raises(NotIdentifiableError, match="no finetuned rows"):
+                fit_table(sub, task=task, metric=metric)
+            try:
+                res = baseline_table(sub, task=task, metric=metric)
+            except EmergenceError as exc:  # allowed only as a one-line user error, never a crash
+                assert "\n" not in str(exc)
+                continue
+            assert res["emergence_point"] is None or np.isfinite(res["emergence_point"])
+            counts["identified" if res["identified"] else "not identified"] += 1
+    print(f"\nreal tasks, few-shot sigmoid baseline: {counts}")
+    assert counts["identified"] > 0 and counts["not identified"] > 0

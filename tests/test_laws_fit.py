@@ -82,8 +82,15 @@ def test_bootstrap_resamples_seeds_within_amounts_and_keeps_row_totals():
 
 def _rows_to_data(r, mask=None, chance=0.25):
     m = np.ones(r["value"].size, bool) if mask is None else mask
-    return LawData.from_arrays(r["pretrain_loss"][m], r["n_train"][m], r["value"][m], n_eval=r["n_eval"][m],
-                               seed=r["seed"][m], shots=int(r["shots"][0]), chance=chance)
+    return LawData.from_arrays(
+        r["pretrain_loss"][m],
+        r["n_train"][m],
+        r["value"][m],
+        n_eval=r["n_eval"][m],
+        seed=r["seed"][m],
+        shots=int(r["shots"][0]),
+        chance=chance,
+    )
 
 
 def test_not_identifiable_cases_say_what_to_add():
@@ -125,6 +132,11 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     z = EmergenceLaw(**{**t.params, "d0": 1.0, "shots": 0})
     law = fit_law(simulate_law_data(z, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0))
     assert law.d0 == 1.0 and any("D0 = 1 is used" in w for w in law.warnings)
+    # no few-shot rows and no --d0: D0 = 1, said so
+    r = simulate_rows(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, fewshot=False, rng=0)
+    r["shots"][:] = 0  # as the table API sets it when there are no few-shot rows
+    law = fit_law(_rows_to_data(r))
+    assert law.d0 == 1.0 and "delta" in law.fixed and any("no few-shot rows" in w for w in law.warnings)
     # a good design is quiet
     law = fit_law(simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0))
     assert law.warnings == ()

@@ -67,7 +67,7 @@ def test_batched_fit_reaches_the_lbfgs_optimum_on_bootstrap_weights():
     obj = Objective(d, "logpower", "relu", 30.0, 5.0)
     bounds = _bounds(d, "logpower", obj, True, None)
     W = np.random.default_rng(0).multinomial(d.n_rows, np.full(d.n_rows, 1 / d.n_rows), size=5).astype(float)
-    P, f = batch_fit(obj, np.tile(TRUE.vector(), (5, 1)), W, bounds)
+    _, f = batch_fit(obj, np.tile(TRUE.vector(), (5, 1)), W, bounds)
     for i in range(5):
         ref = _minimise(obj, TRUE.vector(), bounds, W[i])
         assert f[i] <= ref.fun + 1e-6 * abs(ref.fun)  # as good as L-BFGS-B, to 1 ppm

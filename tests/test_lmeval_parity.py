@@ -6,12 +6,24 @@ import json
 import random
 
 import pytest
+import torch
 
 from tiny_models import save_tiny_model
 
 from emergence_laws.evaluation import evaluate_task, loglikelihood
 from emergence_laws.models import load_model
 from emergence_laws.tasks import load_task
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads, and spin-waiting threads crawl on a busy 2-core box."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 WORDS = "the cat dog is an apple tree runs in on her".split()
 
@@ -64,7 +76,7 @@ def test_loglikelihoods_and_accuracy_match_lm_eval(tmp_path, arch):
 
     out = lm_eval.simple_evaluate(
         model="hf", model_args=f"pretrained={model_dir},dtype=float32", tasks=["tiny_mc", "tiny_mc_2shot"],
-        task_manager=TaskManager(include_path=str(task_dir)), log_samples=True, batch_size=4, device="cpu",
+        task_manager=TaskManager(include_path=str(task_dir), include_defaults=False), log_samples=True, batch_size=4, device="cpu",
     )
 
     model, tok = load_model(str(model_dir), device="cpu", dtype="float32")

@@ -21,9 +21,13 @@ from emergence_laws.study.grid import build_grid
 METRICS = {"accuracy", "acc_norm", "loglik", "brier"}
 
 
+# one torch thread per process: on a shared 2-core machine more threads only contend
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def emergence(*args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emergence_laws", *map(str, args)], capture_output=True,
-                          text=True, timeout=kw.pop("timeout", 300), **kw)
+                          text=True, timeout=kw.pop("timeout", 300), env=ENV, **kw)
 
 
 def _stored_eval_keys(db) -> set[str]:
@@ -38,23 +42,23 @@ def _stored_eval_keys(db) -> set[str]:
 
 def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
     study = write_study(tmp_path, archs=("llama",), shots=(0,),
-                        extra={"finetune": {"n_train": [2, 4], "seeds": 2, "method": "full", "max_steps": 1,
+                        extra={"finetune": {"n_train": [2, 4], "seeds": 3, "method": "full", "max_steps": 20,
                                             "batch_size": 2}})
     cfg = load_study(study)
     grid = build_grid(cfg)
     eval_keys = {j.key for j in grid.evals}
     db = cfg.store_path
-    assert len(eval_keys) == 1 + 2 * 2
+    assert len(eval_keys) == 1 + 2 * 3
 
     proc = subprocess.Popen([sys.executable, "-m", "emergence_laws", "run", str(study), "--no-progress"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
     deadline = time.monotonic() + 240
     done: set[str] = set()
     while time.monotonic() < deadline and proc.poll() is None:
         done = _stored_eval_keys(db)
         if len(done) >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert proc.poll() is None, f"the grid finished before it could be killed: {proc.stderr.read()[-2000:]}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -64,8 +68,10 @@ def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    res = emergence("run", study, "--no-progress")
+    res = emergence("run", study)  # --resume is the default
     assert res.returncode == 0, res.stderr
+    # the progress bar counts finished jobs (the skipped ones included) up to the grid's size
+    assert f"{len(grid)}/{len(grid)} [" in res.stderr and "job" in res.stderr
     info = json.loads(res.stdout.strip().splitlines()[-1])
     assert info["skipped"] >= len(before) + 1  # finished jobs (and the measure job) were not rerun
     assert info["ran"] == len(grid) - info["skipped"] and info["failed"] == 0
@@ -125,3 +131,21 @@ def test_run_reports_config_errors_in_one_line(tmp_path, edit, message):
     assert "Traceback" not in res.stderr
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("emergence run: error: study.yaml: ") and message in err[0], err
+
+
+def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
+    import math
+
+    from test_study_support import LAW, law_job, write_law_study
+
+    from emergence_laws.study import run_study
+
+    cfg = load_study(write_law_study(tmp_path, shots=5))
+    df = run_study(cfg, job_fn=law_job, progress=False)
+    assert len(df) == 7 * (1 + 4 * 2)
+    res = emergence("fit", cfg.store_path, "--json", "--bootstrap", "20")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    truth = LAW["k"] * math.log(5) ** LAW["alpha"] + LAW["C"]  # few-shot elbow E(D0 = shots)
+    assert out["n_rows"] == len(df)
+    assert abs(out["emergence_point"] - truth) < 0.05

@@ -99,3 +99,43 @@ def crash_once_job(marker_dir: str, job) -> list[dict]:
         marker.write_text("crashed")
         os._exit(1)
     return fake_job(job)
+
+
+# ------------------------------------------------------------- a ladder that follows a known law
+LAW = {"A": 0.6, "B": 0.25, "k": 0.3, "alpha": 1.0, "C": 2.0}  # E(D) = k*(log D)^alpha + C (nats)
+
+
+def write_law_study(root: Path, losses=(4.0, 3.7, 3.4, 3.1, 2.8, 2.5, 2.2), n_train=(8, 32, 128, 512),
+                    shots: int = 5) -> Path:
+    """A study whose 'checkpoints' are bare folders with a config.json holding their loss; with
+    `law_job` every job's accuracy follows Perf = A*ReLU(E(D) - L) + B exactly (plus seed noise)."""
+    root.mkdir(parents=True, exist_ok=True)
+    ladder = []
+    for i, loss in enumerate(losses):
+        d = root / "ckpts" / f"m{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.json").write_text(json.dumps({"fake_loss": loss}))
+        ladder.append({"path": f"ckpts/m{i}", "params": int(1e6 * 2 ** i)})
+    write_task(root / "task.jsonl", n=1200)
+    (root / "ref.txt").write_text("reference text " * 10)
+    cfg = {"name": "law", "ladder": ladder, "reference": "ref.txt", "task": "task.jsonl",
+           "fewshot": {"shots": [shots]}, "finetune": {"n_train": list(n_train), "seeds": 2}}
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def law_job(job) -> list[dict]:
+    """Measure: the loss in the folder's config.json. Eval: accuracy from the known law."""
+    import math
+
+    loss = json.loads((Path(job.checkpoint.path) / "config.json").read_text())["fake_loss"]
+    if job.kind == "measure":
+        return [{"pretrain_loss": loss, "params": job.checkpoint.params}]
+    d = job.n_train if job.kind == "finetune" else job.shots
+    elbow = LAW["k"] * math.log(d) ** LAW["alpha"] + LAW["C"]
+    noise = random.Random(job.key).gauss(0, 0.01)
+    acc = min(1.0, LAW["A"] * max(0.0, elbow - loss) + LAW["B"] + noise)
+    return [{"model": job.checkpoint.model_id, "task": "letters", "metric": "accuracy", "value": acc,
+             "n_train": job.n_train, "shots": job.shots, "seed": job.seed, "method": job.method, "chance": 0.25,
+             "n_eval": 400}]

@@ -92,12 +92,12 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class ReferenceText:
-    """Held-out text for the pretraining loss (nats/token): a .txt file or a .jsonl with a text field."""
+    """Held-out text for the pretraining loss (nats/token): a .txt file, or a .jsonl whose rows have a
+    "text" field. `max_tokens` caps the tokens scored; `seq_len` is the window length."""
 
     path: str
     max_tokens: int = 50_000
     seq_len: int = 512
-    text_field: str = "text"
 
 
 @dataclass(frozen=True)

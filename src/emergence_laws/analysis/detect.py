@@ -235,11 +235,17 @@ def detect_series(s: Series, x: str, config: DetectConfig = DetectConfig()) -> d
     chance_o = None if s.chance is None else sign * s.chance
     det = classify_curve(s.u, y, chance=chance_o, n_eval=s.n_eval, scale=scale, config=config)
 
+    # evidence around the onset: the biggest at-chance model before it, the smallest above-chance
+    # model from it on, and how many models break that order (pooled tables mix families)
     band = at_chance_band(chance_o, det.floor, n_eval=s.n_eval, scale=scale, config=config)
     at = y <= band
-    last_at = int(np.nonzero(at)[0][-1]) if at.any() else None
-    above = np.nonzero(~at)[0]
-    first_above = int(above[0]) if len(above) else None
+    before = s.u < det.onset - 1e-12
+    cand = np.nonzero(at & before)[0]
+    last_at = int(cand[-1]) if len(cand) else None
+    cand = np.nonzero(~at & ~before)[0]
+    first_above = int(cand[0]) if len(cand) else None
+    n_above_before = int((~at & before).sum())
+    n_at_after = int((at & ~before).sum())
 
     def point(i: int | None) -> dict[str, Any] | None:
         if i is None:
@@ -288,6 +294,8 @@ def detect_series(s: Series, x: str, config: DetectConfig = DetectConfig()) -> d
         "at_chance_up_to": sign * band,
         "last_at_chance": point(last_at),
         "first_above_chance": point(first_above),
+        "above_chance_before_onset": n_above_before,
+        "at_chance_after_onset": n_at_after,
         "n_models": int(len(s.u)),
         "n_dropped": s.n_dropped,
         "x_min": float(s.xval.min()),

@@ -42,7 +42,7 @@ class FitResult(dict):
     data = None
     boot = None
     baseline = None
-    scaling: dict | None = None
+    backtest = None
 
 
 def _clean(obj: Any) -> Any:
@@ -120,7 +120,9 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
         methods = sorted(set(map(str, rows.loc[ft, "method"].dropna().unique())) - {"none"})
         if method is not None:
             if method not in methods:
-                raise InputError(f"method {method!r} not among the finetuned rows' methods ({', '.join(methods) or 'none'}); check --method")
+                raise InputError(
+                    f"method {method!r} not among the finetuned rows' methods ({', '.join(methods) or 'none'}); check --method"
+                )
             rows = rows[(~ft) | (rows["method"].astype(str) == method)]
         elif len(methods) > 1:
             raise InputError(
@@ -225,7 +227,7 @@ def fit_table(
         InputError / NotIdentifiableError with a one-line message saying what to add.
     """
     rows, task, metric, notes = _pick(df, task, metric)
-    data, flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
+    data, _flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
     notes += n2
     law = fit_law(data, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
     boot = None
@@ -234,7 +236,9 @@ def fit_table(
     fs = data.is_fewshot
     observed = None
     if np.unique(data.loss[fs]).size >= 3:
-        ef = fit_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if data.n_eval is None else data.n_eval[fs])
+        ef = fit_elbow(
+            data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if data.n_eval is None else data.n_eval[fs]
+        )
         observed = {"emerged": ef.emerged, "E": ef.E if ef.emerged else None, "strongest_loss": ef.e_upper}
     pt = law.few_shot_emergence_point
     res = FitResult(
@@ -261,7 +265,9 @@ def fit_table(
     return res
 
 
-def baseline_table(df, task: str | None = None, metric: str | None = None, cutoff_loss: float | None = None) -> FitResult:
+def baseline_table(
+    df, task: str | None = None, metric: str | None = None, cutoff_loss: float | None = None
+) -> FitResult:
     """Few-shot-only sigmoid extrapolation for one task/metric (works without finetuned rows).
 
     The x axis is pretrain_loss (nats) when present, else ``-log10(flops)`` or ``-log10(params)``;
@@ -270,8 +276,12 @@ def baseline_table(df, task: str | None = None, metric: str | None = None, cutof
     rows, task, metric, notes = _pick(df, task, metric)
     rows = rows[rows["n_train"] == 0]
     if rows.empty:
-        raise NotIdentifiableError(f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them")
-    axis = next((a for a in ("pretrain_loss", "flops", "params") if a in rows.columns and rows[a].notna().sum() >= 3), None)
+        raise NotIdentifiableError(
+            f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them"
+        )
+    axis = next(
+        (a for a in ("pretrain_loss", "flops", "params") if a in rows.columns and rows[a].notna().sum() >= 3), None
+    )
     if axis is None:
         raise InputError(f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops or params for 3+ models")
     rows = rows[rows[axis].notna()]
@@ -292,7 +302,9 @@ def baseline_table(df, task: str | None = None, metric: str | None = None, cutof
         y = -y
     chance = float(rows["chance"].median()) if "chance" in rows.columns and rows["chance"].notna().any() else None
     n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
-    sig = fit_sigmoid_baseline(x, y, chance=chance, n_eval=n_eval, axis=axis if axis == "pretrain_loss" else f"-log10({axis})")
+    sig = fit_sigmoid_baseline(
+        x, y, chance=chance, n_eval=n_eval, axis=axis if axis == "pretrain_loss" else f"-log10({axis})"
+    )
     ep = sig.emergence_point
     point = ep if axis == "pretrain_loss" else float(10 ** (-ep))
     if not sig.identified:
@@ -311,7 +323,7 @@ def baseline_table(df, task: str | None = None, metric: str | None = None, cutof
                 "identified": sig.identified,
                 "interval": None,
                 "sigmoid": sig.to_json(),
-                "n_rows": int(len(rows)),
+                "n_rows": len(rows),
                 "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
                 "warnings": notes,
             }

@@ -15,7 +15,9 @@ The finetuning ``method`` column (none/full/lora) is not a prompting method and 
 For each pair (A = augmented, B = baseline) on the models evaluated with both, the difference
 d = A - B (metric oriented so higher is better) is fitted with a non-decreasing (isotonic)
 curve in the scale coordinate; the *crossover* is the smallest scale from which that fit stays
-above zero, with a 5-95% bootstrap interval over models. "never" means A never beats B.
+above a margin (``DetectConfig.chance_tol`` in metric units: 0.03 for accuracies) over at least
+3 models, with a 5-95% bootstrap interval over models. None ("never") means A never beats B
+by the margin.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ def compare_prompting(series: list, x: str, config: DetectConfig = DetectConfig(
             if d[top].mean() < 0:
                 a, b, d = b, a, -d
         scale = metric_scale(metric, np.concatenate([a.value, b.value]))
-        res = crossover(u, d, n_boot=min(config.n_boot, 100), seed=config.seed, margin=0.0)
+        margin = config.chance_tol * scale
+        res = crossover(u, d, n_boot=min(config.n_boot, 100), seed=config.seed, margin=margin)
         order = np.argsort(u)
         top_i = order[-max(1, len(u) // 5):]
         lo, hi = from_u(x, res["lo"]), from_u(x, res["hi"])
@@ -114,7 +117,7 @@ def compare_prompting(series: list, x: str, config: DetectConfig = DetectConfig(
             "gain_at_bottom": float(sign * np.mean(d[order[: max(1, len(u) // 5)]])),
             "a_beats_b": res["crossover"] is not None,
             "beats_from_smallest": res["crossover"] is not None and res["crossover"] <= float(u.min()),
-            "scale_unit": scale,
+            "margin": margin,
             "series_a": a.sid,
             "series_b": b.sid,
         })

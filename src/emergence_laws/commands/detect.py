@@ -123,7 +123,7 @@ def write_outputs(payload: dict, out, *, report: bool = True):
     from pathlib import Path
 
     from emergence_laws.report.html import render_report
-    from emergence_laws.report.plots_detect import write_detect_figures
+    from emergence_laws.report.plots_detect import detect_report_body, write_detect_figures
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +131,5 @@ def write_outputs(payload: dict, out, *, report: bool = True):
     if not report:
         return out / "detect.json"
     figs = write_detect_figures(payload, out)
-    body = {k: v for k, v in payload.items() if k not in ("points", "kind", "provenance")}
-    return render_report(body, figs, out / "report.html", title="Emergence detection", kind="detect",
+    return render_report(detect_report_body(payload), figs, out / "report.html", title="Emergence detection", kind="detect",
                          provenance=payload["provenance"])

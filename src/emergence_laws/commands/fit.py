@@ -15,24 +15,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Fit Perf(L, D) = A*ReLU(E(D) - L) + B jointly to finetuned runs (every checkpoint x data amount x "
             "seed) and few-shot rows, with E(D) = k*(log D)^alpha + C, and predict the few-shot emergence point "
-            "E(D0) in pretraining loss (nats/token), with a bootstrap 5-95%% interval and, when the table has "
+            "E(D0) in pretraining loss (nats/token), with a bootstrap 5-95% interval and, when the table has "
             "params/flops, the scale at which it is reached (Snell et al., 2024)."
         ),
     )
-    p.add_argument("results", help="results table: .csv/.tsv, .parquet, .db store, or lm-eval .json")
+    p.add_argument(
+        "results",
+        help="results table: .csv/.tsv, .parquet, .db store, lm-eval .json, or `example` (the bundled example table)",
+    )
     p.add_argument("--task", help="task to fit (needed when the table holds several)")
     p.add_argument("--metric", help="metric to fit (default: accuracy, acc, acc_norm, exact_match, ... in that order)")
     p.add_argument("--method", help="finetuning method to fit when rows mix several (full, lora)")
     p.add_argument("--d0", type=float, help="low-data limit D0 in examples (default: the few-shot rows' shots)")
     p.add_argument("--form", choices=("logpower", "power"), default="logpower", help="E(D) form (default logpower)")
     p.add_argument("--elbow", choices=("relu", "softplus"), default="relu", help="elbow shape (default relu)")
-    p.add_argument("--bootstrap", type=int, default=200, metavar="N", help="bootstrap replicates for the interval (default 200; 0 = none)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="N",
+        help="bootstrap replicates for the interval (default 200; 0 = none)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
-    p.add_argument("--baseline", choices=("none", "sigmoid"), default="none",
-                   help="sigmoid: fit only the few-shot sigmoid baseline (works without finetuned rows)")
+    p.add_argument(
+        "--baseline",
+        choices=("none", "sigmoid"),
+        default="none",
+        help="sigmoid: fit only the few-shot sigmoid baseline (works without finetuned rows)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--out", help="directory for prediction.json and PNG plots")
     p.set_defaults(func=run)
+
+
+def resolve_results(path: str) -> str:
+    """``example`` (when no such file exists) names the bundled example table; anything else is a path."""
+    from pathlib import Path
+
+    if path == "example" and not Path(path).exists():
+        from importlib.resources import files
+
+        return str(files("emergence_laws") / "data" / "example_results.csv")
+    return path
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
@@ -43,7 +67,9 @@ def _fmt_scale(scale: dict | None) -> str | None:
         s = scale.get(axis)
         if s:
             at = s.get("at_loss")
-            parts.append(f"{at:.3g} {axis}" if at else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f})")
+            parts.append(
+                f"{at:.3g} {axis}" if at else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f})"
+            )
     n = max((scale[a]["n_models"] for a in scale), default=0)
     return f"≈ {' / '.join(parts)} (scaling-law fit over {n} models)" if parts else None
 
@@ -55,12 +81,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
-    df = load_results(args.results)
+    df = load_results(resolve_results(args.results))
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric)
     else:
-        res = fit_table(df, task=args.task, metric=args.metric, d0=args.d0, form=args.form, elbow=args.elbow,
-                        bootstrap=args.bootstrap, seed=args.seed, method=args.method)
+        res = fit_table(
+            df,
+            task=args.task,
+            metric=args.metric,
+            d0=args.d0,
+            form=args.form,
+            elbow=args.elbow,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            method=args.method,
+        )
     files = []
     if args.out:
         from emergence_laws.report import plots_fit
@@ -69,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path") from None
+            raise InputError(
+                f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path"
+            ) from None
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:
@@ -82,21 +119,33 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.baseline == "sigmoid":
         ok = "" if res["identified"] else " — NOT identified: the curve has not started to rise"
-        print(f"task {res['task']} ({res['metric']}): few-shot sigmoid baseline, tangent elbow at {res['axis']} = "
-              f"{res['emergence_point']:.4g}{ok}")
+        print(
+            f"task {res['task']} ({res['metric']}): few-shot sigmoid baseline, tangent elbow at {res['axis']} = "
+            f"{res['emergence_point']:.4g}{ok}"
+        )
     else:
         iv = res["interval"]
         ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
-        print(f"task {res['task']} ({res['metric']}): few-shot emergence predicted at pretraining loss "
-              f"{res['emergence_point']:.3f} nats{ivs}, D0={res['d0']:g}")
+        print(
+            f"task {res['task']} ({res['metric']}): few-shot emergence predicted at pretraining loss "
+            f"{res['emergence_point']:.3f} nats{ivs}, D0={res['d0']:g}"
+        )
         p = res["law"]["params"]
         basis = "(ln D)" if res["law"]["form"] == "logpower" else "D"
-        print(f"  law: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} nats; A = {p['A']:.3g}/nat, "
-              f"B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows")
+        print(
+            f"  law: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} nats; A = {p['A']:.3g}/nat, "
+            f"B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows"
+        )
         obs = res.get("fewshot_observed")
         if obs:
-            print("  observed few-shot elbow: " + (f"{obs['E']:.3f} nats" if obs["emerged"] else
-                                                   f"not yet (flat down to {obs['strongest_loss']:.3f} nats)"))
+            print(
+                "  observed few-shot elbow: "
+                + (
+                    f"{obs['E']:.3f} nats"
+                    if obs["emerged"]
+                    else f"not yet (flat down to {obs['strongest_loss']:.3f} nats)"
+                )
+            )
     s = _fmt_scale(res.get("scale"))
     if s:
         print("  " + s)

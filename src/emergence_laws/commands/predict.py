@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise InputError(f"--law {path}: no such file; pass the prediction.json written by `emergence fit --out DIR`") from None
+        raise InputError(
+            f"--law {path}: no such file; pass the prediction.json written by `emergence fit --out DIR`"
+        ) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise InputError(f"--law {path}: cannot read it ({type(exc).__name__}); pass a prediction.json file") from None
     law = EmergenceLaw.from_json(text)

@@ -85,7 +85,12 @@ def run(args: argparse.Namespace) -> int:
     prov = dict(payload.get("provenance") or {})
     prov.setdefault("data", payload.get("data") or payload.get("results") or "(not recorded)")
     prov["result_file"] = str(path.resolve())
-    body = {k: v for k, v in payload.items() if k not in ("points", "kind", "provenance")}
+    if kind == "detect" and "series" in payload:
+        from emergence_laws.report.plots_detect import detect_report_body
+
+        body = detect_report_body(payload)
+    else:
+        body = {k: v for k, v in payload.items() if k not in ("points", "kind", "provenance")}
     out = Path(args.out) if args.out else folder / "report.html"
     title = args.title or {"detect": "Emergence detection", "fit": "Emergence prediction",
                            "backtest": "Emergence backtest", "demo": "Emergence demo"}[kind]

@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import tokenize_examples
-from emergence_laws.finetuning.train import finetune
+from emergence_laws.finetuning.train import answer_loss, finetune
 
-__all__ = ["finetune", "FinetuneConfig", "tokenize_examples"]
+__all__ = ["finetune", "FinetuneConfig", "tokenize_examples", "answer_loss"]

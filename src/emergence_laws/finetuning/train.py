@@ -35,6 +35,13 @@ def _lora_model(model, config: FinetuneConfig):
     return get_peft_model(model, lcfg)
 
 
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy (nats/token) over positions whose label is not IGNORE (the answer)."""
+    tgt = labels[:, 1:]
+    keep = tgt != IGNORE
+    return F.cross_entropy(logits[:, :-1][keep].float(), tgt[keep])
+
+
 def _lr_at(step: int, total: int, warmup: int, lr: float) -> float:
     if warmup and step < warmup:
         return lr * (step + 1) / warmup
@@ -111,9 +118,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
                     g["lr"] = _lr_at(step, total, warmup, config.learning_rate)
                 with _autocast(config, device):
                     logits = work(input_ids=ids, attention_mask=mask).logits
-                tgt = labels[:, 1:]
-                keep = tgt != IGNORE
-                loss = F.cross_entropy(logits[:, :-1][keep].float(), tgt[keep])
+                loss = answer_loss(logits, labels)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip:

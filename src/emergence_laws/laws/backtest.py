@@ -107,8 +107,12 @@ def backtest(
     sig, sig_err = None, None
     fs_sub = sub.is_fewshot
     if np.unique(sub.loss[fs_sub]).size >= 3:
-        sig = fit_sigmoid_baseline(sub.loss[fs_sub], sub.value[fs_sub], chance=data.chance,
-                                   n_eval=None if sub.n_eval is None else sub.n_eval[fs_sub])
+        sig = fit_sigmoid_baseline(
+            sub.loss[fs_sub],
+            sub.value[fs_sub],
+            chance=data.chance,
+            n_eval=None if sub.n_eval is None else sub.n_eval[fs_sub],
+        )
         sig_err = abs(sig.emergence_point - truth.E)
     return Backtest(
         predicted=pred,

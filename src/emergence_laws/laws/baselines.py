@@ -54,7 +54,9 @@ class SigmoidBaseline:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
-def fit_sigmoid_baseline(x, value, chance: float | None = None, n_eval=None, axis: str = "pretrain_loss") -> SigmoidBaseline:
+def fit_sigmoid_baseline(
+    x, value, chance: float | None = None, n_eval=None, axis: str = "pretrain_loss"
+) -> SigmoidBaseline:
     """Fit the few-shot sigmoid baseline; ``x`` is loss-like (lower = stronger model).
 
     For FLOPs or params pass ``x = -log10(scale)`` and ``axis`` accordingly.
@@ -62,7 +64,9 @@ def fit_sigmoid_baseline(x, value, chance: float | None = None, n_eval=None, axi
     x = np.asarray(x, dtype=float).reshape(-1)
     y = np.asarray(value, dtype=float).reshape(-1)
     if x.shape != y.shape or x.size < 3 or np.unique(x).size < 3:
-        raise InputError(f"sigmoid baseline: needs 3+ models with distinct {axis} and one value each; got {np.unique(x).size}")
+        raise InputError(
+            f"sigmoid baseline: needs 3+ models with distinct {axis} and one value each; got {np.unique(x).size}"
+        )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise InputError("sigmoid baseline: x and value must be finite numbers; drop rows with missing values")
     w = np.ones_like(x) if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), x.shape)
@@ -80,6 +84,13 @@ def fit_sigmoid_baseline(x, value, chance: float | None = None, n_eval=None, axi
         b, t, x0, ls = p
         return sw * (b + (t - b) / (1.0 + np.exp(-math.exp(ls) * (x0 - x))) - y)
 
+    def jac(p):
+        b, t, x0, ls = p
+        s = math.exp(ls)
+        sg = 1.0 / (1.0 + np.exp(-s * (x0 - x)))
+        ds = (t - b) * sg * (1 - sg)
+        return sw[:, None] * np.stack([1 - sg, sg, ds * s, ds * s * (x0 - x)], axis=1)
+
     s_lo, s_hi = math.log(0.5 / span), math.log(200.0 / span)
     best = None
     floor0 = float(np.quantile(y, 0.2)) if chance is None else float(np.clip(chance, f_lo, f_hi))
@@ -87,7 +98,13 @@ def fit_sigmoid_baseline(x, value, chance: float | None = None, n_eval=None, axi
         for ls in (math.log(5.0 / span), math.log(20.0 / span)):
             p0 = [floor0, float(min(max(ymax, floor0 + 1e-3), t_hi)), x0, ls]
             try:
-                r = least_squares(resid, p0, bounds=([f_lo, f_lo, lo - 2 * span, s_lo], [f_hi, t_hi, hi + span, s_hi]))
+                r = least_squares(
+                    resid,
+                    p0,
+                    jac=jac,
+                    max_nfev=200,
+                    bounds=([f_lo, f_lo, lo - 2 * span, s_lo], [f_hi, t_hi, hi + span, s_hi]),
+                )
             except ValueError:
                 continue
             if best is None or r.cost < best.cost:

@@ -59,11 +59,15 @@ def resample_weights(data: LawData, n: int, rng: np.random.Generator) -> np.ndar
             times = (draws == j).sum(axis=1)  # how often subset j was drawn, per replicate
             for t in np.unique(times[times > 0]):
                 reps = np.flatnonzero(times == t)
-                W[np.ix_(reps, rows)] += rng.multinomial(rows.size * t, np.full(rows.size, 1.0 / rows.size), size=reps.size)
+                W[np.ix_(reps, rows)] += rng.multinomial(
+                    rows.size * t, np.full(rows.size, 1.0 / rows.size), size=reps.size
+                )
     return W
 
 
-def bootstrap_law(data: LawData, law: EmergenceLaw, n: int = 200, seed: int = 0) -> tuple[EmergenceLaw, BootstrapResult]:
+def bootstrap_law(
+    data: LawData, law: EmergenceLaw, n: int = 200, seed: int = 0
+) -> tuple[EmergenceLaw, BootstrapResult]:
     """Refit ``law`` on ``n`` bootstrap replicates of ``data``; return the law with its interval set.
 
     Returns:
@@ -73,11 +77,11 @@ def bootstrap_law(data: LawData, law: EmergenceLaw, n: int = 200, seed: int = 0)
         raise InputError(f"bootstrap: {n} replicates is too few for an interval; use --bootstrap 200 (or 0 to skip)")
     rng = np.random.default_rng(seed)
     obj = Objective(data, law.form, law.elbow, law.beta, law.d0)
-    alpha_fixed = law.alpha if any("alpha is fixed" in w for w in law.warnings) else None
-    bounds = _bounds(data, law.form, obj, fit_delta=law.delta != 0.0 or bool(data.is_fewshot.any()), alpha_fixed=alpha_fixed)
+    alpha_fixed = law.alpha if "alpha" in law.fixed else None
+    bounds = _bounds(data, law.form, obj, fit_delta="delta" not in law.fixed, alpha_fixed=alpha_fixed)
     x0 = np.array([np.clip(v, lo, hi) for v, (lo, hi) in zip(law.vector(), bounds)])
     W = resample_weights(data, n, rng)
-    P, f = batch_fit(obj, np.tile(x0, (n, 1)), W, bounds)
+    P, _ = batch_fit(obj, np.tile(x0, (n, 1)), W, bounds)
     E = shift(law.form, law.d0, P[:, 0], P[:, 1], P[:, 2])
     ok = np.isfinite(E) & np.all(np.isfinite(P), axis=1)
     if ok.sum() < 2:

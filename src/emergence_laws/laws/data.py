@@ -59,7 +59,7 @@ class LawData:
         model=None,
         shots: int = 0,
         chance: float | None = None,
-    ) -> "LawData":
+    ) -> LawData:
         """Build and validate; raises :class:`InputError` naming the bad array and the fix."""
         loss = _as_1d("loss", loss)
         n = loss.shape[0]
@@ -72,7 +72,9 @@ class LawData:
             if bad.size:
                 raise InputError(f"{name}: row {int(bad[0])} is not a finite number; drop or fill the missing values")
         if np.any(loss <= 0):
-            raise InputError(f"loss: row {int(np.flatnonzero(loss <= 0)[0])} is <= 0; pretraining loss is in nats/token and positive")
+            raise InputError(
+                f"loss: row {int(np.flatnonzero(loss <= 0)[0])} is <= 0; pretraining loss is in nats/token and positive"
+            )
         if np.any(n_train < 0):
             raise InputError(f"n_train: row {int(np.flatnonzero(n_train < 0)[0])} is negative; use 0 for few-shot rows")
         if n_eval is not None:
@@ -104,7 +106,7 @@ class LawData:
         """Sorted distinct finetuning data amounts (``n_train > 0``)."""
         return np.unique(self.n_train[self.n_train > 0])
 
-    def subset(self, mask: np.ndarray) -> "LawData":
+    def subset(self, mask: np.ndarray) -> LawData:
         """The rows where ``mask`` is true (same shots/chance)."""
         mask = np.asarray(mask, dtype=bool)
         return LawData(

@@ -36,7 +36,11 @@ The label then uses a few documented thresholds (``DetectConfig``):
   which creeps up from the smallest models and accelerates) and ``kink_evidence >= kink_bic``.
 * **smooth**: a rise that is not emergent (above chance from the smallest models, or gradual).
 
-The emergent scale is the onset ``E`` with a case-bootstrap (models resampled) 5-95% interval.
+The emergent scale is the onset ``E``. Its interval is the profile-likelihood 90% interval of
+``E`` (Gaussian residuals, chi-square with 1 dof) joined with, for series of at least 10 models,
+the case-bootstrap (models resampled) 5-95% range; the hull of both is reported, so neither
+a heavy-tailed pooled table (bootstrap widens) nor a short ladder (profile only; a bootstrap of
+5 models mostly drops the floor) gets an interval narrower than its data support.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class DetectConfig:
     chance_tol: float = 0.03  #: floor median may differ from chance by this (metric units), for emergent
     max_floor_gain: float = 0.1  #: share of the rise the floor may gain before the onset, for emergent
     n_boot: int = 200  #: bootstrap resamples for the onset interval
+    min_boot_points: int = 10  #: bootstrap only series with at least this many models
     seed: int = 0
     grid: int = 48  #: coarse knot grid per axis (refined locally afterwards)
     boot_grid: int = 40  #: knot grid per axis for the bootstrap refits (no refinement)
@@ -219,6 +224,23 @@ def bootstrap_onset(u: np.ndarray, y: np.ndarray, *, n_boot: int = 200, seed: in
     return E[np.argmin(rss, axis=1)]
 
 
+def profile_onset_interval(u: np.ndarray, y: np.ndarray, *, grid: int = 96, chi2: float = 2.706
+                           ) -> tuple[float, float]:
+    """Profile-likelihood interval of the onset: onsets E whose best ramp (over the end F) has
+    ``n * log(RSS(E) / RSS_min) <= chi2`` (2.706 = the 90% point of chi-square with 1 dof)."""
+    u = np.asarray(u, dtype=float)
+    y = np.asarray(y, dtype=float)
+    E, F = _knot_pairs(float(u.min()), float(u.max()), grid)
+    _, _, rss = _ls_stats(_basis(u, E, F), y)
+    es = np.unique(E)
+    prof = np.array([rss[E == e].min() for e in es])
+    n = len(u)
+    floor = max(float(prof.min()), 1e-300)
+    keep = n * np.log(np.maximum(prof, 1e-300) / floor) <= chi2
+    step = (float(u.max()) - float(u.min())) / (grid - 1)  # widen by the grid resolution
+    return max(float(es[keep].min()) - step, float(u.min())), min(float(es[keep].max()) + step, float(u.max()))
+
+
 def _bic(rss: float, n: int, k: int, var_floor: float) -> float:
     return n * math.log(max(rss / n, var_floor)) + k * math.log(n)
 
@@ -323,9 +345,12 @@ def classify_curve(
             reasons.append("; ".join(checks))
 
     lo_q = hi_q = None
-    if label == "emergent" and config.n_boot > 0:
-        onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
-        lo_q, hi_q = (float(q) for q in np.quantile(onsets, [0.05, 0.95]))
+    if label == "emergent":
+        lo_q, hi_q = profile_onset_interval(u, y)
+        if config.n_boot > 0 and n >= config.min_boot_points:
+            onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
+            b_lo, b_hi = (float(q) for q in np.quantile(onsets, [0.05, 0.95]))
+            lo_q, hi_q = min(lo_q, b_lo), max(hi_q, b_hi)
         lo_q, hi_q = min(lo_q, fit.onset), max(hi_q, fit.onset)
 
     return CurveDetection(
@@ -385,12 +410,14 @@ def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None =
 
 
 def crossover(u: np.ndarray, d: np.ndarray, *, n_boot: int = 100, seed: int = 0,
-              margin: float = 0.0) -> dict[str, Any]:
+              margin: float = 0.0, min_tail: int = 3) -> dict[str, Any]:
     """Scale where a difference curve ``d(u)`` (method A minus method B) turns positive for good.
 
     Uses the isotonic (non-decreasing) fit of d on u: the crossover is the smallest u from which
-    the fit stays above ``margin``. Returns {"crossover": u or None, "lo", "hi", "wins_at_top"}.
-    The 5-95% interval comes from case-resampling the models.
+    the fit stays above ``margin`` and that holds at least ``min_tail`` models (so one lucky
+    biggest model is not a crossover). Returns {"crossover": u or None, "lo", "hi"}; the 5-95%
+    interval comes from case-resampling the models ("hi" None: in over 5% of resamples A never
+    wins).
     """
     u = np.asarray(u, dtype=float)
     d = np.asarray(d, dtype=float)
@@ -400,7 +427,7 @@ def crossover(u: np.ndarray, d: np.ndarray, *, n_boot: int = 100, seed: int = 0,
     def first_positive(uu: np.ndarray, dd: np.ndarray) -> float | None:
         g = isotonic_increasing(dd)
         pos = np.nonzero(g > margin)[0]
-        if len(pos) == 0:
+        if len(pos) == 0 or len(uu) - pos[0] < min_tail:
             return None
         return float(uu[pos[0]])
 

@@ -138,7 +138,7 @@ def fit_elbow(
     span = hi - lo
     grid_E = np.linspace(lo, hi + 0.25 * span, grid)
     X = _basis(form, grid_E[:, None] - L[None, :], beta)
-    a, b, sse = _wls(X, y, w)
+    sse = _wls(X, y, w)[2]
     g = int(np.argmin(sse))
     lo_b, hi_b = grid_E[max(g - 1, 0)], grid_E[min(g + 1, grid - 1)]
 

@@ -28,7 +28,8 @@ from scipy.optimize import minimize
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.forms import DEFAULT_BETA, ELBOW_FORMS, SHIFT_FORMS, elbow as elbow_fn, shift, shift_basis, softplus
+from emergence_laws.laws.forms import DEFAULT_BETA, ELBOW_FORMS, SHIFT_FORMS, shift, shift_basis, softplus
+from emergence_laws.laws.forms import elbow as elbow_fn
 
 PARAM_NAMES: tuple[str, ...] = ("k", "alpha", "C", "A", "B", "delta")
 _EPS = 1e-6
@@ -39,7 +40,9 @@ class EmergenceLaw:
     """A fitted emergence law. Losses in nats/token; ``D`` in finetuning examples.
 
     ``interval`` (5th, 95th percentile) and ``median`` of the few-shot emergence point are set by
-    :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None before.
+    :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None before. ``fixed`` names the parameters
+    held fixed in the fit (``alpha`` with 2 data amounts, ``delta`` without few-shot rows or when
+    not fitted); the bootstrap holds them fixed too.
     """
 
     k: float
@@ -60,6 +63,7 @@ class EmergenceLaw:
     interval: tuple[float, float] | None = None
     median: float | None = None
     n_bootstrap: int = 0
+    fixed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
     # -- the law ---------------------------------------------------------------------------
@@ -98,6 +102,7 @@ class EmergenceLaw:
         d["interval"] = None if self.interval is None else [float(x) for x in self.interval]
         d["amounts"] = [float(x) for x in self.amounts]
         d["warnings"] = list(self.warnings)
+        d["fixed"] = list(self.fixed)
         d["nll"] = None if not math.isfinite(self.nll) else float(self.nll)
         out = {
             "form": self.form,
@@ -110,13 +115,15 @@ class EmergenceLaw:
         return out
 
     @classmethod
-    def from_json(cls, obj) -> "EmergenceLaw":
+    def from_json(cls, obj) -> EmergenceLaw:
         """Read a law from :meth:`to_json` output, a ``prediction.json`` dict (key ``law``), or a JSON string."""
         if isinstance(obj, str):
             try:
                 obj = json.loads(obj)
             except json.JSONDecodeError as exc:
-                raise InputError(f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by `emergence fit --out`") from None
+                raise InputError(
+                    f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by `emergence fit --out`"
+                ) from None
         if not isinstance(obj, dict):
             raise InputError("law JSON: expected an object; pass prediction.json written by `emergence fit --out`")
         if "law" in obj and isinstance(obj["law"], dict):
@@ -148,7 +155,8 @@ class EmergenceLaw:
             interval=None if interval is None else (float(interval[0]), float(interval[1])),
             median=None if obj.get("median") is None else float(obj["median"]),
             n_bootstrap=int(obj.get("n_bootstrap", 0)),
-            warnings=tuple(obj.get("warnings", ())),
+            fixed=tuple(str(x) for x in obj.get("fixed", ())),
+            warnings=tuple(str(x) for x in obj.get("warnings", ())),
         )
 
 
@@ -193,7 +201,7 @@ class Objective:
         return mu, u, r, dr
 
     def __call__(self, p: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-        k, a, C, A, B, dl = p
+        k, A = p[0], p[3]
         mu, u, r, dr = self.mean(p)
         nll = 0.0
         dmu = np.zeros_like(mu)
@@ -304,7 +312,10 @@ def batch_fit(
         mu, u, r, dr = _batch_mean(obj, Pa)
         k, A = Pa[:, 0:1], Pa[:, 3:4]
         Adr = A * dr
-        J = np.stack([Adr * u, Adr * k * u * obj.logg[None, :], Adr, r, np.ones_like(r), np.broadcast_to(obj.fs, r.shape)], axis=2)
+        J = np.stack(
+            [Adr * u, Adr * k * u * obj.logg[None, :], Adr, r, np.ones_like(r), np.broadcast_to(obj.fs, r.shape)],
+            axis=2,
+        )
         dmu = np.zeros_like(mu)
         info = np.zeros_like(mu)
         if obj.any_binom:
@@ -352,7 +363,13 @@ def default_d0(data: LawData, d0: float | None) -> tuple[float, list[str]]:
         src = f"--d0 {d0:g}"
         if not math.isfinite(d0) or d0 < 0:
             raise InputError(f"d0: {d0} is not a non-negative number of examples; pass e.g. --d0 5")
-    if d0 < 1:
+    if d0 < 1 and not data.is_fewshot.any() and src.startswith("shots"):
+        notes.append(
+            "no few-shot rows (n_train = 0), so D0 defaults to 1 (E_theta(1) = C); pass --d0 N with N the number "
+            "of in-context examples you will use"
+        )
+        d0 = 1.0
+    elif d0 < 1:
         notes.append(
             f"D0 from {src} is below 1; the log power law needs D >= 1, so D0 = 1 is used (E_theta(1) = C); "
             "pass --d0 N (e.g. the number of in-context examples) to choose it"
@@ -510,6 +527,7 @@ def fit_law(
         nll=best_f,
         n_rows=data.n_rows,
         amounts=tuple(float(x) for x in data.amounts),
+        fixed=tuple(n for n, (lo, hi) in zip(PARAM_NAMES, bounds) if lo == hi),
         warnings=tuple(notes),
     )
     if check:

@@ -35,7 +35,6 @@ def _fmt_amounts(a) -> str:
 def check_identifiable(data: LawData) -> list[str]:
     """Raise if the law cannot be fitted; else return design warnings (strings)."""
     ft = data.n_train > 0
-    n_fs = int((~ft).sum())
     if not ft.any():
         raise NotIdentifiableError(
             f"no finetuned rows (n_train > 0) among {data.n_rows} rows: the emergence law is fitted to checkpoints "
@@ -100,7 +99,7 @@ def check_identifiable(data: LawData) -> list[str]:
     return warns
 
 
-def post_fit_warnings(data: LawData, law: "EmergenceLaw") -> list[str]:
+def post_fit_warnings(data: LawData, law: EmergenceLaw) -> list[str]:
     """Warnings that need the fitted law: late checkpoints past the smallest amount's elbow, bounds hit."""
     warns: list[str] = []
     ft = data.n_train > 0

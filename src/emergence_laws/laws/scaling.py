@@ -74,6 +74,11 @@ def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
         E, a, al = p
         return E + np.exp(a - al * x) - L
 
+    def jac(p):
+        _, a, al = p
+        g = np.exp(a - al * x)
+        return np.stack([np.ones_like(x), g, -x * g], axis=1)
+
     best = None
     for frac in (0.0, 0.5, 0.8, 0.95):
         E0 = frac * lmin
@@ -81,7 +86,7 @@ def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
         sl, ic = np.polyfit(x, np.log(gap), 1)
         p0 = [E0, float(ic), float(np.clip(-sl, 0.011, 2.9))]
         try:
-            r = least_squares(resid, p0, bounds=([0.0, -50.0, 0.01], [lmin * 0.9999, 50.0, 3.0]))
+            r = least_squares(resid, p0, jac=jac, bounds=([0.0, -50.0, 0.01], [lmin * 0.9999, 50.0, 3.0]))
         except ValueError:
             continue
         if best is None or r.cost < best.cost:

@@ -66,6 +66,12 @@ def simulate_law_data(law: EmergenceLaw, losses, amounts, **kw) -> LawData:
     """:func:`simulate_rows` as a :class:`LawData` (chance = the law's few-shot floor)."""
     r = simulate_rows(law, losses, amounts, **kw)
     return LawData.from_arrays(
-        r["pretrain_loss"], r["n_train"], r["value"], n_eval=r["n_eval"], seed=r["seed"],
-        model=r["model_index"], shots=law.shots, chance=law.B + law.delta,
+        r["pretrain_loss"],
+        r["n_train"],
+        r["value"],
+        n_eval=r["n_eval"],
+        seed=r["seed"],
+        model=r["model_index"],
+        shots=law.shots,
+        chance=law.B + law.delta,
     )

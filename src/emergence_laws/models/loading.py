@@ -51,6 +51,8 @@ def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, dev)
     spec = str(path_or_id)
     path = Path(spec).expanduser()
     kwargs: dict = {}
@@ -68,8 +70,6 @@ def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"
         raise InputError(f"{spec}: no such checkpoint folder; check the path (or give a hub id like 'org/name')")
     else:
         source = spec
-    dev = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, dev)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)

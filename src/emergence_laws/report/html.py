@@ -171,6 +171,8 @@ def _fmt(v: Any) -> str:
             return _fmt(v.item())
         except (TypeError, ValueError):
             pass
+    if isinstance(v, (list, tuple)) and not v:
+        return "none"
     if isinstance(v, (list, tuple)) and all(_is_scalar(x) for x in v) and len(v) <= 12:
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     if isinstance(v, (Mapping, list, tuple)):

@@ -147,7 +147,10 @@ def plot_statistics(rows: Sequence[Mapping[str, Any]], path: Path | str, *, titl
         )
     ax.set_xlabel("sharpness = 1 - rise width / scale range")
     ax.set_ylabel("kink evidence, sign * log10(1 + |BIC(line) - BIC(ramp)|)")
-    ax.axhline(math.log10(3), color="#999999", lw=0.8, ls=":")
+    from emergence_laws.laws.detect import DetectConfig
+
+    ax.axhline(math.log10(1 + DetectConfig().kink_bic), color="#999999", lw=0.8, ls=":",
+               label="kink evidence needed for emergent")
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.25, lw=0.5)
@@ -180,9 +183,8 @@ def plot_metric_pairs(
         ax.set_ylabel(str(c["discrete"]), color=LABEL_COLORS["emergent"], fontsize=8)
         ax2 = ax.twinx()
         pc = points[c["continuous_series"]]
-        order = np.argsort(np.asarray(pc["x"], dtype=float))
-        ax2.plot(np.asarray(pc["x"])[order], np.asarray(pc["value"])[order], "o-", ms=3, lw=0.8,
-                 color=LABEL_COLORS["smooth"], alpha=0.8)
+        ax2.scatter(pc["x"], pc["value"], marker="s", s=12, color=LABEL_COLORS["smooth"], alpha=0.7,
+                    edgecolors="none")
         ax2.set_ylabel(str(c["continuous"]), color=LABEL_COLORS["smooth"], fontsize=8)
         ax2.tick_params(labelsize=7)
         verdict = "continuous improves at chance" if c.get("continuous_improves_at_chance") else "no hidden progress"
@@ -282,8 +284,41 @@ def write_detect_figures(payload: Mapping[str, Any], out_dir: Path | str) -> dic
         )
     prompts = [p for p in payload.get("prompting") or [] if p["series_a"] in points]
     if prompts:
-        prompts = sorted(prompts, key=lambda p: (p["family"] != "(all)", -(p.get("gain_at_top") or 0.0)))
+        # informative first: pooled curves with a real crossover (not "better from the smallest model")
+        # baselines that are flat throughout (e.g. a strict answer format never followed) say little
+        def flat_b(p):
+            return by_sid.get(p["series_b"], {}).get("label") == "flat"
+
+        prompts = sorted(prompts, key=lambda p: (p["family"] != "(all)", flat_b(p), bool(p.get("beats_from_smallest")),
+                                                 not p.get("a_beats_b"), -(p.get("gain_at_top") or 0.0)))
         figs["Augmented prompting: crossover scale (dashed) where method A starts to beat B"] = plot_prompting(
             prompts, points, x, out_dir / "prompting.png"
         )
     return figs
+
+
+#: Column order of the series tables in the HTML report (the rest follow in their own order).
+_FIRST_COLUMNS = (
+    "task", "metric", "family", "label", "emergent_scale", "scale_lo", "scale_hi", "sharpness",
+    "rise_width", "kink_evidence", "chance", "floor", "top", "last_at_chance", "first_above_chance", "n_models",
+)
+
+
+def detect_report_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The detect payload arranged for reading: emergent curves first, key columns first, no ids/points."""
+    def compact(r: Mapping[str, Any]) -> dict[str, Any]:
+        first = {k: r.get(k) for k in _FIRST_COLUMNS if k in r}
+        rest = {k: v for k, v in r.items() if k not in first and k != "series"}
+        return {**first, **rest}
+
+    rows = [compact(r) for r in payload.get("series") or []]
+    body: dict[str, Any] = {k: payload[k] for k in ("summary", "x", "x_units", "group", "counts") if k in payload}
+    body["emergent curves"] = [r for r in rows if r.get("label") == "emergent"]
+    body["all curves"] = rows
+    comps = [{k: v for k, v in c.items() if not k.endswith("_series")} for c in payload.get("metric_comparison") or []]
+    prompts = [{k: v for k, v in p.items() if not k.startswith("series_")} for p in payload.get("prompting") or []]
+    body["metric comparison (discrete vs continuous)"] = comps
+    body["augmented prompting"] = prompts
+    if "config" in payload:
+        body["detection thresholds (DetectConfig)"] = payload["config"]
+    return body

@@ -49,7 +49,9 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
     fs = data.is_fewshot
     ept = law.few_shot_emergence_point
     if fs.any():
-        ax.scatter(data.loss[fs], data.value[fs], s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)")
+        ax.scatter(
+            data.loss[fs], data.value[fs], s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
+        )
         ax.plot(grid, cap(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
     ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} nats")
     if law.interval:
@@ -96,11 +98,27 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
     yerr = None
     if law.interval:
         yerr = [[ept - law.interval[0]], [law.interval[1] - ept]]
-    ax.errorbar([law.d0], [ept], yerr=yerr, fmt="o", color="crimson", capsize=4, zorder=4,
-                label=f"prediction E(D0={law.d0:g}) = {ept:.3f}")
+    ax.errorbar(
+        [law.d0],
+        [ept],
+        yerr=yerr,
+        fmt="o",
+        color="crimson",
+        capsize=4,
+        zorder=4,
+        label=f"prediction E(D0={law.d0:g}) = {ept:.3f}",
+    )
     obs = result.get("fewshot_observed") if hasattr(result, "get") else None
     if obs and obs.get("emerged") and obs.get("E") is not None:
-        ax.scatter([law.d0], [obs["E"]], marker="*", s=120, color="black", zorder=5, label=f"observed few-shot elbow {obs['E']:.3f}")
+        ax.scatter(
+            [law.d0],
+            [obs["E"]],
+            marker="*",
+            s=120,
+            color="black",
+            zorder=5,
+            label=f"observed few-shot elbow {obs['E']:.3f}",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("finetuning examples D (log scale)")
     ax.set_ylabel("emergence point E(D) (nats/token)")
@@ -121,18 +139,42 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     fs = data.is_fewshot
     used = data.loss > bt.cutoff_loss
     ft = ~fs
-    ax.scatter(data.loss[ft & used], data.value[ft & used], s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)")
-    ax.scatter(data.loss[ft & ~used], data.value[ft & ~used], s=8, facecolors="none", edgecolors="tab:blue", alpha=0.35,
-               label="finetuned (held out)")
+    ax.scatter(
+        data.loss[ft & used], data.value[ft & used], s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)"
+    )
+    ax.scatter(
+        data.loss[ft & ~used],
+        data.value[ft & ~used],
+        s=8,
+        facecolors="none",
+        edgecolors="tab:blue",
+        alpha=0.35,
+        label="finetuned (held out)",
+    )
     ax.scatter(data.loss[fs & used], data.value[fs & used], s=26, color="black", marker="s", label="few-shot (in fit)")
-    ax.scatter(data.loss[fs & ~used], data.value[fs & ~used], s=26, facecolors="none", edgecolors="black", marker="s",
-               label="few-shot (held out)")
+    ax.scatter(
+        data.loss[fs & ~used],
+        data.value[fs & ~used],
+        s=26,
+        facecolors="none",
+        edgecolors="black",
+        marker="s",
+        label="few-shot (held out)",
+    )
     grid = np.linspace(data.loss.min() - 0.05, data.loss.max() + 0.05, 300)
     ax.plot(grid, bt.truth.predict(grid), color="black", lw=1.2, label="ReLU fit to the full few-shot curve")
-    ax.plot(grid, bt.law.predict(grid, 0), color="crimson", lw=1.2, ls="--", label="law's few-shot curve (weak models only)")
+    ax.plot(
+        grid, bt.law.predict(grid, 0), color="crimson", lw=1.2, ls="--", label="law's few-shot curve (weak models only)"
+    )
     if bt.sigmoid is not None:
-        ax.plot(grid, bt.sigmoid.predict(grid), color="tab:orange", lw=1.2, ls=":",
-                label=f"sigmoid baseline (error {bt.sigmoid_error_nats:.2f} nats)")
+        ax.plot(
+            grid,
+            bt.sigmoid.predict(grid),
+            color="tab:orange",
+            lw=1.2,
+            ls=":",
+            label=f"sigmoid baseline (error {bt.sigmoid_error_nats:.2f} nats)",
+        )
     ax.axvline(bt.actual, color="black", lw=1.0, label=f"actual {bt.actual:.3f}")
     ax.axvline(bt.predicted, color="crimson", lw=1.2, label=f"predicted {bt.predicted:.3f} (error {bt.error_nats:.3f})")
     if bt.interval:
@@ -160,8 +202,12 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
     ax.scatter(x, y, s=18, color="black")
     g = np.linspace(x.min() - 0.05 * np.ptp(x), x.max() + 0.05 * np.ptp(x), 300)
     ax.plot(g, sig.predict(g), color="tab:orange", lw=1.4, label="sigmoid")
-    ax.axvline(sig.emergence_point, color="tab:orange", ls="--",
-               label=f"tangent elbow {sig.emergence_point:.3f}" + ("" if sig.identified else " (not identified)"))
+    ax.axvline(
+        sig.emergence_point,
+        color="tab:orange",
+        ls="--",
+        label=f"tangent elbow {sig.emergence_point:.3f}" + ("" if sig.identified else " (not identified)"),
+    )
     ax.invert_xaxis()
     ax.set_xlabel(f"{sig.axis}  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric"))

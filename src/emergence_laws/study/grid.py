@@ -106,8 +106,7 @@ def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
     ref_fp = None
     if cfg.reference is not None:
         r = cfg.reference
-        ref_fp = {"text": file_digest(r.path), "max_tokens": r.max_tokens, "seq_len": r.seq_len,
-                  "field": r.text_field}
+        ref_fp = {"text": file_digest(r.path), "max_tokens": r.max_tokens, "seq_len": r.seq_len}
     ev = {"device": cfg.eval.device, "dtype": cfg.eval.dtype}
     grid = Grid(task_name=spec.name, n_train_pool=len(spec.train))
     for ck in cfg.ladder:

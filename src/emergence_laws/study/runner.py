@@ -106,47 +106,68 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
 
     done_eval = st.run_keys() if resume else set()
     done_measure = measures.keys() if resume else set()
-    pending_m = [j for j in grid.measure if j.key not in done_measure]
-    pending_e = [j for j in grid.evals if j.key not in done_eval]
-    skipped = len(grid) - len(pending_m) - len(pending_e)
+    # run order: each checkpoint's measure job, then its evaluations (a worker loads it once)
+    order = [j for ck in cfg.ladder for j in grid.jobs
+             if j.checkpoint == ck and j.key not in (done_measure if j.kind == "measure" else done_eval)]
+    skipped = len(grid) - len(order)
+    scale: dict[str, dict[str, Any]] = {}
+    for ck in cfg.ladder:
+        key = grid.measure_for(ck).key
+        if key in done_measure:
+            scale[ck.model_id] = checkpoint_scale(ck, measures.get(key))
+    failed_models: set[str] = set()
+    waiting: dict[str, list[JobOutcome]] = {}  # finished evaluations whose checkpoint is still being measured
     failures: list[JobOutcome] = []
     ran = 0
     job_seconds = 0.0
-
     bar = _progress(total=len(grid), initial=skipped, desc=cfg.name, enabled=progress)
-    try:
-        for out in ex.run(pending_m, fn):
-            if out.ok and out.rows:
-                measures.put(out.job.key, {**out.rows[0], "model": out.job.checkpoint.model_id})
-                ran += 1
-                job_seconds += out.seconds
-            else:
-                failures.append(out if not out.ok else JobOutcome(out.job, None, "measure job returned no rows"))
-            bar.update(1)
-        scale = {ck.model_id: checkpoint_scale(ck, measures.get(grid.measure_for(ck).key)) for ck in cfg.ladder}
-        failed_models = {o.job.checkpoint.model_id for o in failures}
-        if resume and done_eval:
-            _refresh_scale(st, grid, scale)
-        runnable = []
-        for job in pending_e:
-            if job.checkpoint.model_id in failed_models:
-                failures.append(JobOutcome(job, None, f"skipped: measuring {job.checkpoint.model_id} failed"))
+
+    def feed():  # lazily, so jobs of a checkpoint that failed to measure are dropped, not run
+        for job in order:
+            mid = job.checkpoint.model_id
+            if job.kind != "measure" and mid in failed_models:
+                failures.append(JobOutcome(job, None, f"skipped: measuring {mid} failed"))
                 bar.update(1)
-            else:
-                runnable.append(job)
-        for out in ex.run(runnable, fn):
-            if out.ok:
-                sc = scale[out.job.checkpoint.model_id]
-                rows = [{**r, **sc, "run_key": out.job.key} for r in (out.rows or [])]
-                if rows:
-                    st.insert(rows, replace=not resume)  # one transaction per job
+                continue
+            yield job
+
+    def write(out: JobOutcome) -> None:
+        nonlocal ran, job_seconds
+        rows = [{**r, **scale[out.job.checkpoint.model_id], "run_key": out.job.key} for r in (out.rows or [])]
+        if not rows:
+            failures.append(JobOutcome(out.job, None, "job returned no rows"))
+            return
+        st.insert(rows, replace=not resume)  # one transaction per job
+        ran += 1
+        job_seconds += out.seconds
+
+    try:
+        for out in ex.run(feed(), fn):
+            mid = out.job.checkpoint.model_id
+            if out.job.kind == "measure":
+                if out.ok and out.rows:
+                    measures.put(out.job.key, {**out.rows[0], "model": mid})
+                    scale[mid] = checkpoint_scale(out.job.checkpoint, measures.get(out.job.key))
                     ran += 1
                     job_seconds += out.seconds
+                    for w in waiting.pop(mid, []):
+                        write(w)
                 else:
-                    failures.append(JobOutcome(out.job, None, "job returned no rows"))
-            else:
+                    failures.append(out if not out.ok else JobOutcome(out.job, None, "measure job returned no rows"))
+                    failed_models.add(mid)
+                    for w in waiting.pop(mid, []):
+                        failures.append(JobOutcome(w.job, None, f"dropped: measuring {mid} failed"))
+            elif not out.ok:
                 failures.append(out)
+            elif mid in scale:
+                write(out)
+            elif mid in failed_models:
+                failures.append(JobOutcome(out.job, None, f"dropped: measuring {mid} failed"))
+            else:
+                waiting.setdefault(mid, []).append(out)
             bar.update(1)
+        if resume and done_eval:
+            _refresh_scale(st, grid, scale)
     finally:
         bar.close()
         if own_executor:

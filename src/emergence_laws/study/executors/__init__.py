@@ -2,6 +2,9 @@
 
     executor.run(jobs, fn) -> Iterator[JobOutcome]     # fn(job) -> list[dict]
 
+`jobs` is consumed lazily (an executor takes the next job only when it has a free slot), so the
+driver can drop jobs whose checkpoint failed to load while the grid runs.
+
 `local`: in this process (workers=1) or a spawn process pool. `ray`: one Ray task per job with
 resource requests and retries (ray is imported only when this executor is chosen).
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,7 +44,7 @@ class JobOutcome:
 class Executor(Protocol):
     name: str
 
-    def run(self, jobs: Sequence[Any], fn: JobFn) -> Iterator[JobOutcome]: ...
+    def run(self, jobs: Iterable[Any], fn: JobFn) -> Iterator[JobOutcome]: ...
 
     def close(self) -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -32,7 +32,7 @@ def _pool_call(fn: JobFn, job: Any) -> tuple:
 
 class LocalExecutor:
     """`workers=1`: run each job in this process (checkpoints stay loaded between jobs).
-    `workers>1`: a spawn process pool; at most `workers` jobs in flight, in grid order, so each
+    `workers>1`: a spawn process pool; at most `workers` jobs in flight, in the given order, so each
     worker mostly sees consecutive jobs of one checkpoint. `threads_per_worker` sets torch threads
     (default: cores // workers)."""
 
@@ -43,7 +43,7 @@ class LocalExecutor:
         self.threads = threads_per_worker
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, jobs: Sequence[Any], fn: JobFn) -> Iterator[JobOutcome]:
+    def run(self, jobs: Iterable[Any], fn: JobFn) -> Iterator[JobOutcome]:
         if self.workers == 1:
             for job in jobs:
                 yield outcome(job, call_job(fn, job))
@@ -52,13 +52,18 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_init_worker, initargs=(threads, os.getpid()))
-        queue = list(jobs)
-        queue.reverse()
+        queue = iter(jobs)  # pulled lazily: the caller may drop jobs while earlier ones run
+        exhausted = False
         in_flight: dict[Future, Any] = {}
-        while queue or in_flight:
-            while queue and len(in_flight) < self.workers:
-                job = queue.pop()
-                in_flight[self._pool.submit(_pool_call, fn, job)] = job
+        while not exhausted or in_flight:
+            while not exhausted and len(in_flight) < self.workers:
+                job = next(queue, None)
+                if job is None:
+                    exhausted = True
+                else:
+                    in_flight[self._pool.submit(_pool_call, fn, job)] = job
+            if not in_flight:
+                break
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for fut in done:
                 job = in_flight.pop(fut)

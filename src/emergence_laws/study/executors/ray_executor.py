@@ -6,7 +6,7 @@ Retries (`max_retries`) cover lost workers and nodes; a job that raises is repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from emergence_laws.errors import ConfigError
@@ -49,8 +49,10 @@ class RayExecutor:
             self._owns_ray = True
         return ray
 
-    def run(self, jobs: Sequence[Any], fn: JobFn) -> Iterator[JobOutcome]:
-        if not jobs:
+    def run(self, jobs: Iterable[Any], fn: JobFn) -> Iterator[JobOutcome]:
+        queue = iter(jobs)  # pulled lazily: the caller may drop jobs while earlier ones run
+        first = next(queue, None)
+        if first is None:
             return
         ray = self._ensure_ray()
         remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=self.max_retries,
@@ -58,13 +60,17 @@ class RayExecutor:
         fn_ref = ray.put(fn)
         cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))
         limit = self.max_in_flight or max(2, int(2 * cluster_cpus / max(self.num_cpus, 1e-3)))
-        queue = list(jobs)
-        queue.reverse()
-        in_flight: dict[Any, Any] = {}
-        while queue or in_flight:
-            while queue and len(in_flight) < limit:
-                job = queue.pop()
-                in_flight[remote.remote(fn_ref, job)] = job
+        in_flight: dict[Any, Any] = {remote.remote(fn_ref, first): first}
+        exhausted = False
+        while not exhausted or in_flight:
+            while not exhausted and len(in_flight) < limit:
+                job = next(queue, None)
+                if job is None:
+                    exhausted = True
+                else:
+                    in_flight[remote.remote(fn_ref, job)] = job
+            if not in_flight:
+                break
             done, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in done:
                 job = in_flight.pop(ref)

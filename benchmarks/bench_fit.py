@@ -1,0 +1,97 @@
+"""Benchmark: emergence-law fit + 200 bootstrap replicates on a 500-row table (target < 2 s, 2 cores).
+
+    python benchmarks/bench_fit.py            # prints one JSON line per measurement
+    python benchmarks/bench_fit.py --compare  # also the naive reference: one scipy L-BFGS-B fit per replicate
+
+The table is drawn from a known law (binomial noise, n_eval=500): 20 checkpoints x 4 data amounts
+(16-1024) x 6 random subsets + 20 few-shot rows = 500 rows. Times are wall-clock, best and median of
+--repeats runs, excluding imports and table generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from emergence_laws.laws.bootstrap import bootstrap_law, resample_weights
+from emergence_laws.laws.fit import EmergenceLaw, Objective, _bounds, _minimise, fit_law
+from emergence_laws.laws.simulate import simulate_law_data
+
+TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
+
+
+def table():
+    return simulate_law_data(TRUE, np.linspace(2.0, 4.4, 20), [16, 64, 256, 1024], seeds=6, n_eval=500, rng=0)
+
+
+def fit_and_bootstrap(data, n_boot: int):
+    law = fit_law(data)
+    return bootstrap_law(data, law, n=n_boot, seed=0)
+
+
+def naive(data, n_boot: int):
+    """Reference: the same resamples, each refitted by scipy L-BFGS-B (analytic gradient) from the point fit."""
+    law = fit_law(data)
+    obj = Objective(data, law.form, law.elbow, law.beta, law.d0)
+    b = _bounds(data, law.form, obj, True, None)
+    W = resample_weights(data, n_boot, np.random.default_rng(0))
+    E = []
+    for w in W:
+        x = _minimise(obj, law.vector(), b, w).x
+        E.append(float(EmergenceLaw(*x, d0=law.d0).few_shot_emergence_point))
+    return law, np.percentile(E, [5, 95])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--compare", action="store_true")
+    args = ap.parse_args()
+    data = table()
+    fit_and_bootstrap(data, 10)  # warm caches
+    runs = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        law, _ = fit_and_bootstrap(data, args.bootstrap)
+        runs.append(time.perf_counter() - t0)
+    info = {"cpus": os.cpu_count(), "python": platform.python_version(), "rows": data.n_rows}
+    print(
+        json.dumps(
+            {
+                "bench": "fit+bootstrap",
+                "bootstrap": args.bootstrap,
+                **info,
+                "best_s": round(min(runs), 3),
+                "median_s": round(statistics.median(runs), 3),
+                "target_s": 2.0,
+                "emergence_point": round(law.few_shot_emergence_point, 4),
+                "truth": round(TRUE.few_shot_emergence_point, 4),
+                "interval": [round(x, 4) for x in law.interval],
+            }
+        )
+    )
+    if args.compare:
+        t0 = time.perf_counter()
+        _, iv = naive(data, args.bootstrap)
+        print(
+            json.dumps(
+                {
+                    "bench": "naive per-replicate L-BFGS-B",
+                    "bootstrap": args.bootstrap,
+                    **info,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "interval": [round(float(x), 4) for x in iv],
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

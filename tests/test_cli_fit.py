@@ -1,0 +1,108 @@
+"""`emergence fit / backtest / predict` as a user runs them (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.resources import files
+
+import pytest
+from conftest import PUBLIC_DATA
+
+EXAMPLE = str(files("emergence_laws") / "data" / "example_results.csv")
+TRUE_E = 2.8124  # scripts/make_example_table.py
+
+
+def emergence(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "emergence_laws", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_fit_json_prints_one_object_with_the_contract_keys():
+    r = emergence("fit", EXAMPLE, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)  # the whole of stdout is one JSON object
+    for key in ("task", "emergence_point", "interval", "law", "n_rows", "warnings"):
+        assert key in out
+    assert abs(out["emergence_point"] - TRUE_E) < 0.05
+    assert len(out["interval"]) == 2 and out["interval"][0] < out["interval"][1]
+    assert out["law"]["form"] == "logpower" and isinstance(out["warnings"], list)
+
+
+def test_fit_out_writes_prediction_and_plots_then_predict_reads_it(tmp_path):
+    r = emergence("fit", EXAMPLE, "--out", str(tmp_path), "--bootstrap", "50", "--form", "power")
+    assert r.returncode == 0, r.stderr
+    assert "few-shot emergence predicted at pretraining loss" in r.stdout
+    pred = json.loads((tmp_path / "prediction.json").read_text())
+    assert pred["law"]["form"] == "power"
+    for png in ("law_fit.png", "emergence_shift.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    e = pred["emergence_point"]
+    r = emergence("predict", "--law", str(tmp_path / "prediction.json"), "--loss", str(e + 0.3), str(e - 0.3), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    floor = pred["law"]["params"]["B"] + pred["law"]["params"]["delta"]
+    assert out["predicted"][0] == pytest.approx(floor)  # before emergence: the few-shot floor
+    assert out["predicted"][1] == pytest.approx(floor + 0.3 * pred["law"]["params"]["A"])
+
+
+def test_backtest_json_and_plot(tmp_path):
+    # `example` names the bundled example table
+    r = emergence(
+        "backtest", "example", "--task", "mc4_reasoning", "--cutoff-loss", "2.9", "--json", "--out", str(tmp_path)
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("predicted", "actual", "error_nats", "compute_ahead"):
+        assert out[key] is not None
+    assert out["error_nats"] <= 0.1 and out["compute_ahead"] > 1
+    assert (tmp_path / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_real_few_shot_table_says_what_is_missing_and_the_baseline_runs():
+    table = str(PUBLIC_DATA / "openlm_scaling_evals.csv")
+    r = emergence("fit", table, "--task", "squad")
+    assert r.returncode == 3
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("emergence fit: error: task 'squad': no finetuned rows")
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    r = emergence("fit", table, "--task", "squad", "--baseline", "sigmoid", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["baseline"] == "sigmoid" and out["scale"]["flops"]["at_loss"] > 0
+
+
+@pytest.mark.parametrize(
+    "args, phrase",
+    [
+        (["fit", EXAMPLE, "--task", "nope"], "task 'nope' is not in the table"),
+        (["fit", EXAMPLE, "--bootstrap", "-3"], "--bootstrap -3 is negative"),
+        (["fit", EXAMPLE, "--d0", "-1", "--bootstrap", "0"], "d0"),
+        (["backtest", EXAMPLE, "--task", "mc4_reasoning", "--cutoff-loss", "99"], "no checkpoint has loss above"),
+        (["predict", "--law", "/nonexistent/prediction.json", "--loss", "3"], "no such file"),
+        (["predict", "--law", EXAMPLE, "--loss", "3"], "not valid JSON"),
+        (["predict", "--law", "{law}", "--loss", "-1"], "--loss -1"),
+    ],
+)
+def test_errors_are_one_line_with_nonzero_exit(args, phrase, tmp_path):
+    law = tmp_path / "law.json"
+    law.write_text(
+        json.dumps({"law": {"form": "logpower", "params": {"k": 0.1, "alpha": 1, "C": 2.5, "A": 0.5, "B": 0.25}}})
+    )
+    r = emergence(*[a.replace("{law}", str(law)) for a in args])
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and phrase in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_fit_path_imports_no_torch():
+    code = (
+        "import sys; import emergence_laws.laws, emergence_laws.analysis.fit, emergence_laws.report.plots_fit, "
+        "emergence_laws.commands.fit, emergence_laws.commands.backtest, emergence_laws.commands.predict; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
