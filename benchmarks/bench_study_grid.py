@@ -7,7 +7,7 @@
    (key hashing, SQLite transaction with fsync per job, progress, executor round trip).
    Also the time to skip the whole grid on resume.
 2. executors: the same tiny real grid (2 tiny checkpoints, Llama + GPT-NeoX; measure + 2 few-shot
-   + 2 amounts x 2 seeds of full finetuning, 20 steps each = 14 jobs) run by local (1 process),
+   + 2 amounts x 2 seeds of full finetuning, --steps each (default 20) = 14 jobs) run by local (1 process),
    local (2-process pool) and Ray (local cluster, 2 CPUs); wall time includes worker start-up.
 Prints one JSON line per measurement.
 """
@@ -56,14 +56,14 @@ def bench_overhead(root: Path) -> None:
                       "resume_skip_all_s": round(resume_wall, 3), "resumed_ran": again.attrs["study"]["ran"]}))
 
 
-def bench_executors(root: Path, with_ray: bool) -> None:
+def bench_executors(root: Path, with_ray: bool, steps: int = 20) -> None:
     from test_study_support import write_study
 
     from emergence_laws.config import ExecutorSettings, load_study
     from emergence_laws.study import run_study
 
-    path = write_study(root / "tiny", extra={"finetune": {"n_train": [2, 4], "seeds": 2, "method": "full",
-                                                          "max_steps": 20, "batch_size": 2}})
+    path = write_study(root / f"tiny{steps}", extra={"finetune": {"n_train": [2, 4], "seeds": 2, "method": "full",
+                                                                  "max_steps": steps, "batch_size": 2}})
     cfg = load_study(path)
     runs = [("local-1", ExecutorSettings(kind="local", workers=1)),
             ("local-pool-2", ExecutorSettings(kind="local", workers=2, threads_per_worker=1))]
@@ -71,7 +71,7 @@ def bench_executors(root: Path, with_ray: bool) -> None:
         runs.append(("ray-2cpu", ExecutorSettings(kind="ray", num_cpus=1)))
     ref = None
     for name, ex in runs:
-        store = root / f"{name}.db"
+        store = root / f"{name}-{steps}.db"
         t = time.perf_counter()
         if name.startswith("ray"):
             import ray
@@ -83,7 +83,8 @@ def bench_executors(root: Path, with_ray: bool) -> None:
             ray.shutdown()
         vals = df.sort_values(["run_key", "metric"])["value"].to_numpy()
         ref = vals if ref is None else ref
-        print(json.dumps({"bench": "executor", "executor": name, "jobs": df.attrs["study"]["jobs"],
+        print(json.dumps({"bench": "executor", "executor": name, "finetune_steps": steps,
+                          "jobs": df.attrs["study"]["jobs"],
                           "wall_s": round(wall, 2), "inside_jobs_s": df.attrs["study"]["job_seconds"],
                           "max_abs_diff_vs_local": float(abs(vals - ref).max()),
                           "torch_threads_driver": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)}))
@@ -93,13 +94,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--only", choices=("overhead", "executors"))
+    ap.add_argument("--steps", type=int, default=20, help="finetuning steps per job in the executor grid")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if args.only in (None, "overhead"):
             bench_overhead(root)
         if args.only in (None, "executors"):
-            bench_executors(root, with_ray=not args.skip_ray)
+            bench_executors(root, with_ray=not args.skip_ray, steps=args.steps)
 
 
 if __name__ == "__main__":

@@ -238,3 +238,20 @@ def test_lower_is_better_metric_is_oriented():
     assert r["emergent_scale"] == pytest.approx(3.5, abs=0.06)
     assert r["floor"] == pytest.approx(0.75, abs=0.01)
     assert r["top"] < 0.5
+
+
+def test_prompting_pairs_by_shots():
+    """The same task at 0 and 5 shots: more shots is the augmented method."""
+    u = np.linspace(20, 25, 12)
+    rows = []
+    for i, ui in enumerate(u):
+        zero = 0.25 + 0.02 * (ui - 20)
+        few = zero + (0.25 * (ui - 22.5) if ui > 22.5 else -0.02)
+        for shots, v in ((0, zero), (5, few)):
+            rows.append({"model": f"m{i}", "task": "qa", "metric": "accuracy", "n_train": 0, "shots": shots,
+                         "params": 10 ** (ui - 12), "value": v, "chance": 0.25})
+    (pr,) = detect_table(pd.DataFrame(rows), x="params")["prompting"]
+    assert pr["marked_by"] == "shots"
+    assert (pr["method_a"], pr["method_b"]) == ("qa 5-shot", "qa 0-shot")
+    # 5-shot minus 0-shot = 0.25 (u - 22.5) > 0.03 from u = 22.62 on; models sit every 0.45 decades
+    assert 22.5 <= np.log10(pr["crossover_scale"]) + 12 <= 23.2

@@ -126,7 +126,7 @@ def test_render_report_captions_from_dict_and_errors(tmp_path):
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emergence_laws", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=120, check=False)
 
 
 def small_table(path: Path) -> Path:
@@ -210,7 +210,10 @@ def test_report_renders_in_headless_chromium(tmp_path):
     from PIL import Image
 
     from emergence_laws.analysis.detect import detect_table
-    from emergence_laws.report.plots_detect import detect_report_body, write_detect_figures
+    from emergence_laws.report.plots_detect import (
+        detect_report_body,
+        write_detect_figures,
+    )
 
     df = pd.read_csv(small_table(tmp_path / "toy.csv"))
     payload = detect_table(df, x="flops")
@@ -223,7 +226,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
          f"--screenshot={shot}", "--window-size=1280,2000", html_path.as_uri()],
-        capture_output=True, text=True, timeout=90,
+        capture_output=True, text=True, timeout=90, check=False,
     )
     assert shot.is_file(), r.stderr[-2000:]
     im = np.asarray(Image.open(shot).convert("RGB"))

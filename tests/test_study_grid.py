@@ -142,3 +142,38 @@ def test_changed_reference_text_remeasures_and_rewrites_scale_columns(study_yaml
     new = {k: v for k, v in losses.items() if k in {j.key for j in build_grid(cfg2).measure}}
     assert sorted(df.groupby("model")["pretrain_loss"].first()) == sorted(new.values())
     assert len(ResultsStore(store).to_frame()) == 24  # rewritten in place, not duplicated
+
+
+def test_real_jobs_load_each_checkpoint_once_and_fill_the_table(tmp_path, monkeypatch):
+    import torch
+
+    import emergence_laws.models as models
+    from emergence_laws.study import jobs
+
+    loads = []
+    real_load = models.load_model
+
+    def counting_load(path, **kw):
+        loads.append(path)
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(models, "load_model", counting_load)
+    jobs.clear_caches()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        cfg = load_study(write_study(tmp_path, n_train=(2,), seeds=1, shots=(0,), method="lora"))
+        df = run_study(cfg, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+        jobs.clear_caches()
+    assert sorted(loads) == sorted(ck.path for ck in cfg.ladder)  # one load per checkpoint, measure included
+    assert df.attrs["study"]["ran"] == 2 * 3 and len(df) == 2 * 2 * 4
+    assert set(df["metric"]) == {"accuracy", "acc_norm", "loglik", "brier"}
+    assert set(df["method"]) == {"none", "lora"} and set(df["n_train"]) == {0, 2}
+    acc = df[df.metric == "accuracy"]
+    assert (acc["chance"] == 0.5).all() and (acc["n_eval"] == 8).all()
+    assert df["pretrain_loss"].between(0, 20).all() and (df["params"] > 0).all()
+    ft = df[df.method == "lora"]
+    assert (ft["ft_steps"] == 2).all()  # max_steps from the config reached the finetuner
+    assert (df.loc[df.metric == "loglik", "value"] <= 0).all()

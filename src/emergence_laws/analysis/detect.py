@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from emergence_laws.errors import InputError
-from emergence_laws.laws.detect import DetectConfig, at_chance_band, classify_curve
+from emergence_laws.laws.detect import (
+    DEFAULT_CONFIG,
+    DetectConfig,
+    at_chance_band,
+    classify_curve,
+)
 
 X_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "params")
 X_UNITS: dict[str, str] = {"pretrain_loss": "nats/token", "flops": "FLOPs", "params": "parameters"}
@@ -138,9 +143,9 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
     groupings: list[tuple[str, bool]] = []
     if group in ("family", "both") and has_family:
         groupings.append(("family", True))
-    if group in ("pooled", "both") or not has_family:
-        if not (group == "both" and len(families) == 1 and has_family):
-            groupings.append(("pooled", False))
+    single_family = group == "both" and len(families) == 1 and has_family  # pooled would repeat it
+    if (group in ("pooled", "both") or not has_family) and not single_family:
+        groupings.append(("pooled", False))
     out: list[Series] = []
     cols = {c: work[c].to_numpy() for c in work.columns}
     xv = pd.to_numeric(work[x], errors="coerce").to_numpy(dtype=float)
@@ -226,7 +231,7 @@ def _one_series(work: pd.DataFrame, cols: dict[str, np.ndarray], xv: np.ndarray,
     )
 
 
-def detect_series(s: Series, x: str, config: DetectConfig = DetectConfig()) -> dict[str, Any]:
+def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> dict[str, Any]:
     """Classify one series and collect its evidence as a JSON-ready dict (metric in its own units)."""
     metric = str(s.key["metric"])
     sign = 1.0 if higher_is_better(metric) else -1.0
@@ -296,7 +301,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DetectConfig()) -> d
         "first_above_chance": point(first_above),
         "above_chance_before_onset": n_above_before,
         "at_chance_after_onset": n_at_after,
-        "n_models": int(len(s.u)),
+        "n_models": len(s.u),
         "n_dropped": s.n_dropped,
         "x_min": float(s.xval.min()),
         "x_max": float(s.xval.max()),
@@ -341,7 +346,7 @@ def detect_table(
     metric: str | None = None,
     family: str | None = None,
     group: str = "both",
-    config: DetectConfig = DetectConfig(),
+    config: DetectConfig = DEFAULT_CONFIG,
     with_points: bool = True,
 ) -> dict[str, Any]:
     """Detect emergence in every series of a results table; returns the detect.json payload.

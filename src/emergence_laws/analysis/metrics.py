@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_laws.laws.detect import DetectConfig
+from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig
 
 
 def _is_discrete(metric: str) -> bool:
@@ -26,7 +26,7 @@ def _is_discrete(metric: str) -> bool:
     return is_discrete_metric(metric)
 
 
-def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DetectConfig()
+def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DEFAULT_CONFIG
                     ) -> list[dict[str, Any]]:
     """One dict per (discrete, continuous) metric pair of the same task curve."""
     from emergence_laws.analysis.detect import higher_is_better
@@ -37,7 +37,7 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
         k = tuple((c, v) for c, v in sorted(s.key.items()) if c != "metric")
         groups.setdefault(k, []).append(s)
     out: list[dict[str, Any]] = []
-    for _, members in groups.items():
+    for members in groups.values():
         disc = [s for s in members if _is_discrete(str(s.key["metric"]))]
         cont = [s for s in members if not _is_discrete(str(s.key["metric"]))]
         for d in disc:
@@ -56,7 +56,9 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
                 rho = p = None
                 improves = None
                 if mask.sum() >= 4 and np.ptp(c.u[mask]) > 0:
-                    from scipy.stats import spearmanr  # heavy import: only when a pair exists
+                    from scipy.stats import (
+                        spearmanr,  # heavy import: only when a pair exists
+                    )
 
                     res = spearmanr(c.u[mask], sign * c.value[mask])
                     rho, p = float(res.statistic), float(res.pvalue)

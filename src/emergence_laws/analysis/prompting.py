@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_laws.laws.detect import DetectConfig, crossover
+from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig, crossover
 
 _COT = re.compile(r"(^|_)cot(?=_|$)")
 
@@ -40,7 +40,7 @@ def strip_cot(task: str) -> str | None:
     return re.sub("__+", "_", base)
 
 
-def compare_prompting(series: list, x: str, config: DetectConfig = DetectConfig()) -> list[dict[str, Any]]:
+def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
     from emergence_laws.analysis.detect import from_u, higher_is_better, metric_scale
 
     index: dict[tuple, Any] = {}
@@ -109,7 +109,7 @@ def compare_prompting(series: list, x: str, config: DetectConfig = DetectConfig(
             "method_a": _method_name(a.key, how),
             "method_b": _method_name(b.key, how),
             "marked_by": how,
-            "n_models": int(len(common)),
+            "n_models": len(common),
             "crossover_scale": from_u(x, res["crossover"]),
             "crossover_lo": lo,
             "crossover_hi": hi,

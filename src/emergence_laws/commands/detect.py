@@ -123,7 +123,10 @@ def write_outputs(payload: dict, out, *, report: bool = True):
     from pathlib import Path
 
     from emergence_laws.report.html import render_report
-    from emergence_laws.report.plots_detect import detect_report_body, write_detect_figures
+    from emergence_laws.report.plots_detect import (
+        detect_report_body,
+        write_detect_figures,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

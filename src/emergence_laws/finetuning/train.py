@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def _lora_model(model, config: FinetuneConfig):
     lcfg = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha or 2 * config.lora_rank,
                       lora_dropout=0.0, bias="none", task_type="CAUSAL_LM",
                       target_modules=list(targets) if isinstance(targets, (list, tuple)) else targets)
-    return get_peft_model(model, lcfg)
+    with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
+        warnings.simplefilter("ignore", FutureWarning)
+        return get_peft_model(model, lcfg)
 
 
 def answer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -83,6 +83,10 @@ class DetectConfig:
         return asdict(self)
 
 
+#: The default thresholds (a frozen dataclass, so one shared instance is safe).
+DEFAULT_CONFIG = DetectConfig()
+
+
 @dataclass(frozen=True)
 class RampFit:
     """Least-squares ramp ``y = floor + rise * clip((u - onset) / (end - onset), 0, 1)``."""
@@ -256,7 +260,7 @@ def classify_curve(
     chance: float | None = None,
     n_eval: float | None = None,
     scale: float = 1.0,
-    config: DetectConfig = DetectConfig(),
+    config: DetectConfig = DEFAULT_CONFIG,
 ) -> CurveDetection:
     """Classify one oriented curve. ``scale`` is the metric's natural unit (1 for accuracy).
 
@@ -400,7 +404,7 @@ def theil_sen_slope(u: np.ndarray, y: np.ndarray) -> float:
 
 
 def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None = None,
-                   scale: float = 1.0, config: DetectConfig = DetectConfig()) -> float:
+                   scale: float = 1.0, config: DetectConfig = DEFAULT_CONFIG) -> float:
     """Upper edge of the "at chance" band: chance (or the fitted floor when unknown) + tolerance."""
     ref = floor if chance is None or not math.isfinite(chance) else chance
     tol = config.chance_tol * scale

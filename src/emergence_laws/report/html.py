@@ -252,9 +252,7 @@ def _render_mapping(d: Mapping[str, Any], depth: int) -> str:
 def _is_block(v: Any) -> bool:
     if isinstance(v, Mapping):
         return True
-    if isinstance(v, (list, tuple)) and v and all(isinstance(x, Mapping) for x in v):
-        return True
-    return False
+    return isinstance(v, (list, tuple)) and bool(v) and all(isinstance(x, Mapping) for x in v)
 
 
 def _jsonable(v: Any) -> Any:

@@ -16,6 +16,7 @@ import random
 import time
 from typing import Any
 
+from emergence_laws.errors import InputError
 from emergence_laws.study.grid import Job
 
 _MODEL: dict[tuple, tuple[Any, Any]] = {}
@@ -44,7 +45,13 @@ def _load_checkpoint(job: Job) -> tuple[Any, Any]:
             else:  # resolve the revision to a local snapshot folder (the HF cache works offline)
                 from huggingface_hub import snapshot_download
 
-                source = snapshot_download(ck.path, revision=ck.revision)
+                try:
+                    source = snapshot_download(ck.path, revision=ck.revision)
+                except Exception as exc:  # offline, unknown repo or revision, ...
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    raise InputError(f"{ck.path}@{ck.revision}: cannot fetch this hub checkpoint ({first}); "
+                                     "run where the hub is reachable (or the HF cache has it) "
+                                     "or give a local folder") from exc
         _MODEL[ident] = load_model(source, **kwargs)
     return _MODEL[ident]
 
