@@ -11,13 +11,12 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-import test_study_support  # noqa: E402
-from test_study_support import crash_once_job, fake_job, slow_fake_job, write_study  # noqa: E402
+import test_study_support
+from test_study_support import crash_once_job, fake_job, slow_fake_job, write_study
 
-from emergence_laws.config import ExecutorSettings, load_study  # noqa: E402
-from emergence_laws.study.executors.ray_executor import RayExecutor  # noqa: E402
-from emergence_laws.study.grid import build_grid  # noqa: E402
-from emergence_laws.study.runner import StudyFailedError, run_study  # noqa: E402
+from emergence_laws.config import ExecutorSettings, load_study
+from emergence_laws.study.executors.ray_executor import RayExecutor
+from emergence_laws.study.runner import StudyFailedError, run_study
 
 pytestmark = pytest.mark.ray
 

@@ -147,7 +147,7 @@ def test_changed_reference_text_remeasures_and_rewrites_scale_columns(study_yaml
 def test_real_jobs_load_each_checkpoint_once_and_fill_the_table(tmp_path, monkeypatch):
     import torch
 
-    import emergence_laws.models as models
+    from emergence_laws import models
     from emergence_laws.study import jobs
 
     loads = []
