@@ -7,14 +7,13 @@ import random
 import numpy as np
 import pytest
 import torch
-
 from tiny_models import ARCHS, build_tiny_model
 
 from emergence_laws.evaluation import evaluate_task, greedy_generate, loglikelihood
 from emergence_laws.evaluation.tokenization import encode_pairs
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
 
-WORDS = "the cat dog is an apple tree runs in on her 12 7".split()
+WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "12", "7"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -144,3 +143,24 @@ def test_generation_metrics(lm):
                           if p["generated"].strip()), stop=task.stop)
     if echo.test:
         assert evaluate_task(model, tok, echo, shots=0, max_new_tokens=8).metrics["exact_match"] == 1.0
+
+
+def test_packed_scoring_with_eager_attention_equals_reference():
+    model, tok = build_tiny_model("llama", seed=1, attn_implementation="eager")
+    tok.pad_token = tok.eos_token
+    assert model.config._attn_implementation == "eager"
+    task = _mc_task(n_test=6)
+    requests = [(build_fewshot_context(task, ex, shots=1), " " + c) for ex in task.test for c in ex.choices]
+    ref = [_reference_logprob(model, c, k) for c, k in encode_pairs(tok, requests)]
+    got = [s.logprob for s in loglikelihood(model, tok, requests, batch_size=4, pack=True)]
+    assert got == pytest.approx(ref, abs=2e-5)
+
+
+def test_evaluate_task_input_errors(lm):
+    from emergence_laws.errors import InputError
+
+    model, tok = lm
+    with pytest.raises(InputError, match="no test examples"):
+        evaluate_task(model, tok, _mc_task(), limit=0)
+    with pytest.raises(InputError, match="only 12 training examples"):
+        evaluate_task(model, tok, _mc_task(), shots=13)

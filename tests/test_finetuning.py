@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tiny_models import ARCHS, build_tiny_model
 
+from emergence_laws.errors import ConfigError, InputError
 from emergence_laws.evaluation import evaluate_task
 from emergence_laws.evaluation.tokenization import encode_pairs
-from emergence_laws.finetuning import FinetuneConfig, answer_loss, finetune, tokenize_examples
+from emergence_laws.finetuning import (
+    FinetuneConfig,
+    answer_loss,
+    finetune,
+    tokenize_examples,
+)
 from emergence_laws.finetuning.data import IGNORE, collate
 from emergence_laws.models import load_model
-from emergence_laws.errors import ConfigError, InputError
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
 
 
@@ -135,3 +139,23 @@ def test_config_and_input_errors(lm):
     with pytest.raises(InputError, match="no finetuning examples"):
         finetune(model, tok, GEN_TASK, [], FinetuneConfig())
     assert FinetuneConfig(method="lora").learning_rate == 1e-3 and FinetuneConfig().learning_rate == 1e-4
+
+
+def test_length_grouped_epochs_cover_every_example_once_and_sliced_logits_give_the_same_loss(lm):
+    from emergence_laws.finetuning.train import _batch_order
+
+    lengths = (torch.arange(237) * 7919 % 97).tolist()
+    batches = _batch_order(237, 8, lengths, torch.Generator().manual_seed(0), by_length=True)
+    assert sorted(i for b in batches for i in b) == list(range(237)) and max(map(len, batches)) == 8
+    assert batches == _batch_order(237, 8, lengths, torch.Generator().manual_seed(0), by_length=True)
+    # the vocab projection only at answer-predicting positions gives the same loss as full logits
+    model, tok = lm
+    batch = collate(tokenize_examples(tok, GEN_TASK, GEN, append_eos=True), tok.pad_token_id)
+    keep = torch.zeros_like(batch["labels"], dtype=torch.bool)
+    keep[:, :-1] = batch["labels"][:, 1:] != IGNORE
+    with torch.no_grad():
+        full = answer_loss(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits,
+                           batch["labels"])
+        sliced = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep).logits
+    loss = torch.nn.functional.cross_entropy(sliced, batch["labels"][:, 1:][keep[:, :-1]])
+    assert float(loss) == pytest.approx(float(full), abs=1e-5)

@@ -7,13 +7,11 @@ import random
 
 import pytest
 import torch
-
 from tiny_models import save_tiny_model
 
 from emergence_laws.evaluation import evaluate_task, loglikelihood
 from emergence_laws.models import load_model
 from emergence_laws.tasks import load_task
-
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -25,7 +23,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-WORDS = "the cat dog is an apple tree runs in on her".split()
+WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her"]
 
 YAML = """task: {name}
 dataset_path: json

@@ -8,11 +8,15 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from tiny_models import ARCHS, save_tiny_model
 
 from emergence_laws.errors import InputError
-from emergence_laws.models import count_params, load_model, model_flops, pretraining_loss
+from emergence_laws.models import (
+    count_params,
+    load_model,
+    model_flops,
+    pretraining_loss,
+)
 
 TEXT = ("the cat is on the tree and the dog runs in the apple garden. " * 6).strip()
 

@@ -51,17 +51,17 @@ def make_tokenizer() -> PreTrainedTokenizerFast:
 
 def build_tiny_model(arch: str = "llama", *, seed: int = 0, hidden: int = 32, layers: int = 2,
                      max_positions: int = 512, init_range: float = 0.2,
-                     ) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
+                     attn_implementation: str | None = None) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
     """A randomly initialised tiny causal LM (`arch` in ARCHS) and its tokenizer.
 
     `init_range` is larger than usual so next-token distributions are far from uniform and
     score differences between choices are visible.
     """
     tok = make_tokenizer()
-    common = dict(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden,
-                  num_hidden_layers=layers, num_attention_heads=4, max_position_embeddings=max_positions,
-                  initializer_range=init_range, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                  tie_word_embeddings=False)
+    common = {"vocab_size": len(tok), "hidden_size": hidden, "intermediate_size": 2 * hidden,
+              "num_hidden_layers": layers, "num_attention_heads": 4, "max_position_embeddings": max_positions,
+              "initializer_range": init_range, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+              "tie_word_embeddings": False}
     torch.manual_seed(seed)
     if arch == "llama":
         model = LlamaForCausalLM(LlamaConfig(num_key_value_heads=2, **common))
@@ -69,6 +69,8 @@ def build_tiny_model(arch: str = "llama", *, seed: int = 0, hidden: int = 32, la
         model = GPTNeoXForCausalLM(GPTNeoXConfig(**common))
     else:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    if attn_implementation is not None:
+        model.set_attn_implementation(attn_implementation)
     model.eval()
     return model, tok
 

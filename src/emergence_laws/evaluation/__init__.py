@@ -9,4 +9,4 @@ from emergence_laws.evaluation.evaluate import EvalResult, evaluate_task
 from emergence_laws.evaluation.generation import greedy_generate
 from emergence_laws.evaluation.loglikelihood import ContinuationScore, loglikelihood
 
-__all__ = ["evaluate_task", "EvalResult", "loglikelihood", "ContinuationScore", "greedy_generate"]
+__all__ = ["ContinuationScore", "EvalResult", "evaluate_task", "greedy_generate", "loglikelihood"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emergence_laws.errors import InputError
 from emergence_laws.evaluation.generation import greedy_generate
 from emergence_laws.evaluation.loglikelihood import loglikelihood
 from emergence_laws.evaluation.tokenization import encode_many
@@ -110,6 +111,10 @@ def evaluate_task(model, tokenizer, task: TaskSpec, *, shots: int = 0, seed: int
     """
     start = time.perf_counter()
     examples = list(task.test[:limit] if limit is not None else task.test)
+    if not examples:
+        raise InputError(f"task {task.name!r}: no test examples to evaluate (limit={limit}); add test examples or raise limit")
+    if shots < 0:
+        raise InputError(f"shots must be >= 0, got {shots}")
     contexts = [build_fewshot_context(task, ex, shots=shots, seed=seed) for ex in examples]
     if task.kind == "multiple_choice":
         per = _mc(model, tokenizer, task, examples, contexts, batch_size, progress)

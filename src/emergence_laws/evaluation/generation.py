@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from emergence_laws.evaluation.loglikelihood import max_length
+from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
 from emergence_laws.evaluation.tokenization import encode_many
 
 
@@ -39,6 +39,7 @@ def greedy_generate(model, tokenizer, contexts: Sequence[str], *, stop: Sequence
     eos_id = tokenizer.eos_token_id
     device = next(model.parameters()).device
     outputs: list[str] = [""] * len(contexts)
+    extra = {"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if progress:
         from tqdm.auto import tqdm
@@ -62,7 +63,7 @@ def greedy_generate(model, tokenizer, contexts: Sequence[str], *, stop: Sequence
         step_pos = pos
         for _ in range(max_new_tokens):
             out = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
-                        past_key_values=past, use_cache=True)
+                        past_key_values=past, use_cache=True, **extra)
             past = out.past_key_values
             nxt = out.logits[:, -1].argmax(-1)
             nxt_list = nxt.tolist()

@@ -45,6 +45,17 @@ def can_pack(model) -> bool:
     return getattr(model.config, "model_type", None) in PACKABLE_MODEL_TYPES and impl in ("sdpa", "eager")
 
 
+def accepts_logits_to_keep(model) -> bool:
+    """Whether the model's forward takes `logits_to_keep` (vocab projection at chosen positions only)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return "logits_to_keep" in inspect.signature(type(base).forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 @dataclass
 class _Group:
     ctx: list[int]
@@ -110,21 +121,33 @@ def _score_batch(model, batch: list[_Group], pad_id: int, device, results: list)
             at += k
     packed = any(len(g.conts) > 1 for g in batch)
     ids, pos = ids.to(device), pos.to(device)
+    rows = torch.tensor(pred_rows, device=device)
+    cols = torch.tensor(pred_cols, device=device)
+    extra = {}
+    if accepts_logits_to_keep(model):  # project onto the vocab only where a continuation token is predicted
+        keep = torch.zeros((n, width), dtype=torch.bool, device=device)
+        keep[rows, cols] = True
+        flat_index = keep.view(-1).cumsum(0) - 1
+        extra["logits_to_keep"] = keep
     if packed:
         causal = torch.tril(torch.ones((width, width), dtype=torch.bool))
         allowed = causal & ((seg[:, :, None] == seg[:, None, :]) | (seg[:, None, :] == 0)) & (seg[:, None, :] >= 0)
         allowed |= torch.eye(width, dtype=torch.bool)
-        dtype = next(model.parameters()).dtype
-        mask = torch.zeros((n, 1, width, width), dtype=dtype)
-        mask.masked_fill_(~allowed[:, None], torch.finfo(dtype).min)
-        logits = model(input_ids=ids, attention_mask=mask.to(device), position_ids=pos).logits
+        if getattr(model.config, "_attn_implementation", "sdpa") == "sdpa":
+            mask = allowed[:, None]  # SDPA takes a boolean mask (True = attend)
+        else:  # eager attention adds the mask to the scores
+            dtype = next(model.parameters()).dtype
+            mask = torch.zeros((n, 1, width, width), dtype=dtype)
+            mask.masked_fill_(~allowed[:, None], torch.finfo(dtype).min)
+        logits = model(input_ids=ids, attention_mask=mask.to(device), position_ids=pos, **extra).logits
     else:
         attn = (seg >= 0).long().to(device)
-        logits = model(input_ids=ids, attention_mask=attn, position_ids=pos).logits
-    rows = torch.tensor(pred_rows, device=device)
-    cols = torch.tensor(pred_cols, device=device)
+        logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, **extra).logits
     tgt = torch.tensor(targets, device=device)
-    picked = logits[rows, cols].float()
+    if extra:
+        picked = logits.reshape(-1, logits.shape[-1])[flat_index[rows * width + cols]].float()
+    else:
+        picked = logits[rows, cols].float()
     logp = torch.log_softmax(picked, dim=-1).gather(1, tgt[:, None])[:, 0]
     greedy = picked.argmax(-1) == tgt
     logp, greedy = logp.cpu().tolist(), greedy.cpu().tolist()

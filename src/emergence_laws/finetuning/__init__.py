@@ -9,4 +9,4 @@ from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import tokenize_examples
 from emergence_laws.finetuning.train import answer_loss, finetune
 
-__all__ = ["finetune", "FinetuneConfig", "tokenize_examples", "answer_loss"]
+__all__ = ["FinetuneConfig", "answer_loss", "finetune", "tokenize_examples"]

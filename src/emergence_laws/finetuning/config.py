@@ -16,7 +16,9 @@ class FinetuneConfig:
     Training runs `epochs` passes over the examples, or exactly `max_steps` optimizer steps
     when given. `dtype`: "auto" (bf16 autocast on CUDA, fp32 on CPU), "float32" or "bfloat16"
     (autocast). `append_eos`: end each answer with EOS so generation learns to stop (default: on
-    for generation tasks, off for multiple choice)."""
+    for generation tasks, off for multiple choice). `group_by_length`: batches are drawn from
+    seeded random mega-batches of 50 batches sorted by length (less padding, same data per
+    epoch; like Trainer's `group_by_length`)."""
 
     method: str = "full"
     lora_rank: int = 8
@@ -33,6 +35,7 @@ class FinetuneConfig:
     grad_clip: float | None = 1.0
     dtype: str = "auto"
     append_eos: bool | None = None
+    group_by_length: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from emergence_laws.errors import InputError
-from emergence_laws.evaluation.loglikelihood import max_length
+from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
 from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
 from emergence_laws.tasks.spec import Example, TaskSpec
@@ -26,7 +26,9 @@ def _lora_model(model, config: FinetuneConfig):
     targets = config.lora_target_modules
     if targets is None:
         try:
-            from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as known
+            from peft.utils.constants import (
+                TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as known,
+            )
         except ImportError:  # older peft
             known = {}
         targets = known.get(getattr(model.config, "model_type", None), "all-linear")
@@ -36,6 +38,20 @@ def _lora_model(model, config: FinetuneConfig):
     with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
         warnings.simplefilter("ignore", FutureWarning)
         return get_peft_model(model, lcfg)
+
+
+def _batch_order(n: int, bs: int, lengths: list[int], gen: torch.Generator, by_length: bool) -> list[list[int]]:
+    """One epoch of batches: a seeded shuffle, optionally length-sorted within mega-batches of 50 batches."""
+    order = torch.randperm(n, generator=gen).tolist()
+    if not by_length:
+        return [order[b : b + bs] for b in range(0, n, bs)]
+    mega = 50 * bs
+    batches = []
+    for m in range(0, n, mega):
+        chunk = sorted(order[m : m + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[b : b + bs] for b in range(0, len(chunk), bs))
+    perm = torch.randperm(len(batches), generator=gen).tolist()
+    return [batches[i] for i in perm]
 
 
 def answer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -106,22 +122,33 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         params = [p for p in work.parameters() if p.requires_grad]
         opt = _optimizer(params, config)
         gen = torch.Generator().manual_seed(config.seed)
+        lengths = [len(ids) for ids, _ in data]
+        slice_logits = accepts_logits_to_keep(work)
         step, tokens, last_loss = 0, 0, float("nan")
         start = time.perf_counter()
         while step < total:
-            order = torch.randperm(n, generator=gen).tolist()
-            for b in range(0, n, bs):
+            for idx in _batch_order(n, bs, lengths, gen, config.group_by_length):
                 if step >= total:
                     break
-                batch = collate([data[i] for i in order[b : b + bs]], pad_id)
+                batch = collate([data[i] for i in idx], pad_id)
                 ids = batch["input_ids"].to(device)
                 mask = batch["attention_mask"].to(device)
                 labels = batch["labels"].to(device)
                 for g in opt.param_groups:
                     g["lr"] = _lr_at(step, total, warmup, config.learning_rate)
+                full = bool(mask.all())
                 with _autocast(config, device):
-                    logits = work(input_ids=ids, attention_mask=mask).logits
-                loss = answer_loss(logits, labels)
+                    if slice_logits:  # the vocab projection only where an answer token is predicted
+                        keep = torch.zeros_like(labels, dtype=torch.bool)
+                        keep[:, :-1] = labels[:, 1:] != IGNORE
+                        logits = work(input_ids=ids, attention_mask=None if full else mask,
+                                      logits_to_keep=keep).logits
+                    else:
+                        logits = work(input_ids=ids, attention_mask=None if full else mask).logits
+                if slice_logits:
+                    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[:, 1:][keep[:, :-1]])
+                else:
+                    loss = answer_loss(logits, labels)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip:

@@ -9,5 +9,12 @@ from emergence_laws.models.counting import count_params, model_flops
 from emergence_laws.models.loading import load_model, resolve_device, resolve_dtype
 from emergence_laws.models.loss import pretraining_loss, read_reference_text
 
-__all__ = ["load_model", "pretraining_loss", "count_params", "model_flops", "resolve_device",
-           "resolve_dtype", "read_reference_text"]
+__all__ = [
+           "count_params",
+           "load_model",
+           "model_flops",
+           "pretraining_loss",
+           "read_reference_text",
+           "resolve_device",
+           "resolve_dtype",
+]

@@ -9,4 +9,4 @@ from emergence_laws.tasks.fewshot import build_fewshot_context, continuation
 from emergence_laws.tasks.loading import load_task
 from emergence_laws.tasks.spec import Example, TaskSpec
 
-__all__ = ["load_task", "build_fewshot_context", "continuation", "Example", "TaskSpec"]
+__all__ = ["Example", "TaskSpec", "build_fewshot_context", "continuation", "load_task"]

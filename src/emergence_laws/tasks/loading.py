@@ -11,9 +11,9 @@ from emergence_laws.tasks.lmeval_yaml import load_lmeval_yaml
 from emergence_laws.tasks.spec import Example, TaskSpec
 
 
-def _split_pool(examples: list[Example], test_size: float | int, seed: int, where: str):
+def _split_pool(examples: list[Example], test_size: float, seed: int, where: str):
     n = len(examples)
-    n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
+    n_test = round(test_size * n) if isinstance(test_size, float) else int(test_size)
     if not 0 < n_test < n:
         raise InputError(f"{where}: test_size={test_size} leaves no train or no test examples out of {n}; "
                          "pick a value between 0 and 1 (fraction) or 1..n-1 (count), or add 'split' fields")
@@ -25,7 +25,7 @@ def _split_pool(examples: list[Example], test_size: float | int, seed: int, wher
 
 
 def load_task(path: str | Path, *, name: str | None = None, train_path: str | Path | None = None,
-              test_size: float | int = 0.5, seed: int = 0, fewshot_delimiter: str | None = None,
+              test_size: float = 0.5, seed: int = 0, fewshot_delimiter: str | None = None,
               target_delimiter: str | None = None, stop: tuple[str, ...] | None = None) -> TaskSpec:
     """Load a task as a `TaskSpec`.
 
