@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
+from importlib.metadata import version
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 from conftest import PUBLIC_DATA
+
+import emergence_laws
 
 EXAMPLE = str(files("emergence_laws") / "data" / "example_results.csv")
 TRUE_E = 2.8124  # scripts/make_example_table.py
 
 
-def emergence(*args: str) -> subprocess.CompletedProcess:
+def emergence(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "emergence_laws", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "emergence_laws", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
     )
 
 
@@ -48,6 +58,31 @@ def test_fit_out_writes_prediction_and_plots_then_predict_reads_it(tmp_path):
     assert out["predicted"][1] == pytest.approx(floor + 0.3 * pred["law"]["params"]["A"])
 
 
+def test_fit_out_records_provenance_data_path_version_and_options(tmp_path):
+    (tmp_path / "table.csv").write_bytes(Path(EXAMPLE).read_bytes())
+    args = ("fit", "table.csv", "--task", "mc4_reasoning", "--d0", "4", "--form", "power", "--bootstrap", "0")
+    r = emergence(*args, "--out", "out", cwd=tmp_path)  # relative paths, recorded as given
+    assert r.returncode == 0, r.stderr
+    prov = json.loads((tmp_path / "out" / "prediction.json").read_text())["provenance"]
+    assert prov["data"] == "table.csv"
+    assert prov["data_resolved"] == str((tmp_path / "table.csv").resolve())
+    assert prov["version"] == emergence_laws.__version__ == version("emergence-laws")
+    opts = prov["options"]
+    assert (opts["task"], opts["metric"], opts["d0"], opts["form"], opts["bootstrap"]) == (
+        "mc4_reasoning",
+        None,  # not given: the default metric was used
+        4.0,
+        "power",
+        0,
+    )
+    # the recorded command reproduces the result
+    again = emergence(*shlex.split(prov["command"])[1:], "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["emergence_point"] == json.loads((tmp_path / "out" / "prediction.json").read_text())[
+        "emergence_point"
+    ]
+
+
 def test_backtest_json_and_plot(tmp_path):
     # `example` names the bundled example table
     r = emergence(
@@ -59,6 +94,10 @@ def test_backtest_json_and_plot(tmp_path):
         assert out[key] is not None
     assert out["error_nats"] <= 0.1 and out["compute_ahead"] > 1
     assert (tmp_path / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+    prov = json.loads((tmp_path / "backtest.json").read_text())["provenance"]
+    assert prov["data"] == "example" and prov["version"] == emergence_laws.__version__
+    assert prov["options"]["task"] == "mc4_reasoning" and prov["options"]["cutoff_loss"] == 2.9
+    assert prov["data_resolved"] == str(Path(EXAMPLE).resolve())
 
 
 def test_real_few_shot_table_says_what_is_missing_and_the_baseline_runs():

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw, Objective, _bounds, _minimise, batch_fit, batch_nll
+from emergence_laws.laws.fit import (
+    EmergenceLaw,
+    Objective,
+    _bounds,
+    _minimise,
+    batch_fit,
+    batch_nll,
+)
 from emergence_laws.laws.forms import (
     clamp_data_amount,
     log_power_shift,

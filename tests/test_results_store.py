@@ -15,8 +15,8 @@ from emergence_laws.results import ResultsStore, load_results
 
 
 def job_rows(job: str, model: str, n_train: int, seed: int, acc: float) -> list[dict]:
-    base = dict(model=model, task="arith", n_train=n_train, shots=0, seed=seed, pretrain_loss=3.0,
-                method="full" if n_train else "none", run_key=job, n_eval=100)
+    base = {"model": model, "task": "arith", "n_train": n_train, "shots": 0, "seed": seed, "pretrain_loss": 3.0,
+            "method": "full" if n_train else "none", "run_key": job, "n_eval": 100}
     return [dict(base, metric="accuracy", value=acc), dict(base, metric="loglik", value=-1.5)]
 
 
@@ -35,7 +35,7 @@ def test_insert_is_idempotent_by_run_key(tmp_path):
 
 def test_rows_without_run_key_get_a_stable_one(tmp_path):
     store = ResultsStore(tmp_path / "r.db")
-    row = dict(model="m", task="t", metric="accuracy", value=0.3, n_train=0, shots=2, params=1e8)
+    row = {"model": "m", "task": "t", "metric": "accuracy", "value": 0.3, "n_train": 0, "shots": 2, "params": 1e8}
     store.insert([row])
     store.insert([dict(row)])
     assert len(store) == 1

@@ -107,6 +107,7 @@ def test_missing_file_via_real_cli(tmp_path):
         [sys.executable, "-m", "emergence_laws", "validate", str(tmp_path / "nope.csv")],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"emergence validate: error: {tmp_path / 'nope.csv'}: no such file or folder; check the path"]
@@ -117,7 +118,7 @@ def test_bad_value_via_real_cli(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(csv(GOOD_ROWS[0], "m2,arith,accuracy,1.7,0,4,2.9"))
     proc = subprocess.run(
-        [sys.executable, "-m", "emergence_laws", "validate", str(path)], capture_output=True, text=True
+        [sys.executable, "-m", "emergence_laws", "validate", str(path)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

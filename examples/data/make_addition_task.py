@@ -11,8 +11,10 @@ import json
 import random
 from pathlib import Path
 
+OUT = Path(__file__).with_name("addition_mc.jsonl")
 
-def main(path: Path = Path(__file__).with_name("addition_mc.jsonl"), n_train: int = 1200, n_test: int = 200) -> None:
+
+def main(path: Path = OUT, n_train: int = 1200, n_test: int = 200) -> None:
     rng = random.Random(0)
     seen: set[tuple[int, int]] = set()
     rows = []

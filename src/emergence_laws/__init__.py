@@ -18,7 +18,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from emergence_laws.errors import ConfigError, EmergenceError, InputError, NotIdentifiableError
+from emergence_laws.errors import (
+    ConfigError,
+    EmergenceError,
+    InputError,
+    NotIdentifiableError,
+)
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -49,8 +54,7 @@ __all__ = [
     "EmergenceError",
     "InputError",
     "NotIdentifiableError",
-    *_LAZY,
-]
+] + list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

@@ -437,12 +437,13 @@ def _resolve(base: Path, p: str) -> Path:
 
 
 def _float(v: Any, where: str) -> float:
+    message = f"{where}: {v!r} is not a number; give e.g. 1e-4"
+    if isinstance(v, bool):  # YAML true/false would pass float() as 1.0/0.0
+        raise ConfigError(message)
     try:
-        if isinstance(v, bool):
-            raise ValueError
         return float(v)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {v!r} is not a number; give e.g. 1e-4") from None
+        raise ConfigError(message) from None
 
 
 def _int_list(v: Any, where: str, *, allow_empty: bool = False) -> tuple[int, ...]:

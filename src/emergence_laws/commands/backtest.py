@@ -7,6 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+#: options of `emergence backtest` recorded in the provenance of its results
+BACKTEST_OPTIONS: tuple[str, ...] = (
+    "task", "cutoff_loss", "metric", "method", "d0", "form", "elbow", "bootstrap", "seed",
+)
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -40,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import backtest_table
-    from emergence_laws.commands.fit import resolve_results
+    from emergence_laws.commands.fit import provenance, resolve_results
     from emergence_laws.errors import InputError
     from emergence_laws.results import load_results
 
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         method=args.method,
     )
+    res["provenance"] = provenance(args, "backtest", BACKTEST_OPTIONS)
     files = []
     if args.out:
         from emergence_laws.report.plots_fit import plot_backtest

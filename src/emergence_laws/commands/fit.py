@@ -50,13 +50,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def resolve_results(path: str) -> str:
     """``example`` (when no such file exists) names the bundled example table; anything else is a path."""
-    from pathlib import Path
-
     if path == "example" and not Path(path).exists():
         from importlib.resources import files
 
         return str(files("emergence_laws") / "data" / "example_results.csv")
     return path
+
+
+def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...]) -> dict:
+    """Where a result came from: the data file (as given and resolved), the tool version, the options used.
+
+    ``options`` names the argparse destinations to record; each is recorded with its value (``None``
+    = not given, the default applied). ``command`` is an equivalent command line.
+    """
+    import datetime as dt
+    import shlex
+
+    from emergence_laws import __version__
+
+    opts = {name: getattr(args, name, None) for name in options}
+    cmd = ["emergence", command, str(args.results)]
+    for name, value in opts.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        cmd += [flag] if value is True else [flag, str(value)]
+    return {
+        "data": str(args.results),
+        "data_resolved": str(Path(resolve_results(str(args.results))).resolve()),
+        "version": __version__,
+        "tool_version": f"emergence-laws {__version__}",
+        "command": shlex.join(cmd),
+        "options": opts,
+        "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }
+
+
+#: options of `emergence fit` recorded in the provenance of its results
+FIT_OPTIONS: tuple[str, ...] = ("task", "metric", "method", "d0", "form", "elbow", "bootstrap", "seed", "baseline")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
@@ -96,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             method=args.method,
         )
+    res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
     files = []
     if args.out:
         from emergence_laws.report import plots_fit

@@ -27,7 +27,7 @@ def summarise(df) -> dict:
     from emergence_laws.results.schema import SCALE
 
     return {
-        "n_rows": int(len(df)),
+        "n_rows": len(df),
         "n_models": int(df["model"].nunique()),
         "tasks": sorted(map(str, df["task"].unique())),
         "metrics": sorted(map(str, df["metric"].unique())),

@@ -46,14 +46,19 @@ def can_pack(model) -> bool:
 
 
 def accepts_logits_to_keep(model) -> bool:
-    """Whether the model's forward takes `logits_to_keep` (vocab projection at chosen positions only)."""
+    """Whether the model's forward takes a boolean ``(batch, seq)`` `logits_to_keep` mask (vocab projection at
+    chosen positions only). Older transformers releases (before ``slice_logits_to_keep``) take only an int
+    or 1-D positions there; for them this is False and full logits are computed (same results, slower)."""
     import inspect
+    import sys
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     try:
-        return "logits_to_keep" in inspect.signature(type(base).forward).parameters
+        takes = "logits_to_keep" in inspect.signature(type(base).forward).parameters
     except (TypeError, ValueError):
         return False
+    module = sys.modules.get(type(base).__module__)
+    return takes and hasattr(module, "slice_logits_to_keep")
 
 
 @dataclass

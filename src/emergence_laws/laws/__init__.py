@@ -8,12 +8,21 @@ Entry points: :func:`fit_elbow` (one curve), :func:`fit_law` (the joint emergenc
 from __future__ import annotations
 
 from emergence_laws.laws.backtest import Backtest, backtest
-from emergence_laws.laws.baselines import SigmoidBaseline, fit_power_law_law, fit_sigmoid_baseline
+from emergence_laws.laws.baselines import (
+    SigmoidBaseline,
+    fit_power_law_law,
+    fit_sigmoid_baseline,
+)
 from emergence_laws.laws.bootstrap import BootstrapResult, bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, fit_elbow
 from emergence_laws.laws.fit import EmergenceLaw, fit_law
-from emergence_laws.laws.forms import log_power_shift, power_shift, relu_elbow, softplus_elbow
+from emergence_laws.laws.forms import (
+    log_power_shift,
+    power_shift,
+    relu_elbow,
+    softplus_elbow,
+)
 from emergence_laws.laws.identifiability import check_identifiable
 from emergence_laws.laws.scaling import ScalingLaw, fit_scaling_law
 

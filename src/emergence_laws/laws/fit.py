@@ -28,7 +28,14 @@ from scipy.optimize import minimize
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.forms import DEFAULT_BETA, ELBOW_FORMS, SHIFT_FORMS, shift, shift_basis, softplus
+from emergence_laws.laws.forms import (
+    DEFAULT_BETA,
+    ELBOW_FORMS,
+    SHIFT_FORMS,
+    shift,
+    shift_basis,
+    softplus,
+)
 from emergence_laws.laws.forms import elbow as elbow_fn
 
 PARAM_NAMES: tuple[str, ...] = ("k", "alpha", "C", "A", "B", "delta")

@@ -2,10 +2,10 @@
 
 The language has two kinds of documents (one per line):
 
-* **Facts** — ``the big red cat eats the fish .``: each of 576 entities (adjective, colour, noun)
-  has one fixed verb and object; entities are drawn with Zipfian frequencies, so a model memorises
-  them head first and its loss keeps falling smoothly for the whole run (the "general capability"
-  that pretraining loss measures).
+* **Facts** — ``the big red cat eats the fish .``: each of 4,608 entities (16 adjectives × 12
+  colours × 24 nouns) has one fixed verb and object; entities are drawn with Zipfian frequencies,
+  so a model memorises them head first and its loss keeps falling smoothly for the whole run (the
+  "general capability" that pretraining loss measures).
 * **Records** — ``c3 a7 f1 e0 ; a 7 ; e 0 ;``: a list of key-value pairs written as fused tokens
   (key letter + value digit), then a few look-ups (a key, then its value). Predicting a looked-up
   value needs an attention circuit that matches the key against the fused tokens and copies the
@@ -23,6 +23,7 @@ is `MicroWorld.words`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import asdict, dataclass
@@ -33,10 +34,14 @@ from emergence_laws.tasks.spec import Example, TaskSpec
 KEYS: tuple[str, ...] = tuple("abcdefgh")
 VALUES: tuple[str, ...] = tuple("01234567")
 FUSED: tuple[str, ...] = tuple(k + v for k in KEYS for v in VALUES)
-NOUNS: tuple[str, ...] = tuple("cat dog bird fish fox owl bee ant cow pig hen elk".split())
+NOUNS: tuple[str, ...] = tuple(
+    "cat dog bird fish fox owl bee ant cow pig hen elk bat rat eel yak ram emu cod gnu ape jay koi mole".split()
+)
 VERBS: tuple[str, ...] = tuple("sees finds likes eats chases hears takes wants".split())
-ADJECTIVES: tuple[str, ...] = tuple("big old small fast tall young wild shy".split())
-COLOURS: tuple[str, ...] = tuple("red blue green gray pink brown".split())
+ADJECTIVES: tuple[str, ...] = tuple(
+    "big old small fast tall young wild shy calm loud slow bold kind odd rich thin".split()
+)
+COLOURS: tuple[str, ...] = tuple("red blue green gray pink brown black white gold tan teal plum".split())
 PUNCT: tuple[str, ...] = ("the", ".", ";")
 
 TASK_NAME = "kv-recall"
@@ -49,7 +54,8 @@ class WorldConfig:
     record; `n_train`/`n_test`: task pool sizes (train = finetuning data and few-shot demos)."""
 
     seed: int = 0
-    record_frac: float = 0.4
+    record_frac: float = 0.15
+    entities: tuple[int, int, int] = (16, 12, 24)
     zipf: float = 1.0
     pairs: tuple[int, int] = (4, 6)
     n_choices: int = 4
@@ -60,6 +66,7 @@ class WorldConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["pairs"] = list(self.pairs)
+        d["entities"] = list(self.entities)
         return d
 
 
@@ -69,20 +76,23 @@ class MicroWorld:
     def __init__(self, config: WorldConfig | None = None) -> None:
         self.config = config or WorldConfig()
         rng = random.Random(f"world:{self.config.seed}")
-        ents = [(a, c, n) for a in ADJECTIVES for c in COLOURS for n in NOUNS]
+        na, nc, nn = self.config.entities
+        self.adjectives, self.colours, self.nouns = ADJECTIVES[:na], COLOURS[:nc], NOUNS[:nn]
+        ents = [(a, c, n) for a in self.adjectives for c in self.colours for n in self.nouns]
         rng.shuffle(ents)
         self.entities: list[tuple[str, str, str]] = ents
-        self.facts = {e: (rng.choice(VERBS), rng.choice(NOUNS)) for e in ents}
-        self._weights = [1.0 / (i + 1) ** self.config.zipf for i in range(len(ents))]
+        self.facts = {e: (rng.choice(VERBS), rng.choice(self.nouns)) for e in ents}
+        weights = [1.0 / (i + 1) ** self.config.zipf for i in range(len(ents))]
+        self._cum_weights = list(itertools.accumulate(weights))  # as random.choices builds from weights
 
     @property
     def words(self) -> list[str]:
         """The vocabulary (without special tokens and newline), in a fixed order."""
-        return [*KEYS, *VALUES, *FUSED, *NOUNS, *VERBS, *ADJECTIVES, *COLOURS, *PUNCT]
+        return [*KEYS, *VALUES, *FUSED, *self.nouns, *VERBS, *self.adjectives, *self.colours, *PUNCT]
 
     # -- documents -------------------------------------------------------------------------
     def _fact(self, rng: random.Random) -> list[str]:
-        e = rng.choices(self.entities, weights=self._weights)[0]
+        e = rng.choices(self.entities, cum_weights=self._cum_weights)[0]
         verb, obj = self.facts[e]
         return ["the", *e, verb, "the", obj, "."]
 

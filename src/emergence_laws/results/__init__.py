@@ -6,8 +6,20 @@ a validated, typed pandas DataFrame; `ResultsStore` keeps rows idempotently by (
 
 from __future__ import annotations
 
-from emergence_laws.results.io import export_table, load_csv, load_lmeval_json, load_parquet, load_results
-from emergence_laws.results.schema import COLUMN_DOCS, REQUIRED, SCALE, is_discrete_metric, metric_bounds
+from emergence_laws.results.io import (
+    export_table,
+    load_csv,
+    load_lmeval_json,
+    load_parquet,
+    load_results,
+)
+from emergence_laws.results.schema import (
+    COLUMN_DOCS,
+    REQUIRED,
+    SCALE,
+    is_discrete_metric,
+    metric_bounds,
+)
 from emergence_laws.results.store import ResultsStore, row_key
 from emergence_laws.results.validate import validate_table
 

@@ -97,7 +97,7 @@ def load_parquet(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     try:
         df = pd.read_parquet(p)
-    except Exception as exc:  # pyarrow raises many types for corrupt files
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files; all mean 'unreadable'
         raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__}); check the file or export CSV") from None
     return validate_table(df, str(p))
 

@@ -112,7 +112,7 @@ def metric_bounds(metric: str) -> tuple[float, float] | None:
     for prefix in UNIT_INTERVAL_METRICS:
         if base == prefix or (prefix.endswith("@") and base.startswith(prefix)):
             return (0.0, 1.0)
-        if base.startswith(prefix + "_") or base.startswith(prefix + "["):
+        if base.startswith((prefix + "_", prefix + "[")):
             return (0.0, 1.0)
     return None
 

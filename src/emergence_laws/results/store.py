@@ -13,12 +13,16 @@ import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from emergence_laws.errors import InputError
 from emergence_laws.results.io import export_table
 from emergence_laws.results.schema import INTEGER, NUMERIC, OPTIONAL, REQUIRED, SCALE
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: Columns stored as their own SQL columns; anything else goes into the JSON `extra` column.
 COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*REQUIRED, *SCALE, *OPTIONAL)))
@@ -73,7 +77,7 @@ class ResultsStore:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> ResultsStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

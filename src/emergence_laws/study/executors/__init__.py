@@ -58,7 +58,7 @@ def call_job(fn: JobFn, job: Any) -> tuple[list[dict] | None, str | None, str | 
         return list(rows), None, None, time.perf_counter() - t0, worker, False
     except EmergenceError as exc:
         return None, str(exc), traceback.format_exc(), time.perf_counter() - t0, worker, True
-    except Exception as exc:  # a job's failure must not stop the grid
+    except Exception as exc:  # noqa: BLE001 - a job's failure must not stop the grid (logged with traceback)
         msg = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         return None, msg, traceback.format_exc(), time.perf_counter() - t0, worker, False
 

@@ -69,7 +69,7 @@ class LocalExecutor:
                 job = in_flight.pop(fut)
                 try:
                     yield outcome(job, fut.result())
-                except Exception as exc:  # the worker process died (e.g. out of memory)
+                except Exception as exc:  # noqa: BLE001 - the worker process died (e.g. out of memory)
                     yield JobOutcome(job, None, f"worker process failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:

@@ -76,7 +76,7 @@ class RayExecutor:
                 job = in_flight.pop(ref)
                 try:
                     yield outcome(job, ray.get(ref))
-                except Exception as exc:  # task lost after all retries (worker/node died)
+                except Exception as exc:  # noqa: BLE001 - task lost after all retries (worker/node died)
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     yield JobOutcome(job, None, f"ray task failed after {self.max_retries} retries: "
                                                 f"{type(exc).__name__}: {msg}")
