@@ -25,7 +25,7 @@ def test_world_is_deterministic_and_task_is_clean():
     for ex in task.test:
         assert len(ex.choices) == 4 and len(set(ex.choices)) == 4
         key = ex.prompt.split()[-1]
-        pairs = dict((tok[0], tok[1:]) for tok in ex.prompt.split()[:-2])  # fused key+value tokens
+        pairs = {tok[0]: tok[1:] for tok in ex.prompt.split()[:-2]}  # fused key+value tokens
         assert pairs[key] == ex.choices[ex.answer]  # the answer is the key's value in the record
         assert all(c in pairs.values() for c in ex.choices)  # every choice is in the prompt: chance = 1/4
 

@@ -18,12 +18,16 @@ class DemoConfig:
     `lora_n_train` amounts for the comparison; `bootstrap` replicates for the interval;
     `alpha`: one-sided binomial level at which a checkpoint's few-shot accuracy counts as
     above chance (the first such checkpoint ends the fit set); `finetune_last`: how many of the
-    strongest pre-emergence checkpoints are finetuned (weaker ones stay at chance whatever the data)."""
+    strongest pre-emergence checkpoints are finetuned (weaker ones stay at chance whatever the data);
+    `d0_multiple`: the low-data limit `D_0 = d0_multiple × shots` at which the law is read off (the
+    brief's "a multiple of the number of in-context examples"; fixed at 10 on seed 0, then checked on
+    other seeds); `ahead`: extra backtests that keep only checkpoints with at most 1/k of the compute
+    of the first above-chance one, for each k (how far ahead the law still predicts)."""
 
-    world: WorldConfig = field(default_factory=WorldConfig)
-    ladder: LadderConfig = field(default_factory=lambda: LadderConfig(steps=1500, checkpoints=20))
+    world: WorldConfig = field(default_factory=lambda: WorldConfig(record_frac=0.2))
+    ladder: LadderConfig = field(default_factory=lambda: LadderConfig(steps=1800, checkpoints=24))
     shots: int = 4
-    n_train: tuple[int, ...] = (128, 256, 512, 1024, 2048)
+    n_train: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048)
     subsets: int = 2
     lr: float = 3e-3
     epochs: int = 6
@@ -35,6 +39,13 @@ class DemoConfig:
     alpha: float = 1e-3
     eval_batch_size: int = 64
     finetune_last: int = 6
+    d0_multiple: float = 10.0
+    ahead: tuple[float, ...] = (1.5, 2.0, 3.0)
+
+    @property
+    def d0(self) -> float:
+        """The law's low-data limit D_0 (examples)."""
+        return self.d0_multiple * self.shots
 
     def to_dict(self) -> dict:
         d = asdict(self)

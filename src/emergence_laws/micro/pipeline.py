@@ -122,7 +122,7 @@ def first_above_chance(curve, alpha: float) -> int | None:
     (one-sided binomial test on n_eval answers), or None."""
     for i, (_, r) in enumerate(curve.iterrows()):
         n = int(r["n_eval"])
-        k = int(round(float(r["value"]) * n))
+        k = round(float(r["value"]) * n)
         if _binom_sf(k, n, float(r["chance"])) < alpha:
             return i
     return None
@@ -144,11 +144,14 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
     cache.mkdir(parents=True, exist_ok=True)
     world, task_path, ref_path = prepare_world(cfg, cache / f"world-{cfg.ladder_key()}")
     ladder = build_ladder(cfg, world, cache / f"ladder-{cfg.ladder_key()}", progress=progress, log=log)
-    store = cache / f"{cfg.key()}.db"
+    store = cache / f"ladder-{cfg.ladder_key()}.db"  # job keys tell runs apart: one store per ladder
     t_ladder = time.perf_counter() - t0
 
     log("few-shot evaluation of every checkpoint")
+    import pandas as pd
+
     df = run_study(_study(cfg, ladder, task_path, ref_path, store), progress=progress)
+    frames = [df]
     curve = fewshot_curve(df, cfg.shots)
     first = first_above_chance(curve, cfg.alpha)
     if first is None:
@@ -163,16 +166,13 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
     cutoff = float(curve["pretrain_loss"].iloc[first])
     log(f"{len(pre_names)} checkpoints at chance before {curve['model'].iloc[first]} "
         f"(loss {cutoff:.4f} nats): finetuning the strongest {len(pre)} on n = {', '.join(map(str, cfg.n_train))}")
-    run_study(_study(cfg, pre, task_path, ref_path, store, n_train=cfg.n_train, subsets=cfg.subsets,
-                     fewshot=False, workers=2), progress=progress)
+    frames.append(run_study(_study(cfg, pre, task_path, ref_path, store, n_train=cfg.n_train, subsets=cfg.subsets,
+                                   fewshot=False, workers=2), progress=progress))
     if cfg.lora_n_train:
         log(f"LoRA (rank {cfg.lora_rank}) on n = {', '.join(map(str, cfg.lora_n_train))}")
-        df = run_study(_study(cfg, pre, task_path, ref_path, store, n_train=cfg.lora_n_train, method="lora",
-                              subsets=1, fewshot=False, workers=2), progress=progress)
-    from emergence_laws.results import ResultsStore
-
-    with ResultsStore(store) as st:
-        table = st.to_frame()
+        frames.append(run_study(_study(cfg, pre, task_path, ref_path, store, n_train=cfg.lora_n_train,
+                                       method="lora", subsets=1, fewshot=False, workers=2), progress=progress))
+    table = pd.concat(frames, ignore_index=True)
     table.to_csv(out / "results.csv", index=False)
     t_grid = time.perf_counter() - t0 - t_ladder
 
@@ -219,7 +219,7 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
     from emergence_laws.analysis.fit import backtest_table
     from emergence_laws.report.plots_fit import plot_backtest, plot_law_fit, plot_shift
 
-    res = backtest_table(table, TASK_NAME, cutoff, metric="accuracy", bootstrap=cfg.bootstrap, seed=0,
+    res = backtest_table(table, TASK_NAME, cutoff, metric="accuracy", d0=cfg.d0, bootstrap=cfg.bootstrap, seed=0,
                          method="full")
     bt = dict(res)
     curve = fewshot_curve(table, cfg.shots)
@@ -234,10 +234,10 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
         "true_emergence_point": bt["actual"],
         "error_nats": bt["error_nats"],
         "success": bt["success"],
-        "compute_ahead": ahead,
-        "compute_ahead_note": "pretraining FLOPs (6·N·D) at the true few-shot emergence point (interpolated along the "
-                              "ladder) / FLOPs of the strongest checkpoint used in the fit",
-        "compute_ahead_first_post_emergence": bt["compute_ahead"],
+        "compute_ahead": bt["compute_ahead"],
+        "compute_ahead_note": "pretraining FLOPs (6·N·D) of the first post-emergence checkpoint / FLOPs of the strongest "
+                              "checkpoint used in the fit (Snell et al.'s 'how far ahead')",
+        "compute_ahead_at_truth": ahead,
         "cutoff_loss": cutoff,
         "strongest_fit_loss": bt["strongest_fit_loss"],
         "n_checkpoints_fit": bt["n_checkpoints_fit"],
@@ -249,18 +249,46 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
         "law": bt["law"],
         "warnings": bt["warnings"],
     }
+    pred["ahead_sweep"] = _ahead_sweep(table, cfg, curve, cutoff)
     shifts = _lora_shift(table, cutoff, cfg)
     pred["finetuned_elbows"] = shifts
     pred["lora_vs_full"] = _lora_summary(table, cfg, res, log)
     plot_backtest(res, out / "backtest.png", title=f"{TASK_NAME}: prediction from pre-emergence checkpoints")
     plot_law_fit(res, out / "law_fit.png", title=f"{TASK_NAME}: emergence law (full finetuning)")
-    plot_shift(res, out / "emergence_shift.png", title=f"{TASK_NAME}: E(D) extrapolated to D0 = {cfg.shots} shots")
+    plot_shift(res, out / "emergence_shift.png", title=f"{TASK_NAME}: E(D) extrapolated to D0 = {cfg.d0:g} ({cfg.shots} shots)")
     _plot_methods(table, cfg, shifts, out / "lora_vs_full.png")
     err = bt["error_nats"]
     log(f"predicted few-shot emergence {bt['predicted']:.4f} nats"
         + (f" [{bt['interval'][0]:.4f}, {bt['interval'][1]:.4f}]" if bt["interval"] else "")
-        + f"; true {bt['actual']:.4f}; error {err:.4f} nats" + (f"; {ahead:.2f}x compute ahead" if ahead else ""))
+        + f"; true {bt['actual']:.4f}; error {err:.4f} nats" + (f"; {bt['compute_ahead']:.2f}x compute ahead" if bt["compute_ahead"] else ""))
     return pred
+
+
+def _ahead_sweep(table, cfg: DemoConfig, curve, cutoff: float) -> list[dict[str, Any]]:
+    """Backtests on fewer checkpoints: for each k in `cfg.ahead`, only those with at most 1/k of the FLOPs of
+    the first above-chance checkpoint. Each entry: k, compute_ahead, n_checkpoints_fit, predicted, error_nats
+    (or `not_identifiable` with the reason)."""
+    from emergence_laws.analysis.fit import backtest_table
+
+    first = curve[curve["pretrain_loss"] == cutoff]
+    if first.empty:
+        return []
+    budget = float(first["flops"].iloc[0])
+    out: list[dict[str, Any]] = []
+    for k in cfg.ahead:
+        kept = curve[curve["flops"] <= budget / k]
+        if kept.empty:
+            continue
+        cut_k = float(kept["pretrain_loss"].min()) - 1e-9
+        entry: dict[str, Any] = {"k": k, "n_checkpoints_fit": int(len(kept))}
+        try:
+            r = dict(backtest_table(table, TASK_NAME, cut_k, metric="accuracy", d0=cfg.d0, method="full"))
+            entry.update(predicted=r["predicted"], actual=r["actual"], error_nats=r["error_nats"],
+                         compute_ahead=r["compute_ahead"])
+        except EmergenceError as exc:
+            entry["not_identifiable"] = str(exc)
+        out.append(entry)
+    return out
 
 
 def _flops_at_loss(curve, loss: float) -> float | None:
@@ -292,11 +320,11 @@ def _lora_summary(table, cfg: DemoConfig, full_res, log: Log) -> dict[str, Any]:
         if len(common):
             out["by_amount"][int(n)] = {"mean_accuracy_full": float(full[common].mean()),
                                         "mean_accuracy_lora": float(lora[common].mean()),
-                                        "checkpoints": int(len(common))}
+                                        "checkpoints": len(common)}
     try:
         from emergence_laws.analysis.fit import fit_table
 
-        lf = fit_table(table, TASK_NAME, metric="accuracy", method="lora", d0=cfg.shots)
+        lf = fit_table(table, TASK_NAME, metric="accuracy", method="lora", d0=cfg.d0)
         out["lora_predicted_emergence_point"] = dict(lf)["emergence_point"]
     except EmergenceError as exc:
         out["lora_fit"] = f"not identifiable: {exc}"
@@ -354,5 +382,13 @@ def write_report(pred: dict[str, Any], out: Path) -> Path:
                          kind="demo", provenance=provenance)
 
 
-__all__ = ["analyse", "build_ladder", "first_above_chance", "fewshot_curve", "prepare_world", "run_demo",
-           "write_report", "replace"]
+__all__ = [
+    "analyse",
+    "build_ladder",
+    "fewshot_curve",
+    "first_above_chance",
+    "prepare_world",
+    "replace",
+    "run_demo",
+    "write_report",
+]

@@ -80,6 +80,9 @@ def pretrain_ladder(world: MicroWorld, cfg: LadderConfig, out_dir: str | Path, *
     checkpoint: path, name, step, tokens (pretraining tokens seen), params, train_loss (nats/token).
     `progress(step, total, train_loss)` is called every step. Deterministic for a fixed world, config
     and thread count."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
@@ -111,7 +114,7 @@ def pretrain_ladder(world: MicroWorld, cfg: LadderConfig, out_dir: str | Path, *
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if progress is not None:
-            progress(step, cfg.steps, float(loss))
+            progress(step, cfg.steps, float(loss.detach()))
         if step in saves:
             folder = out / f"step{step}"
             model.save_pretrained(folder)

@@ -34,14 +34,10 @@ from emergence_laws.tasks.spec import Example, TaskSpec
 KEYS: tuple[str, ...] = tuple("abcdefgh")
 VALUES: tuple[str, ...] = tuple("01234567")
 FUSED: tuple[str, ...] = tuple(k + v for k in KEYS for v in VALUES)
-NOUNS: tuple[str, ...] = tuple(
-    "cat dog bird fish fox owl bee ant cow pig hen elk bat rat eel yak ram emu cod gnu ape jay koi mole".split()
-)
-VERBS: tuple[str, ...] = tuple("sees finds likes eats chases hears takes wants".split())
-ADJECTIVES: tuple[str, ...] = tuple(
-    "big old small fast tall young wild shy calm loud slow bold kind odd rich thin".split()
-)
-COLOURS: tuple[str, ...] = tuple("red blue green gray pink brown black white gold tan teal plum".split())
+NOUNS: tuple[str, ...] = ("cat", "dog", "bird", "fish", "fox", "owl", "bee", "ant", "cow", "pig", "hen", "elk", "bat", "rat", "eel", "yak", "ram", "emu", "cod", "gnu", "ape", "jay", "koi", "mole")
+VERBS: tuple[str, ...] = ("sees", "finds", "likes", "eats", "chases", "hears", "takes", "wants")
+ADJECTIVES: tuple[str, ...] = ("big", "old", "small", "fast", "tall", "young", "wild", "shy", "calm", "loud", "slow", "bold", "kind", "odd", "rich", "thin")
+COLOURS: tuple[str, ...] = ("red", "blue", "green", "gray", "pink", "brown", "black", "white", "gold", "tan", "teal", "plum")
 PUNCT: tuple[str, ...] = ("the", ".", ";")
 
 TASK_NAME = "kv-recall"
