@@ -65,3 +65,29 @@ def test_real_openlm_squad_emerges_where_the_data_readme_says():
     ef = fit_elbow(s.pretrain_loss, s.value, chance=0.0, n_eval=s.n_eval)
     # README: <= 0.004 for every model with loss >= 3.53, climbs steeply below ~3.3
     assert ef.emerged and 3.1 < ef.E < 3.53
+
+
+def test_before_saturation_keeps_the_rise_and_drops_the_flat_top():
+    from emergence_laws.laws.elbow import before_saturation
+
+    rng = np.random.default_rng(7)
+    E_true = 1.19
+    L = np.linspace(1.7, 1.03, 24)  # weakest first, like a ladder
+    mu = np.minimum(relu_elbow(L, 8.0, E_true, 0.25), 0.99)  # saturates near 1 soon after the elbow
+    y = rng.binomial(200, mu) / 200
+    keep = before_saturation(L, y)
+    assert keep[L > E_true].all()  # every at-chance and rising checkpoint stays
+    assert not keep[L < 1.08].any()  # the saturated top goes
+    naive = fit_elbow(L, y, chance=0.25, n_eval=200)
+    clipped = fit_elbow(L[keep], y[keep], chance=0.25, n_eval=200)
+    assert abs(clipped.E - E_true) < 0.02
+    assert abs(clipped.E - E_true) < abs(naive.E - E_true)  # the flat top tilts the plain ReLU fit
+
+
+def test_before_saturation_keeps_a_curve_without_a_ceiling_nearly_whole():
+    from emergence_laws.laws.elbow import before_saturation
+
+    L = np.linspace(4.0, 2.2, 16)
+    y = relu_elbow(L, 0.3, 3.0, 0.25)
+    keep = before_saturation(L, y)
+    assert keep.sum() >= 15  # a linear rise reaches 90% of its span only at its strongest rows

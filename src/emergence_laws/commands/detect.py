@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="classify every task's scaling curve as emergent / smooth / flat / noisy",
         description=(
             "Classify each task x metric x family curve of a results table as emergent (at chance, then a "
-            "sharp rise), smooth, flat (no rise) or noisy, with the emergent scale (5-95%% bootstrap interval) "
+            "sharp rise), smooth, flat (no rise) or noisy, with the emergent scale (5-95% bootstrap interval) "
             "and the evidence: chance level, last at-chance and first above-chance models, the fit, a "
             "threshold-free sharpness. Compares discrete and continuous metrics of the same task and, where "
             "a table holds two prompting methods (prompt_method column, *_cot_* task names, or several "

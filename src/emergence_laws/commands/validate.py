@@ -40,7 +40,9 @@ def summarise(df) -> dict:
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.results import load_results
 
-    df = load_results(args.results, scales=args.scales)
+    from emergence_laws.commands.fit import resolve_results
+
+    df = load_results(resolve_results(args.results), scales=args.scales)
     summary = {"file": str(args.results), "ok": True, **summarise(df)}
     if args.json:
         print(json.dumps(summary))

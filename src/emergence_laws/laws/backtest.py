@@ -1,7 +1,8 @@
 """Backtest: fit the law on weaker checkpoints only, compare with the emergence that actually happened.
 
 The *actual* few-shot emergence point is the elbow of a ReLU fitted to the full few-shot curve
-(all checkpoints, :func:`~emergence_laws.laws.elbow.fit_elbow`). The *prediction* uses only rows
+(all checkpoints up to the curve's saturation, :func:`~emergence_laws.laws.elbow.before_saturation`;
+:func:`~emergence_laws.laws.elbow.fit_elbow`). The *prediction* uses only rows
 whose checkpoint has ``loss > cutoff_loss`` (nats): finetuned and few-shot rows alike. The error is
 in nats (<= 0.1 counts as a success, as in Snell et al., 2024). "Compute ahead" is the ratio of
 pretraining FLOPs between the first post-emergence checkpoint (the weakest with loss below the
@@ -19,7 +20,7 @@ from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.elbow import ElbowFit, fit_elbow
+from emergence_laws.laws.elbow import ElbowFit, before_saturation, fit_elbow
 from emergence_laws.laws.fit import EmergenceLaw, fit_law
 
 #: Absolute error (nats) under which a prediction counts as a success.
@@ -78,7 +79,13 @@ def backtest(
             "backtest needs the few-shot curve (n_train = 0) at 3+ checkpoints to know where emergence actually happened; add few-shot rows"
         )
     ne = data.n_eval
-    truth = fit_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if ne is None else ne[fs])
+    fs_loss, fs_value, fs_ne = data.loss[fs], data.value[fs], None if ne is None else ne[fs]
+    truth = fit_elbow(fs_loss, fs_value, chance=data.chance, n_eval=fs_ne)
+    top = before_saturation(fs_loss, fs_value)  # a saturated top would tilt the ReLU (see before_saturation)
+    if truth.emerged and not top.all() and np.unique(fs_loss[top]).size >= 3:
+        refit = fit_elbow(fs_loss[top], fs_value[top], chance=data.chance, n_eval=None if fs_ne is None else fs_ne[top])
+        if refit.emerged:
+            truth = refit
     if not truth.emerged:
         raise NotIdentifiableError(
             f"the few-shot curve never leaves its floor (strongest loss {truth.e_upper:.4g} nats): there is no actual "

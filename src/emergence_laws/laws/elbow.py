@@ -90,6 +90,29 @@ def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray):
     return a, b, sse
 
 
+def before_saturation(loss, value, frac: float = 0.9) -> np.ndarray:
+    """Mask of the rows up to (and including) the weakest checkpoint whose value reaches ``frac`` of the
+    curve's total rise (max - min); stronger checkpoints are dropped.
+
+    The ReLU has no ceiling: once a curve saturates (accuracy near 1), the flat top would tilt the
+    fitted line and move its elbow toward weaker models. Backtests fit the ground-truth elbow on the
+    curve before saturation. A curve that never comes near a ceiling loses at most its strongest rows.
+    """
+    L = np.asarray(loss, dtype=float).reshape(-1)
+    y = np.asarray(value, dtype=float).reshape(-1)
+    keep = np.ones(L.shape, dtype=bool)
+    if L.size == 0:
+        return keep
+    losses = np.unique(L)[::-1]  # weakest first
+    means = np.array([y[L == x].mean() for x in losses])
+    lo, hi = float(means.min()), float(means.max())
+    if hi <= lo:
+        return keep
+    reached = np.nonzero(means >= lo + frac * (hi - lo))[0]
+    first = losses[reached[0]]
+    return L >= first
+
+
 def fit_elbow(
     loss,
     value,

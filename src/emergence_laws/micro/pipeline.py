@@ -224,8 +224,9 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
     bt = dict(res)
     curve = fewshot_curve(table, cfg.shots)
     last_fit = curve[curve["pretrain_loss"] > cutoff].iloc[-1]
+    first_up = curve[curve["pretrain_loss"] == cutoff].iloc[0]
+    ahead = float(first_up["flops"]) / float(last_fit["flops"])
     truth_flops = _flops_at_loss(curve, bt["actual"])
-    ahead = truth_flops / float(last_fit["flops"]) if truth_flops else None
     pred: dict[str, Any] = {
         "task": TASK_NAME,
         "metric": "accuracy",
@@ -234,10 +235,11 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
         "true_emergence_point": bt["actual"],
         "error_nats": bt["error_nats"],
         "success": bt["success"],
-        "compute_ahead": bt["compute_ahead"],
-        "compute_ahead_note": "pretraining FLOPs (6·N·D) of the first post-emergence checkpoint / FLOPs of the strongest "
-                              "checkpoint used in the fit (Snell et al.'s 'how far ahead')",
-        "compute_ahead_at_truth": ahead,
+        "compute_ahead": ahead,
+        "compute_ahead_note": "pretraining FLOPs (6·N·D) of the first checkpoint whose few-shot accuracy is above "
+                              "chance / FLOPs of the strongest checkpoint used in the fit",
+        "compute_ahead_backtest": bt["compute_ahead"],
+        "compute_ahead_at_truth": truth_flops / float(last_fit["flops"]) if truth_flops else None,
         "cutoff_loss": cutoff,
         "strongest_fit_loss": bt["strongest_fit_loss"],
         "n_checkpoints_fit": bt["n_checkpoints_fit"],
@@ -260,7 +262,7 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
     err = bt["error_nats"]
     log(f"predicted few-shot emergence {bt['predicted']:.4f} nats"
         + (f" [{bt['interval'][0]:.4f}, {bt['interval'][1]:.4f}]" if bt["interval"] else "")
-        + f"; true {bt['actual']:.4f}; error {err:.4f} nats" + (f"; {bt['compute_ahead']:.2f}x compute ahead" if bt["compute_ahead"] else ""))
+        + f"; true {bt['actual']:.4f}; error {err:.4f} nats" + f"; {ahead:.2f}x compute ahead")
     return pred
 
 
@@ -280,11 +282,11 @@ def _ahead_sweep(table, cfg: DemoConfig, curve, cutoff: float) -> list[dict[str,
         if kept.empty:
             continue
         cut_k = float(kept["pretrain_loss"].min()) - 1e-9
-        entry: dict[str, Any] = {"k": k, "n_checkpoints_fit": int(len(kept))}
+        entry: dict[str, Any] = {"k": k, "n_checkpoints_fit": int(len(kept)),
+                                 "compute_ahead": budget / float(kept["flops"].max())}
         try:
             r = dict(backtest_table(table, TASK_NAME, cut_k, metric="accuracy", d0=cfg.d0, method="full"))
-            entry.update(predicted=r["predicted"], actual=r["actual"], error_nats=r["error_nats"],
-                         compute_ahead=r["compute_ahead"])
+            entry.update(predicted=r["predicted"], actual=r["actual"], error_nats=r["error_nats"])
         except EmergenceError as exc:
             entry["not_identifiable"] = str(exc)
         out.append(entry)

@@ -180,6 +180,9 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     if bt.interval:
         ax.axvspan(*bt.interval, color="crimson", alpha=0.12)
     ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
+    lo, hi = float(np.min(data.value)), float(np.max(data.value))
+    pad = 0.08 * max(hi - lo, 1e-6)
+    ax.set_ylim(lo - pad, hi + 3 * pad)  # the unbounded ReLU lines would stretch the axis past the data
     ax.invert_xaxis()
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric"))
