@@ -164,3 +164,25 @@ def test_evaluate_task_input_errors(lm):
         evaluate_task(model, tok, _mc_task(), limit=0)
     with pytest.raises(InputError, match="only 12 training examples"):
         evaluate_task(model, tok, _mc_task(), shots=13)
+
+
+def test_transformers_without_logits_mask_support_get_full_logits_and_same_scores(lm, monkeypatch):
+    """Older transformers (before `slice_logits_to_keep`) take no boolean `logits_to_keep` mask: the
+    check says so for a model whose module lacks that helper, and the full-logits path gives the same scores."""
+    import importlib
+
+    ll = importlib.import_module("emergence_laws.evaluation.loglikelihood")  # the package exports a same-named function
+
+    model, tok = lm
+
+    class OldStyle(type(model)):  # defined here: its module has no `slice_logits_to_keep`
+        pass
+
+    assert ll.accepts_logits_to_keep(model)
+    assert not ll.accepts_logits_to_keep(OldStyle(model.config))
+    task = _mc_task(seed=5)
+    requests = [(build_fewshot_context(task, ex, shots=1, seed=1), " " + c) for ex in task.test for c in ex.choices]
+    fast = [s.logprob for s in loglikelihood(model, tok, requests, batch_size=8)]
+    monkeypatch.setattr(ll, "accepts_logits_to_keep", lambda m: False)
+    slow = [s.logprob for s in loglikelihood(model, tok, requests, batch_size=8)]
+    assert slow == pytest.approx(fast, abs=2e-5)

@@ -38,9 +38,8 @@ def summarise(df) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.results import load_results
-
     from emergence_laws.commands.fit import resolve_results
+    from emergence_laws.results import load_results
 
     df = load_results(resolve_results(args.results), scales=args.scales)
     summary = {"file": str(args.results), "ok": True, **summarise(df)}

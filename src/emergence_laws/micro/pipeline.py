@@ -282,7 +282,7 @@ def _ahead_sweep(table, cfg: DemoConfig, curve, cutoff: float) -> list[dict[str,
         if kept.empty:
             continue
         cut_k = float(kept["pretrain_loss"].min()) - 1e-9
-        entry: dict[str, Any] = {"k": k, "n_checkpoints_fit": int(len(kept)),
+        entry: dict[str, Any] = {"k": k, "n_checkpoints_fit": len(kept),
                                  "compute_ahead": budget / float(kept["flops"].max())}
         try:
             r = dict(backtest_table(table, TASK_NAME, cut_k, metric="accuracy", d0=cfg.d0, method="full"))
