@@ -13,7 +13,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +194,7 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def _lora_shift(table, cutoff: float, cfg: DemoConfig) -> dict[str, Any]:
+def _lora_shift(table, cfg: DemoConfig) -> dict[str, Any]:
     """Elbow of each finetuned curve (accuracy vs loss) per method and data amount: where finetuning moves emergence."""
     from emergence_laws.laws.elbow import fit_elbow
 
@@ -252,13 +251,13 @@ def analyse(cfg: DemoConfig, table, cutoff: float, out: Path, *, log: Log = prin
         "warnings": bt["warnings"],
     }
     pred["ahead_sweep"] = _ahead_sweep(table, cfg, curve, cutoff)
-    shifts = _lora_shift(table, cutoff, cfg)
+    shifts = _lora_shift(table, cfg)
     pred["finetuned_elbows"] = shifts
-    pred["lora_vs_full"] = _lora_summary(table, cfg, res, log)
+    pred["lora_vs_full"] = _lora_summary(table, cfg)
     plot_backtest(res, out / "backtest.png", title=f"{TASK_NAME}: prediction from pre-emergence checkpoints")
     plot_law_fit(res, out / "law_fit.png", title=f"{TASK_NAME}: emergence law (full finetuning)")
     plot_shift(res, out / "emergence_shift.png", title=f"{TASK_NAME}: E(D) extrapolated to D0 = {cfg.d0:g} ({cfg.shots} shots)")
-    _plot_methods(table, cfg, shifts, out / "lora_vs_full.png")
+    _plot_methods(table, cfg, out / "lora_vs_full.png")
     err = bt["error_nats"]
     log(f"predicted few-shot emergence {bt['predicted']:.4f} nats"
         + (f" [{bt['interval'][0]:.4f}, {bt['interval'][1]:.4f}]" if bt["interval"] else "")
@@ -307,7 +306,7 @@ def _flops_at_loss(curve, loss: float) -> float | None:
     return None
 
 
-def _lora_summary(table, cfg: DemoConfig, full_res, log: Log) -> dict[str, Any]:
+def _lora_summary(table, cfg: DemoConfig) -> dict[str, Any]:
     """Finetuned accuracy per checkpoint and amount, full vs LoRA, where both ran."""
     rows = table[(table["metric"] == "accuracy") & (table["n_train"].isin(cfg.lora_n_train))]
     if rows.empty or "lora" not in set(rows["method"].astype(str)):
@@ -333,7 +332,7 @@ def _lora_summary(table, cfg: DemoConfig, full_res, log: Log) -> dict[str, Any]:
     return out
 
 
-def _plot_methods(table, cfg: DemoConfig, shifts: dict, path: Path) -> None:
+def _plot_methods(table, cfg: DemoConfig, path: Path) -> None:
     """Accuracy vs pretraining loss: few-shot, full and LoRA finetuning at the LoRA amounts."""
     import matplotlib
 
@@ -390,7 +389,6 @@ __all__ = [
     "fewshot_curve",
     "first_above_chance",
     "prepare_world",
-    "replace",
     "run_demo",
     "write_report",
 ]
