@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 #: options of `emergence backtest` recorded in the provenance of its results
 BACKTEST_OPTIONS: tuple[str, ...] = (
@@ -45,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import backtest_table
-    from emergence_laws.commands.fit import provenance, resolve_results
+    from emergence_laws.commands.fit import make_out_dir, provenance, resolve_results
     from emergence_laws.errors import InputError
     from emergence_laws.results import load_results
 
@@ -69,13 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from emergence_laws.report.plots_fit import plot_backtest
 
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(
-                f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path"
-            ) from None
+        out = make_out_dir(args.out)
         (out / "backtest.json").write_text(json.dumps(res, indent=2) + "\n")
         files = [out / "backtest.json", plot_backtest(res, out / "backtest.png")]
     if args.json:

@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder; give a folder path")
+    from emergence_laws.commands.fit import make_out_dir
+
+    make_out_dir(out)  # fail in one line now, not after minutes of training
     import torch
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))

@@ -57,6 +57,18 @@ def resolve_results(path: str) -> str:
     return path
 
 
+def make_out_dir(path: str | Path) -> Path:
+    """Create the `--out` folder (parents included) or raise a one-line InputError."""
+    from emergence_laws.errors import InputError
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path") from None
+    return out
+
+
 def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...]) -> dict:
     """Where a result came from: the data file (as given and resolved), the tool version, the options used.
 
@@ -132,13 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         from emergence_laws.report import plots_fit
 
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(
-                f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path"
-            ) from None
+        out = make_out_dir(args.out)
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:
