@@ -31,7 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="rerun every job and replace its stored rows")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--export", help="also write the study's rows to this CSV/Parquet file")
-    p.add_argument("--dry-run", action="store_true", help="list the jobs (and whether done) and exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the jobs (and whether done) and exit; renders no task template")
     p.set_defaults(func=run)
 
 

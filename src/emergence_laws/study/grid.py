@@ -23,6 +23,7 @@ from emergence_laws.config import (
 from emergence_laws.errors import ConfigError
 from emergence_laws.study.keys import (
     checkpoint_fingerprint,
+    digest,
     file_digest,
     job_key,
     task_fingerprint,
@@ -95,20 +96,53 @@ def load_study_task(source: TaskSource) -> Any:
     return load_task(source.path, name=source.name)
 
 
-def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
-    """Expand a study config into keyed jobs. `task` (a TaskSpec) is loaded from the config when absent."""
-    spec = task if task is not None else load_study_task(cfg.task)
+@dataclass(frozen=True)
+class TaskIdentity:
+    """What the grid needs of a task: its name, the size of its training pool, its content hash."""
+
+    name: str
+    n_train: int
+    fingerprint: str
+
+
+def task_identity(source: TaskSource) -> TaskIdentity:
+    """A study task's identity, without rendering any template.
+
+    JSONL tasks (no templates) are loaded and hashed by content. An lm-eval task YAML is read and
+    checked but not rendered: its hash covers the merged config (templates as text) and the bytes
+    of its data files, and its pool is the row count of the training split. So `emergence status`
+    and `--dry-run` run no code of a task file, sandboxed or not.
+    """
+    from emergence_laws.tasks.jsonl import read_json_rows
+    from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
+    from emergence_laws.tasks.loading import lmeval_yaml_path
+
+    yml = lmeval_yaml_path(source.path)
+    if yml is None:
+        spec = load_study_task(source)
+        return TaskIdentity(spec.name, len(spec.train), task_fingerprint(spec, source.limit))
+    src = read_lmeval_source(yml, name=source.name)
+    n_train = len(read_json_rows(src.files[src.train_split])) if src.train_split else 0
+    content = {"format": "lm-eval-yaml", "name": src.name, "config": src.cfg, "limit": source.limit,
+               "files": {split: file_digest(f) for split, f in sorted(src.files.items())
+                         if split in (src.test_split, src.train_split)}}
+    return TaskIdentity(src.name, n_train, digest(content, 32))
+
+
+def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
+    """Expand a study config into keyed jobs. `task` is computed from the config when absent."""
+    ident = task if task is not None else task_identity(cfg.task)
     ft = cfg.finetune
-    if ft.n_train and max(ft.n_train) > len(spec.train):
-        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {len(spec.train)} training "
-                          f"examples of task {spec.name!r}; lower the largest amount or add training examples")
-    task_fp = task_fingerprint(spec, cfg.task.limit)
+    if ft.n_train and max(ft.n_train) > ident.n_train:
+        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {ident.n_train} training "
+                          f"examples of task {ident.name!r}; lower the largest amount or add training examples")
+    task_fp = ident.fingerprint
     ref_fp = None
     if cfg.reference is not None:
         r = cfg.reference
         ref_fp = {"text": file_digest(r.path), "max_tokens": r.max_tokens, "seq_len": r.seq_len}
     ev = {"device": cfg.eval.device, "dtype": cfg.eval.dtype}
-    grid = Grid(task_name=spec.name, n_train_pool=len(spec.train))
+    grid = Grid(task_name=ident.name, n_train_pool=ident.n_train)
     for ck in cfg.ladder:
         model_fp = checkpoint_fingerprint(ck.path, ck.revision, local=ck.is_local)
         base = {"model": model_fp, **ev}
