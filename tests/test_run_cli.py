@@ -69,7 +69,7 @@ def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    res = emergence("run", study)  # --resume is the default
+    res = emergence("run", study, "--json")  # --resume is the default; --json: the run statistics on stdout
     assert res.returncode == 0, res.stderr
     # the progress bar counts finished jobs (the skipped ones included) up to the grid's size
     assert f"{len(grid)}/{len(grid)} [" in res.stderr and "job" in res.stderr

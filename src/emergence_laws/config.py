@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from emergence_laws.errors import ConfigError
+from emergence_laws.errors import ConfigError, InputError
 
 __all__ = [
     "Checkpoint",
@@ -200,6 +200,10 @@ class StudyConfig:
     def validate(self) -> StudyConfig:
         """Check values and that local files exist; return self (raises ConfigError)."""
         src = self.source
+        if (not isinstance(self.name, str) or not self.name.strip() or self.name in (".", "..")
+                or any(c in self.name for c in "/\\\0") or self.name != self.name.strip()):
+            raise ConfigError(f"{src}: name: {self.name!r} is not a plain file name (it names the store, "
+                              "<name>.db beside the config); use letters, digits, '-', '_' or '.', no folders")
         if not self.ladder:
             raise ConfigError(f"{src}: ladder: is empty; list at least one checkpoint (a local HF folder or a hub id)")
         seen: dict[str, int] = {}
@@ -288,11 +292,15 @@ def load_study(path: str | os.PathLike[str]) -> StudyConfig:
     """Read and validate a study YAML file. Relative paths resolve against the file's folder."""
     import yaml
 
+    from emergence_laws.paths import read_text
+
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: file does not exist; give the path of a study YAML (see examples/)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = read_text(p, "study YAML", "give the path of a study YAML (see examples/)")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -325,9 +333,13 @@ def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source
     if "seeds" in fewshot_raw:
         fewshot_raw["seeds"] = _seeds(fewshot_raw["seeds"], f"{source}: fewshot.seeds")
     fewshot = _build(FewshotGrid, fewshot_raw, f"{source}: fewshot")
-    ft_raw = dict(_section(top, "finetune", source) or {})
+    ft_section = _section(top, "finetune", source)
+    ft_raw = dict(ft_section or {})
+    if ft_section is not None and ft_raw.get("n_train") in (None, [], ()):  # no amounts: never fittable
+        raise ConfigError(f"{source}: finetune.n_train: missing or empty; list the data amounts (e.g. [8, 32, 128, 512], "
+                          "2+ amounts) or remove the finetune section for a few-shot-only study")
     if "n_train" in ft_raw:
-        ft_raw["n_train"] = _int_list(ft_raw["n_train"], f"{source}: finetune.n_train", allow_empty=True)
+        ft_raw["n_train"] = _int_list(ft_raw["n_train"], f"{source}: finetune.n_train")
     if "seeds" in ft_raw:
         ft_raw["seeds"] = _seeds(ft_raw["seeds"], f"{source}: finetune.seeds")
     if ft_raw.get("lr") is not None:

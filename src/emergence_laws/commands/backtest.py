@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
     df = load_results(resolve_results(args.results))
     res = backtest_table(
         df,
@@ -65,10 +66,9 @@ def run(args: argparse.Namespace) -> int:
     )
     res["provenance"] = provenance(args, "backtest", BACKTEST_OPTIONS)
     files = []
-    if args.out:
+    if out is not None:
         from emergence_laws.report.plots_fit import plot_backtest
 
-        out = make_out_dir(args.out)
         (out / "backtest.json").write_text(json.dumps(res, indent=2) + "\n")
         files = [out / "backtest.json", plot_backtest(res, out / "backtest.png")]
     if args.json:

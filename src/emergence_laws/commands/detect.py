@@ -80,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.detect import detect_table
     from emergence_laws.results import load_results
 
+    if args.out:
+        from emergence_laws.commands.fit import make_out_dir
+
+        make_out_dir(args.out)  # fail on a bad --out before any work
     df = load_results(args.results, scales=args.scales)
     payload = detect_table(df, x=args.x, task=args.task, metric=args.metric, family=args.family, group=args.group)
     payload = {"kind": "detect", **payload}

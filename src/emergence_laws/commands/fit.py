@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
     df = load_results(resolve_results(args.results))
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric)
@@ -141,10 +142,9 @@ def run(args: argparse.Namespace) -> int:
         )
     res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
     files = []
-    if args.out:
+    if out is not None:
         from emergence_laws.report import plots_fit
 
-        out = make_out_dir(args.out)
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:

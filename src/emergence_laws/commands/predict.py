@@ -23,33 +23,72 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: `predict` warns when D lies this many times beyond the fitted data amounts (above the largest,
+#: or below the smallest of D0 and the amounts).
+FAR_FACTOR = 10.0
+
+
+def extrapolation_warning(n_train: float, d0: float, amounts: tuple[float, ...]) -> str | None:
+    """A warning when `n_train` examples lie far outside the D range the law was fitted on, else None."""
+    if not amounts or n_train == 0:  # D = 0 means D0: the law's own few-shot extrapolation
+        return None
+    lo, hi = min(d0, *amounts), max(amounts)
+    if n_train > FAR_FACTOR * hi:
+        return (f"n_train {n_train:g} is {n_train / hi:.3g}x the largest fitted data amount ({hi:g}); "
+                "the law is extrapolated far outside its fitted D range, so trust this value less")
+    if n_train < lo / FAR_FACTOR:
+        return (f"n_train {n_train:g} is far below the fitted data amounts and D0 (from {lo:g}); "
+                "the law is extrapolated outside its fitted D range, so trust this value less")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     import math
+    import sys
 
     from emergence_laws.errors import InputError
     from emergence_laws.laws.fit import EmergenceLaw
+    from emergence_laws.results.schema import metric_bounds
 
     path = Path(args.law)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
             f"--law {path}: no such file; pass the prediction.json written by `emergence fit --out DIR`"
         ) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"--law {path}: cannot read it ({type(exc).__name__}); pass a prediction.json file") from None
     law = EmergenceLaw.from_json(text)
-    if not math.isfinite(args.n_train) or args.n_train < 0:
-        raise InputError(f"--n-train {args.n_train}: must be a non-negative number of examples")
+    if not math.isfinite(args.n_train) or args.n_train < 0 or 0 < args.n_train < 1:
+        raise InputError(f"--n-train {args.n_train:g}: a number of finetuning examples, 0 (few-shot) or >= 1")
     for L in args.loss:
         if not math.isfinite(L) or L <= 0:
-            raise InputError(f"--loss {L}: pretraining loss must be a positive number of nats/token")
-    preds = [float(law.predict(L, args.n_train)) for L in args.loss]
+            raise InputError(f"--loss {L:g}: pretraining loss must be a positive number of nats/token")
+    doc = json.loads(text)
+    metric = doc.get("metric") if isinstance(doc, dict) and isinstance(doc.get("metric"), str) else None
+    bounds = metric_bounds(metric) if metric else None
+    warnings = []
+    far = extrapolation_warning(args.n_train, law.d0, law.amounts)
+    if far:
+        warnings.append(far)
+    preds = []
+    for L in args.loss:
+        v = float(law.predict(L, args.n_train))
+        if bounds is not None and not bounds[0] <= v <= bounds[1]:
+            edge = min(max(v, bounds[0]), bounds[1])
+            warnings.append(f"at loss {L:g} the law gives {v:.4g}, outside the range of {metric} "
+                            f"[{bounds[0]:g}, {bounds[1]:g}]; reported as {edge:g} (the ReLU law does not saturate)")
+            v = edge
+        preds.append(v)
     E = float(law.emergence_point(args.n_train))
     if args.json:
-        print(json.dumps({"loss": args.loss, "n_train": args.n_train, "predicted": preds, "emergence_point": E}))
-        return 0
-    for L, v in zip(args.loss, preds):
-        side = "past" if L < E else "before"
-        print(f"loss {L:g} nats, n_train {args.n_train:g}: predicted {v:.4f} ({side} emergence at {E:.3f} nats)")
+        print(json.dumps({"loss": args.loss, "n_train": args.n_train, "metric": metric, "predicted": preds,
+                          "emergence_point": E, "warnings": warnings}))
+    else:
+        for L, v in zip(args.loss, preds):
+            side = "past" if L < E else "before"
+            print(f"loss {L:g} nats, n_train {args.n_train:g}: predicted {v:.4f} ({side} emergence at {E:.3f} nats)")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0

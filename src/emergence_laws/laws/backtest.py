@@ -12,11 +12,11 @@ actual elbow) and the strongest checkpoint used in the fit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emergence_laws.errors import NotIdentifiableError
+from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
@@ -70,9 +70,14 @@ def backtest(
         bootstrap: replicates for the prediction's interval (0 = none).
 
     Raises:
+        InputError: the cutoff is not finite, leaves nothing to fit, or holds out no checkpoint past
+            the actual emergence point (nothing emergent left to predict).
         NotIdentifiableError: the few-shot curve never emerges (no ground truth), or the rows above
             the cutoff cannot identify the law.
     """
+    if not math.isfinite(cutoff_loss):
+        raise InputError(f"cutoff loss {cutoff_loss:g}: not a finite number; give a pretraining loss in nats, "
+                         "between the losses of the checkpoints to fit and those to predict")
     fs = data.is_fewshot
     if np.unique(data.loss[fs]).size < 3:
         raise NotIdentifiableError(
@@ -93,7 +98,17 @@ def backtest(
         )
     keep = data.loss > cutoff_loss
     if not keep.any():
-        raise NotIdentifiableError(f"no checkpoint has loss above the cutoff {cutoff_loss:g} nats; raise --cutoff-loss")
+        raise InputError(f"cutoff loss {cutoff_loss:g}: no checkpoint has a higher loss (the weakest has "
+                         f"{float(data.loss.max()):.4g} nats), so nothing is left to fit; lower the cutoff")
+    post = np.unique(data.loss[fs & (data.loss < truth.E)])  # post-emergence checkpoints, by few-shot loss
+    if not post.size:
+        raise NotIdentifiableError(f"no few-shot checkpoint lies past the actual emergence point ({truth.E:.4g} nats); "
+                                   "add stronger checkpoints")
+    if not (post <= cutoff_loss).any():
+        raise InputError(
+            f"cutoff loss {cutoff_loss:g}: every checkpoint past the actual emergence point ({truth.E:.4g} nats) is "
+            f"in the fit, so nothing emergent is held out to predict; raise the cutoff to at least "
+            f"{float(post.min()):.4g} nats (the strongest checkpoint), ideally above {truth.E:.4g}")
     sub = data.subset(keep)
     law = fit_law(sub, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
     if bootstrap:
@@ -101,8 +116,12 @@ def backtest(
     pred = law.few_shot_emergence_point
     err = abs(pred - truth.E)
     strongest = float(sub.loss.min())
-    post = np.unique(data.loss[fs & (data.loss < truth.E)])
-    first_post = float(post.max()) if post.size else None
+    first_post = float(post.max())
+    seen = post[post > cutoff_loss]
+    if seen.size:
+        law = replace(law, warnings=(*law.warnings, (
+            f"the fit uses {seen.size} checkpoint(s) already past the actual emergence point ({truth.E:.4g} nats); "
+            f"this is not a prediction in advance: raise the cutoff above {first_post:.4g} nats for one")))
     ahead = None
     if flops is not None and first_post is not None:
         fl = np.asarray(flops, dtype=float)
