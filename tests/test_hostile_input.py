@@ -152,6 +152,21 @@ def test_bad_input_gives_one_error_line(bad_dir, capsys, argv, code, phrase, abs
     assert absent is None or not Path(_fill([absent], bad_dir)[0]).exists()
 
 
+def test_predict_stays_inside_the_metric_bounds_and_warns_far_outside_the_fitted_amounts(bad_dir, capsys):
+    law = str(bad_dir / "fitdir" / "prediction.json")  # accuracy, fitted on n_train 16..1024
+    assert main(["predict", "--law", law, "--loss", "2.8", "1.0", "--n-train", "1e30", "--json"]) == 0
+    out, err = capsys.readouterr()
+    res = json.loads(out)
+    assert res["metric"] == "accuracy" and all(0.0 <= v <= 1.0 for v in res["predicted"])
+    assert res["predicted"][0] == 1.0  # the ReLU law alone would give ~8
+    assert any("far outside its fitted D range" in w for w in res["warnings"])
+    assert any("outside the range of accuracy [0, 1]" in w for w in res["warnings"])
+    assert err.count("warning: ") == len(res["warnings"])
+    assert main(["predict", "--law", law, "--loss", "2.8", "--n-train", "64"]) == 0  # inside: no warning
+    out, err = capsys.readouterr()
+    assert err == "" and "predicted 0." in out
+
+
 #: cases that also run as real processes: the entry point, its exit status and its stderr
 SUBPROCESS_CASES = ("run-binary-yaml", "report-out-unwritable", "predict-loss-minus-inf", "backtest-cutoff-nan",
                     "validate-scales-binary", "usage-missing-option")

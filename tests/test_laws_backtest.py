@@ -66,3 +66,12 @@ def test_backtest_and_fit_refuse_clearly(example):
     mixed = mixed[(mixed.n_train > 0) | (mixed.index >= 10)]
     with pytest.raises(InputError, match="mix methods"):
         fit_table(mixed)
+
+
+def test_backtest_warns_when_the_fit_already_saw_emergence(example):
+    """A cutoff below the first post-emergence checkpoint is allowed but is no prediction in advance: say so."""
+    ahead = backtest_table(example, "mc4_reasoning", 2.9)
+    assert not any("already past the actual emergence point" in w for w in ahead["warnings"])
+    late = backtest_table(example, "mc4_reasoning", 2.5)
+    assert late["first_post_emergence_loss"] > 2.5
+    assert any("checkpoint(s) already past the actual emergence point" in w for w in late["warnings"])

@@ -92,7 +92,7 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
     checked (default: load it from ``cfg.task`` now, so a broken task fails before any job).
     Returns a pandas DataFrame (one row per evaluation) with run statistics in ``df.attrs["study"]``.
     Raises StudyFailedError after the grid when some jobs failed (their tracebacks go to
-    ``<store>.failures.log``); finished jobs are stored either way.
+    ``NAME.failures.log`` beside the store ``NAME.db``); finished jobs are stored either way.
     """
     from emergence_laws.study.jobs import run_job
 

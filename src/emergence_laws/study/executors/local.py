@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -13,10 +15,22 @@ from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
 
 _PARENT: int | None = None
 
+#: seconds between a pool worker's checks that the driver is still alive
+PARENT_CHECK_S = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Exit this worker as soon as the driver `parent` is gone (killed with -9, say): no orphans that
+    keep computing, and no orphaned resource tracker (it exits once every worker has)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
 
 def _init_worker(threads: int | None, parent: int) -> None:
     global _PARENT
     _PARENT = parent
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="parent-watch", daemon=True).start()
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when a job first imports it
         os.environ["MKL_NUM_THREADS"] = str(threads)
