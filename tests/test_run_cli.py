@@ -149,3 +149,17 @@ def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
     truth = LAW["k"] * math.log(5) ** LAW["alpha"] + LAW["C"]  # few-shot elbow E(D0 = shots)
     assert out["n_rows"] == len(df)
     assert abs(out["emergence_point"] - truth) < 0.05
+
+
+def test_run_prints_json_on_stdout_only_when_asked(tmp_path):
+    """The summary goes to stderr; stdout stays empty unless --json (here every job is already stored)."""
+    from emergence_laws.study import run_study
+    from tests.test_study_support import law_job, write_law_study
+
+    study = write_law_study(tmp_path, losses=(4.0, 3.0), n_train=(8, 32))
+    run_study(load_study(study), job_fn=law_job, progress=False)
+    plain = emergence("run", study, "--no-progress")
+    assert plain.returncode == 0 and plain.stdout == "", plain.stderr
+    assert "0 jobs run, 12 already done" in plain.stderr
+    asked = emergence("run", study, "--no-progress", "--json")
+    assert asked.returncode == 0 and json.loads(asked.stdout)["skipped"] == 12
