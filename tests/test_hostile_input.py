@@ -69,6 +69,12 @@ BAD_INPUTS = [
     ("run-empty-n-train", ["run", "{d}/empty_n_train.yaml", "--dry-run"], 2, "finetune.n_train: missing or empty",
      None),
     ("run-unknown-key", ["run", "{d}/typo.yaml", "--dry-run"], 2, "did you mean finetune?", None),
+    ("run-yaml-alias-bomb", ["run", "{d}/bomb.yaml", "--dry-run"], 2, "expands to more than", None),
+    ("run-yaml-too-deep", ["run", "{d}/deep.yaml", "--dry-run"], 2, "nested too deeply", None),
+    ("run-num-gpus-nan", ["run", "{d}/study.yaml", "--num-gpus", "nan", "--dry-run"], 2, "give finite numbers",
+     None),
+    ("run-tokens-inf", ["run", "{d}/tokens_inf.yaml", "--dry-run"], 2, "tokens: inf is not a finite positive number",
+     None),
     # option values: negative numbers are values; nan/inf are refused
     ("predict-loss-negative", ["predict", "--law", "{d}/law.json", "--loss", "-1"], 2, "--loss -1", None),
     ("predict-loss-minus-inf", ["predict", "--law", "{d}/law.json", "--loss", "-inf"], 2, "--loss -inf", None),
@@ -91,6 +97,10 @@ BAD_INPUTS = [
     ("fit-task-missing", ["fit", EXAMPLE, "--task", "nope"], 2, "task 'nope' is not in the table", None),
     ("fit-bootstrap-negative", ["fit", EXAMPLE, "--bootstrap", "-3"], 2, "--bootstrap -3 is negative", None),
     ("fit-d0-negative", ["fit", EXAMPLE, "--d0", "-1", "--bootstrap", "0"], 2, "d0", None),
+    ("fit-seed-negative", ["fit", EXAMPLE, "--seed", "-1", "--bootstrap", "5"], 2, "--seed -1 is negative", None),
+    ("fit-empty-path", ["fit", ""], 2, "the results path is empty", None),
+    ("predict-law-overflows", ["predict", "--law", "{d}/overflow.json", "--loss", "3", "--n-train", "5"], 2,
+     "its parameters overflow", None),
     ("demo-seed-negative", ["demo", "--seed", "-1", "--out", "{d}/demo"], 2, "--seed", "{d}/demo"),
     # usage errors are one line too
     ("usage-missing-option", ["predict", "--loss", "3"], 2, "required: --law", None),
@@ -116,6 +126,12 @@ def bad_dir(tmp_path_factory) -> Path:
                                            "config": {"model_args": "pretrained=m1"}}))
     (d / "law.json").write_text(json.dumps({"law": {"form": "logpower", "params": {"k": 0.1, "alpha": 1, "C": 2.5,
                                                                                      "A": 0.5, "B": 0.25}}}))
+    (d / "overflow.json").write_text(json.dumps({"law": {"params": {"k": 1e308, "alpha": 1e308, "C": 0, "A": 1,
+                                                                      "B": 0}}}))
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 values
+    (d / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    (d / "deep.yaml").write_text("a: " + "[" * 100_000 + "\n")
     ex = pd.read_csv(EXAMPLE)
     ex[ex.n_train == 0].to_csv(d / "fewshot.csv", index=False)
     assert main(["fit", EXAMPLE, "--bootstrap", "0", "--out", str(d / "fitdir")]) == 0
@@ -126,7 +142,8 @@ def bad_dir(tmp_path_factory) -> Path:
             "finetune": {"n_train": [2, 4], "seeds": 2}}
     for name, edit in {"study": {}, "badstore": {"store": str(d / "binary.csv" / "sub" / "out.db")},
                        "escape": {"name": "../../x"}, "empty_n_train": {"finetune": {"n_train": []}},
-                       "typo": {"finetun": {}}}.items():
+                       "typo": {"finetun": {}}, "tokens_inf": {"ladder": [{"path": "ck", "tokens": float("inf")}]}
+                       }.items():
         (d / f"{name}.yaml").write_text(json.dumps({**good, **edit}))  # JSON is YAML
     return d
 

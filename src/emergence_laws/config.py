@@ -13,6 +13,7 @@ scored for the pretraining loss (nats/token).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -219,8 +220,8 @@ class StudyConfig:
                     raise ConfigError(f"{where}.path: {ck.path} has no config.json; point at a Hugging Face checkpoint folder (save_pretrained output)")
             for key in ("params", "tokens", "flops", "tokens_per_step"):
                 v = getattr(ck, key)
-                if v is not None and not (isinstance(v, (int, float)) and v > 0):
-                    raise ConfigError(f"{where}.{key}: {v!r} is not a positive number; give a number like 1.2e9 or remove the key")
+                if v is not None and not (isinstance(v, (int, float)) and 0 < v < math.inf):
+                    raise ConfigError(f"{where}.{key}: {v!r} is not a finite positive number; give a number like 1.2e9 or remove the key")
             if ck.model_id in seen:
                 raise ConfigError(f"{where}: model id {ck.model_id!r} repeats ladder[{seen[ck.model_id]}]; give each checkpoint a distinct `name`")
             seen[ck.model_id] = i
@@ -244,8 +245,8 @@ class StudyConfig:
         if ft.method not in ("full", "lora"):
             raise ConfigError(f"{src}: finetune.method: {ft.method!r} is not supported; use full or lora")
         _positive(ft.lora_rank, f"{src}: finetune.lora_rank")
-        if ft.lr is not None and not (isinstance(ft.lr, (int, float)) and ft.lr > 0):
-            raise ConfigError(f"{src}: finetune.lr: {ft.lr!r} is not a positive number; use e.g. 1e-4")
+        if ft.lr is not None and not (isinstance(ft.lr, (int, float)) and 0 < ft.lr < math.inf):
+            raise ConfigError(f"{src}: finetune.lr: {ft.lr!r} is not a finite positive number; use e.g. 1e-4")
         _positive(ft.epochs, f"{src}: finetune.epochs")
         _positive_or_none(ft.max_steps, f"{src}: finetune.max_steps")
         _positive(ft.batch_size, f"{src}: finetune.batch_size")
@@ -261,8 +262,8 @@ class StudyConfig:
         if ex.kind not in ("local", "ray"):
             raise ConfigError(f"{src}: executor.kind: {ex.kind!r}; use local or ray")
         _positive(ex.workers, f"{src}: executor.workers")
-        if ex.num_cpus < 0 or ex.num_gpus < 0:
-            raise ConfigError(f"{src}: executor.num_cpus/num_gpus: must be >= 0")
+        if not (0 <= ex.num_cpus < math.inf and 0 <= ex.num_gpus < math.inf):
+            raise ConfigError(f"{src}: executor.num_cpus/num_gpus: {ex.num_cpus:g}/{ex.num_gpus:g}; give finite numbers >= 0")
         _non_negative(ex.max_retries, f"{src}: executor.max_retries")
         return self
 
@@ -290,8 +291,6 @@ def _non_negative(v: Any, where: str) -> None:
 
 def load_study(path: str | os.PathLike[str]) -> StudyConfig:
     """Read and validate a study YAML file. Relative paths resolve against the file's folder."""
-    import yaml
-
     from emergence_laws.paths import read_text
 
     p = Path(path)
@@ -299,12 +298,12 @@ def load_study(path: str | os.PathLike[str]) -> StudyConfig:
         text = read_text(p, "study YAML", "give the path of a study YAML (see examples/)")
     except InputError as exc:
         raise ConfigError(str(exc)) from None
+    from emergence_laws.yamlio import load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{p}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+        data = load_yaml(text, str(p))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     return study_from_dict(data, base_dir=p.parent, source=p.name, default_name=p.stem)
 
 

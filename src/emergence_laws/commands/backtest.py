@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed} is negative; use a whole number >= 0")
     out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
     df = load_results(resolve_results(args.results))
     res = backtest_table(

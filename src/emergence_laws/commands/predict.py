@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     import math
     import sys
 
+    import numpy as np
+
     from emergence_laws.errors import InputError
     from emergence_laws.laws.fit import EmergenceLaw
     from emergence_laws.results.schema import metric_bounds
@@ -74,14 +76,19 @@ def run(args: argparse.Namespace) -> int:
         warnings.append(far)
     preds = []
     for L in args.loss:
-        v = float(law.predict(L, args.n_train))
+        with np.errstate(all="ignore"):
+            v = float(law.predict(L, args.n_train))
+        if not math.isfinite(v):
+            raise InputError(f"--law {path}: the law gives {v} at loss {L:g} (its parameters overflow); "
+                             "re-run `emergence fit --out` to write a sound prediction.json")
         if bounds is not None and not bounds[0] <= v <= bounds[1]:
             edge = min(max(v, bounds[0]), bounds[1])
             warnings.append(f"at loss {L:g} the law gives {v:.4g}, outside the range of {metric} "
                             f"[{bounds[0]:g}, {bounds[1]:g}]; reported as {edge:g} (the ReLU law does not saturate)")
             v = edge
         preds.append(v)
-    E = float(law.emergence_point(args.n_train))
+    with np.errstate(all="ignore"):
+        E = float(law.emergence_point(args.n_train))
     if args.json:
         print(json.dumps({"loss": args.loss, "n_train": args.n_train, "metric": metric, "predicted": preds,
                           "emergence_point": E, "warnings": warnings}))

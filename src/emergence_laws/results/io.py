@@ -29,6 +29,8 @@ def load_results(path: str | Path, *, scales: str | Path | pd.DataFrame | None =
     (a CSV or DataFrame with `model` and pretrain_loss/flops/params columns) or from a sidecar
     `scales.csv` next to the JSON.
     """
+    if not str(path).strip():
+        raise InputError("the results path is empty; give a .csv, .parquet, .db store or lm-eval .json")
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path")

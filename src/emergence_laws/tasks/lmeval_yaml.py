@@ -74,14 +74,10 @@ def _jinja_env():
 def read_yaml_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The YAML mapping, with `include:` files merged underneath (relative to the including file)."""
     from emergence_laws.paths import read_text
+    from emergence_laws.yamlio import load_yaml
 
     text = read_text(path, "task YAML", "check the path (an lm-eval task YAML over local JSON/JSONL files)")
-    try:
-        cfg = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{line}: not valid YAML; fix the syntax") from None
+    cfg = load_yaml(text, str(path), loader=_Loader)
     if not isinstance(cfg, dict):
         raise InputError(f"{path}: expected a YAML mapping of lm-eval task keys")
     if "include" in cfg:
