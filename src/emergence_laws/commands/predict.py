@@ -13,7 +13,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="predict the metric of a checkpoint from a fitted law (prediction.json)",
         description=(
             "Evaluate A*ReLU(E(D) - L) + B from a law written by `emergence fit --out DIR` at pretraining "
-            "loss L (nats/token) after D finetuning examples (D = 0: few-shot, elbow at E(D0))."
+            "loss L (nats/token) after D finetuning examples (D = 0: few-shot, elbow at E(D0)). Values are kept "
+            "inside the metric's range (accuracy in [0, 1]); a warning says when D lies far outside the data "
+            "amounts the law was fitted on."
         ),
     )
     p.add_argument("--law", required=True, help="prediction.json written by `emergence fit --out`")
