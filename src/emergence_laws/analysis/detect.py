@@ -19,6 +19,7 @@ Rows whose x value is missing are dropped and counted per series (``n_dropped``)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,42 +33,16 @@ from emergence_laws.laws.detect import (
     at_chance_band,
     classify_curve,
 )
+from emergence_laws.metrics import declared_directions, resolve, unknown_note
 
 X_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "params")
 X_UNITS: dict[str, str] = {"pretrain_loss": "nats/token", "flops": "FLOPs", "params": "parameters"}
 POOLED = "(all)"
 
-#: Metrics where a lower value is better (matched on the name before any "[...]" suffix).
-LOWER_IS_BETTER: tuple[str, ...] = ("brier", "loss", "perplexity", "ppl", "bpb", "bits_per_byte", "ece", "error")
-#: Continuous metrics in nats (their natural unit for thresholds is 1 nat).
-NAT_METRICS: tuple[str, ...] = ("loglik", "logprob", "log_likelihood", "loss", "bpb", "bits_per_byte")
-
 #: Columns that, besides task and metric, split a table into separate series when present.
 SERIES_KEYS: tuple[str, ...] = ("shots", "n_train", "method", "prompt_method")
 #: Columns that may differ between rows of one model in one series (measurements, bookkeeping).
 _FREE_COLUMNS = {"value", "stderr", "n_eval", "created_at", "run_key", "source_path", "seed", "chance"}
-
-
-def metric_base(metric: str) -> str:
-    return str(metric).strip().lower().split("[", 1)[0]
-
-
-def higher_is_better(metric: str) -> bool:
-    base = metric_base(metric)
-    return not any(base == p or base.startswith(p) for p in LOWER_IS_BETTER)
-
-
-def metric_scale(metric: str, values: np.ndarray) -> float:
-    """The metric's natural unit for thresholds: 1 for [0, 1] metrics and nats, 100 for percentages."""
-    base = metric_base(metric)
-    if any(base.startswith(p) for p in NAT_METRICS):
-        return 1.0
-    vmax = float(np.nanmax(np.abs(values))) if len(values) else 1.0
-    if vmax <= 1.0:
-        return 1.0
-    if vmax <= 100.0:
-        return 100.0
-    return vmax
 
 
 def choose_x(df: pd.DataFrame, x: str | None) -> str:
@@ -231,13 +206,16 @@ def _one_series(work: pd.DataFrame, cols: dict[str, np.ndarray], xv: np.ndarray,
     )
 
 
-def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
+                  directions: Mapping[str, bool] | None = None) -> dict[str, Any]:
     """Classify one series and collect its evidence as a JSON-ready dict (metric in its own units)."""
     metric = str(s.key["metric"])
-    sign = 1.0 if higher_is_better(metric) else -1.0
-    scale = metric_scale(metric, s.value)
+    info = resolve(metric, directions)
+    sign = info.sign
+    scale = info.natural_scale(s.value)
     y = sign * s.value
-    chance_o = None if s.chance is None else sign * s.chance
+    chance = s.chance if s.chance is not None else info.chance  # the table's, else the registry's
+    chance_o = None if chance is None else sign * chance
     det = classify_curve(s.u, y, chance=chance_o, n_eval=s.n_eval, scale=scale, config=config)
 
     # evidence around the onset: the biggest at-chance model before it, the smallest above-chance
@@ -280,6 +258,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> d
         "series": s.sid,
         **{k: v for k, v in s.key.items()},
         "label": det.label,
+        "higher_is_better": info.higher_is_better,
         "emergent_scale": from_u(x, det.onset) if is_emergent else None,
         "scale_lo": lo,
         "scale_hi": hi,
@@ -290,7 +269,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> d
         "kink_evidence": det.kink_evidence,
         "trend_evidence": det.trend_evidence,
         "r2": det.r2,
-        "chance": s.chance,
+        "chance": chance,
         "floor": sign * det.floor,
         "top": sign * det.top,
         "floor_median": None if det.floor_median is None else sign * det.floor_median,
@@ -348,6 +327,7 @@ def detect_table(
     group: str = "both",
     config: DetectConfig = DEFAULT_CONFIG,
     with_points: bool = True,
+    directions: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Detect emergence in every series of a results table; returns the detect.json payload.
 
@@ -366,14 +346,17 @@ def detect_table(
     all_series = build_series(df, xcol, group=group, min_points=config.min_points)
     if not all_series:
         raise InputError(f"no series with {xcol} values to analyse; check the scale column")
-    rows = [detect_series(s, xcol, config) for s in all_series]
+    directions = {**declared_directions(df), **(directions or {})}
+    rows = [detect_series(s, xcol, config, directions) for s in all_series]
+    notes = [unknown_note(m) for m in sorted({str(s.key["metric"]) for s in all_series})
+             if resolve(m, directions).assumed]
     counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("emergent", "smooth", "flat", "noisy")}
 
     from emergence_laws.analysis.metrics import compare_metrics
     from emergence_laws.analysis.prompting import compare_prompting
 
-    comparison = compare_metrics(all_series, rows, xcol, config)
-    prompting = compare_prompting(all_series, xcol, config)
+    comparison = compare_metrics(all_series, rows, xcol, config, directions)
+    prompting = compare_prompting(all_series, xcol, config, directions)
     summary = (
         f"{len(rows)} curves by {xcol} ({X_UNITS[xcol]}): {counts['emergent']} emergent, "
         f"{counts['smooth']} smooth, {counts['flat']} flat, {counts['noisy']} noisy."
@@ -388,6 +371,7 @@ def detect_table(
         "metric_comparison": comparison,
         "prompting": prompting,
         "config": config.to_dict(),
+        "warnings": notes,
     }
     if with_points:
         payload["points"] = {
