@@ -430,3 +430,76 @@ def backtest_table(
     res.law, res.data = bt.law, data
     res.backtest = bt
     return res
+
+
+def sigmoid_backtest_table(
+    df,
+    task: str | None,
+    cutoff_loss: float,
+    metric: str | None = None,
+    *,
+    directions: Mapping[str, bool] | None = None,
+) -> FitResult:
+    """Backtest the few-shot sigmoid baseline alone (no finetuned rows needed): fit it on few-shot rows
+    with pretrain_loss > ``cutoff_loss`` (nats), score its tangent elbow against the ReLU elbow of the
+    whole few-shot curve. Keys as :func:`backtest_table` (``baseline`` = "sigmoid", ``identified``,
+    no law); ``.backtest`` holds :class:`~emergence_laws.laws.backtest.SigmoidBacktest`.
+    """
+    from emergence_laws.laws.backtest import backtest_sigmoid
+
+    rows, task, metric, notes = _pick(df, task, metric)
+    info, n1 = _metric_facts(rows, metric, directions)
+    notes += n1
+    rows = rows[rows["n_train"] == 0]
+    if "pretrain_loss" not in rows.columns or rows["pretrain_loss"].notna().sum() < 3:
+        raise NotIdentifiableError(
+            f"task {task!r}: the backtest needs few-shot rows (n_train = 0) with pretrain_loss (nats/token) for 3+ "
+            "checkpoints; add them"
+        )
+    rows = rows[rows["pretrain_loss"].notna()]
+    counts = rows["shots"].value_counts()
+    if len(counts) > 1:
+        shots = int(counts.index[0])
+        notes.append(f"few-shot rows use several shot counts; using shots={shots} (the most common)")
+        rows = rows[rows["shots"] == shots]
+    n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
+    loss = rows["pretrain_loss"].to_numpy(float)
+    bt = backtest_sigmoid(
+        loss,
+        info.sign * rows["value"].to_numpy(float),
+        float(cutoff_loss),
+        chance=_chance(rows, info),
+        n_eval=n_eval if info.discrete else None,
+        flops=rows["flops"].to_numpy(float) if "flops" in rows.columns else None,
+    )
+    if not bt.identified:
+        notes.append(
+            "the few-shot curve of the checkpoints above the cutoff has not started to rise: the sigmoid cannot "
+            "locate an emergence that has not begun, so its number is not a prediction"
+        )
+    res = FitResult(
+        _clean(
+            {
+                "task": task,
+                "metric": metric,
+                "higher_is_better": info.higher_is_better,
+                "baseline": "sigmoid",
+                "predicted": bt.predicted,
+                "identified": bt.identified,
+                "interval": None,
+                "actual": bt.actual,
+                "error_nats": bt.error_nats,
+                "success": bt.success,
+                "compute_ahead": bt.compute_ahead if bt.identified else None,
+                "cutoff_loss": bt.cutoff_loss,
+                "n_checkpoints_fit": bt.n_checkpoints_fit,
+                "strongest_fit_loss": bt.strongest_fit_loss,
+                "first_post_emergence_loss": bt.first_post_emergence_loss,
+                "sigmoid": bt.sigmoid.to_json(),
+                "warnings": notes,
+            }
+        )
+    )
+    res.backtest = bt
+    res.data = (loss, info.sign * rows["value"].to_numpy(float))
+    return res

@@ -18,6 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("results", help="results table: .csv/.tsv, .parquet, .db store, or lm-eval .json / folder")
     p.add_argument("--scales", help="for lm-eval JSON: CSV mapping model -> pretrain_loss/flops/params")
+    p.add_argument("--task", help="check only this task's rows (the rows `fit --task` would use)")
+    p.add_argument("--metric", help="check only this metric's rows")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -38,10 +40,9 @@ def summarise(df) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.commands.fit import resolve_results
-    from emergence_laws.results import load_results
+    from emergence_laws.commands.common import load_table
 
-    df = load_results(resolve_results(args.results), scales=args.scales)
+    df = load_table(args)
     summary = {"file": str(args.results), "ok": True, **summarise(df)}
     if args.json:
         print(json.dumps(summary))

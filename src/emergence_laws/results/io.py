@@ -22,30 +22,36 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 SCALE_SIDECARS = ("scales.csv", "ladder.csv", "models.csv")
 
 
-def load_results(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+def load_results(
+    path: str | Path,
+    *,
+    scales: str | Path | pd.DataFrame | None = None,
+    select: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
     """Load and validate a results table: CSV/TSV, Parquet, a SQLite store, or lm-eval JSON.
 
     For lm-eval JSON (a file, or a folder of them), scale coordinates come from `scales`
     (a CSV or DataFrame with `model` and pretrain_loss/flops/params columns) or from a sidecar
-    `scales.csv` next to the JSON.
+    `scales.csv` next to the JSON. `select` ({"task": ..., "metric": ...}; None = any) keeps only
+    the rows a command uses, and only their values are checked (see ``validate_table``).
     """
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path")
     suffix = p.suffix.lower()
     if p.is_dir() or suffix == ".json" or suffix == ".jsonl":
-        return load_lmeval_json(p, scales=scales)
+        return load_lmeval_json(p, scales=scales, select=select)
     if suffix in SQLITE_SUFFIXES:
         from emergence_laws.results.store import ResultsStore
 
         if not _is_sqlite(p):
             raise InputError(f"{p}: not a SQLite database; give a store written by `emergence run`, or a CSV")
         frame = ResultsStore(p, create=False).to_frame()
-        return validate_table(frame, str(p))
+        return validate_table(frame, str(p), select=select)
     if suffix in PARQUET_SUFFIXES:
-        return load_parquet(p)
+        return load_parquet(p, select=select)
     if suffix in CSV_SUFFIXES or suffix == "":
-        return load_csv(p)
+        return load_csv(p, select=select)
     raise InputError(
         f"{p}: unknown file type {suffix!r}; give a .csv, .tsv, .parquet, .db (SQLite store) or lm-eval .json"
     )
@@ -56,7 +62,7 @@ def _is_sqlite(path: Path) -> bool:
         return fh.read(16) == b"SQLite format 3\x00"
 
 
-def load_csv(path: str | Path) -> pd.DataFrame:
+def load_csv(path: str | Path, *, select: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Read a CSV (or TSV) results table; every value read as text, then validated and typed."""
     p = Path(path)
     raw = p.read_bytes()
@@ -89,17 +95,17 @@ def load_csv(path: str | Path) -> pd.DataFrame:
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
     if unnamed and len(unnamed) == len(df.columns):
         raise InputError(f"{p}: the header row is empty; the first line must name the columns")
-    return validate_table(df, str(p), line_offset=2)
+    return validate_table(df, str(p), line_offset=2, select=select)
 
 
-def load_parquet(path: str | Path) -> pd.DataFrame:
+def load_parquet(path: str | Path, *, select: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Read a Parquet results table, then validate it."""
     p = Path(path)
     try:
         df = pd.read_parquet(p)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files; all mean 'unreadable'
         raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__}); check the file or export CSV") from None
-    return validate_table(df, str(p))
+    return validate_table(df, str(p), select=select)
 
 
 _METRIC_NAMES = {"acc": "accuracy"}
@@ -159,7 +165,12 @@ def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
     return rows
 
 
-def load_lmeval_json(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+def load_lmeval_json(
+    path: str | Path,
+    *,
+    scales: str | Path | pd.DataFrame | None = None,
+    select: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
     """Import lm-evaluation-harness `results*.json` (one file or a folder, searched recursively).
 
     Each model's scale (pretrain_loss / flops / params) comes from `scales` or a sidecar
@@ -191,7 +202,7 @@ def load_lmeval_json(path: str | Path, *, scales: str | Path | pd.DataFrame | No
     if unknown:
         raise InputError(f"{p}: model {unknown[0]!r} has no row in the scales table; add it")
     df = df.merge(scale_df, on="model", how="left", suffixes=("", "_scale"))
-    return validate_table(df, str(p))
+    return validate_table(df, str(p), select=select)
 
 
 def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
