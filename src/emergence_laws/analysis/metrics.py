@@ -40,12 +40,12 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
                 rc = by_sid[c.sid]
                 if rd["label"] == "emergent":
                     onset = _onset_u(rd, x)
-                    at_models = set(d.model[d.u < onset])
+                    at_models = set(d.ids[(d.u < onset) & ~d.init])
                 elif rd["label"] == "flat":
-                    at_models = set(d.model)
+                    at_models = set(d.ids[~d.init])
                 else:
                     at_models = set()
-                mask = np.isin(c.model, list(at_models))
+                mask = np.isin(c.ids, list(at_models))
                 sign = resolve(str(c.key["metric"]), directions).sign
                 rho = p = None
                 improves = None
@@ -91,6 +91,6 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
 
 
 def _onset_u(row: dict[str, Any], x: str) -> float:
-    from emergence_laws.analysis.detect import to_u
+    from emergence_laws.analysis.series import to_u
 
     return float(to_u(x, np.array([row["emergent_scale"]]))[0])

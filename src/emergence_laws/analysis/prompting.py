@@ -44,7 +44,7 @@ def strip_cot(task: str) -> str | None:
 
 def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFIG,
                       directions: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
-    from emergence_laws.analysis.detect import from_u
+    from emergence_laws.analysis.series import from_u
 
     index: dict[tuple, Any] = {}
     for s in series:
@@ -86,7 +86,9 @@ def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFI
 
     out: list[dict[str, Any]] = []
     for a, b, how in pairs:
-        common, ia, ib = np.intersect1d(a.model, b.model, return_indices=True)
+        ka, kb = np.flatnonzero(~a.init), np.flatnonzero(~b.init)  # random init stays out
+        common, ia, ib = np.intersect1d(a.ids[ka].astype(str), b.ids[kb].astype(str), return_indices=True)
+        ia, ib = ka[ia], kb[ib]
         if len(common) < 4:
             continue
         u = a.u[ia]
