@@ -70,3 +70,22 @@ def test_declared_directions_from_flags_and_column():
     clash = pd.DataFrame({"metric": ["s", "s"], "higher_is_better": [True, False]})
     with pytest.raises(InputError, match="both true and false"):
         declared_directions(clash)
+
+
+def test_fit_reads_lower_is_better_metrics_the_right_way_round():
+    """The bundled table's accuracy rewritten as an error rate (1 - accuracy) gives the same law, and a
+    name the registry does not know gives it too once declared lower-is-better."""
+    from importlib.resources import files
+
+    from emergence_laws.analysis.fit import fit_table
+    from emergence_laws.results import load_results
+
+    df = load_results(files("emergence_laws") / "data" / "example_results.csv")
+    acc = fit_table(df, bootstrap=0)
+    err = df.assign(metric="error", value=1 - df["value"], chance=1 - df["chance"])
+    by_error = fit_table(err, bootstrap=0)
+    assert by_error["higher_is_better"] is False
+    assert any("fitted as 1 - error" in w for w in by_error["warnings"])
+    assert by_error["emergence_point"] == pytest.approx(acc["emergence_point"], abs=1e-3)  # nats
+    custom = fit_table(err.assign(metric="miss_rate"), bootstrap=0, directions={"miss_rate": False})
+    assert custom["emergence_point"] == pytest.approx(by_error["emergence_point"], abs=0.05)

@@ -60,18 +60,40 @@ class Metric:
 
     @property
     def sign(self) -> float:
-        """+1 for higher-is-better, -1 otherwise: multiply values by it to read 'larger = better'."""
+        """+1 for higher-is-better, -1 otherwise (the slope of :meth:`orient`)."""
         return 1.0 if self.higher_is_better else -1.0
 
+    @property
+    def offset(self) -> float:
+        """Intercept of :meth:`orient`: a lower-is-better metric with a finite upper bound is reflected
+        inside its range (error -> 1 - error, an accuracy; Brier -> 2 - Brier), others are negated."""
+        if self.higher_is_better or self.bounds is None or not math.isfinite(self.bounds[1]):
+            return 0.0
+        return float(self.bounds[1])
+
+    def orient(self, values: Any) -> Any:
+        """Values read 'larger = better' (what the fits and detection use); keeps a proportion a proportion."""
+        return self.offset + self.sign * np.asarray(values, dtype=float)
+
+    def unorient(self, values: Any) -> Any:
+        """Back from :meth:`orient` to the metric's own units."""
+        return self.sign * (np.asarray(values, dtype=float) - self.offset)
+
+    def oriented_name(self) -> str:
+        """How the fitted quantity reads, e.g. "accuracy", "-bpb", "1 - error"."""
+        if self.higher_is_better:
+            return self.name
+        return f"{self.offset:g} - {self.name}" if self.offset else f"-{self.name}"
+
     def natural_scale(self, values: Any = ()) -> float:
-        """The metric's unit for thresholds: 1 for fractions, nats and bits; else 1 or 100 by the
-        values' magnitude (BLEU-like scores in [0, 100]) or their largest absolute value."""
+        """The metric's unit for thresholds: 1 for fractions, nats and bits; else, by the values'
+        largest magnitude, 1 (up to 10), 100 (up to 100: BLEU-like scores in [0, 100]) or that magnitude."""
         if self.unit in ("fraction", "nats", "bits/byte"):
             return 1.0
         v = np.asarray(values, dtype=float)
         v = v[np.isfinite(v)]
         vmax = float(np.max(np.abs(v))) if v.size else 1.0
-        if vmax <= 1.0:
+        if vmax <= 10.0:
             return 1.0
         if vmax <= 100.0:
             return 100.0
@@ -93,7 +115,7 @@ REGISTRY: dict[str, Metric] = {
         *_m("accuracy acc acc_norm acc_mutual_info mc1", True, _UNIT, True),
         *_m("em exact_match", True, _UNIT, True, chance=0.0),
         *_m("pass@k", True, _UNIT, True, chance=0.0),
-        *_m("error error_rate", False, _NONNEG, True),
+        *_m("error error_rate", False, _UNIT, True),  # 1 - accuracy
         # continuous scores in [0, 1]
         *_m("f1 mc2 ece", True, _UNIT, False),
         # log-likelihoods (nats, <= 0)

@@ -52,11 +52,14 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
     """Classify one series and collect its evidence as a JSON-ready dict (metric in its own units)."""
     metric = str(s.key["metric"])
     info = resolve(metric, directions)
-    sign = info.sign
     scale = info.natural_scale(s.value)
-    y = sign * s.value
+    y = info.orient(s.value)
     chance = s.chance if s.chance is not None else info.chance  # the table's, else the registry's
-    chance_o = None if chance is None else sign * chance
+    chance_o = None if chance is None else float(info.orient(chance))
+
+    def own(v: float | None) -> float | None:  # oriented -> the metric's own units
+        return None if v is None else float(info.unorient(v))
+
     fit_idx = np.flatnonzero(~s.init)  # random-init checkpoints stay out of detection
     det = classify_curve(s.u[fit_idx], y[fit_idx], chance=chance_o, n_eval=s.n_eval, scale=scale, config=config,
                          warmup=None if s.warmup is None else s.warmup[fit_idx])
@@ -75,7 +78,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
             "emerged": bool(ef.emerged),
             "lr_stat": float(ef.lr_stat),
             "slope": float(ef.A),
-            "floor": float(sign * ef.B),
+            "floor": own(ef.B),
         }
     except Exception as exc:  # noqa: BLE001 - evidence only; detection stands on its own
         elbow = {"error": str(exc).splitlines()[0][:200]}
@@ -100,13 +103,13 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
         "trend_evidence": det.trend_evidence,
         "r2": det.r2,
         "chance": chance,
-        "floor": sign * det.floor,
-        "top": sign * det.top,
-        "floor_median": None if det.floor_median is None else sign * det.floor_median,
+        "floor": own(det.floor),
+        "top": own(det.top),
+        "floor_median": own(det.floor_median),
         "floor_gain": det.floor_gain,
         "n_floor": det.n_floor,
         "n_floor_past_warmup": det.n_floor_past_warmup,
-        "at_chance_up_to": sign * det.band,
+        "at_chance_up_to": own(det.band),
         "last_at_chance": point(det.last_at),
         "first_above_chance": point(det.first_above),
         "above_chance_before_onset": det.n_above_before,
@@ -147,7 +150,8 @@ def detect_table(
 ) -> dict[str, Any]:
     """Detect emergence in every series of a results table; returns the detect.json payload.
 
-    Keys: x, x_units, group, group_by ("family", or "run" for a checkpoint log), counts (per
+    Keys: x, x_units, group, group_by ("family", or "run" for a checkpoint log), curve_keys (the
+    columns that define a curve: task, metric, shots, ..., family), counts (per
     label), series (one dict per curve, see ``detect_series``), metric_comparison, prompting,
     config, summary, warnings, and (with_points) points {series id: {model, step, x, value,
     init}} for plots. ``directions`` declares the direction of metrics the registry does not know
@@ -191,6 +195,7 @@ def detect_table(
         "x_units": X_UNITS[xcol],
         "group": group,
         "group_by": "run" if checkpoints else "family",
+        "curve_keys": list(dict.fromkeys(k for s in all_series for k in s.key)),
         "counts": counts,
         "series": rows,
         "metric_comparison": comparison,

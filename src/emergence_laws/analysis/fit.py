@@ -21,6 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import (
+    checkpoint_ids,
+    is_checkpoint_table,
+    split_columns,
+)
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.backtest import backtest
 from emergence_laws.laws.baselines import fit_sigmoid_baseline
@@ -101,7 +106,14 @@ def _pick(df, task: str | None, metric: str | None):
             notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with --metric)")
     elif metric not in metrics:
         raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
-    return rows[rows["metric"].astype(str) == metric], task, metric, notes
+    rows = rows[rows["metric"].astype(str) == metric]
+    for col in split_columns(rows):
+        values = sorted(map(str, rows[col].dropna().unique()))
+        raise InputError(
+            f"task {task!r} ({metric}) has rows for the same checkpoint that differ in column {col!r} "
+            f"({', '.join(values[:6])}); fit one at a time, e.g. --where {col}={values[0]}"
+        )
+    return rows, task, metric, notes
 
 
 def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> tuple[Metric, list[str]]:
@@ -109,7 +121,8 @@ def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> t
     info = resolve(metric, {**declared_directions(rows), **(directions or {})})
     notes = [unknown_note(metric)] if info.assumed else []
     if not info.higher_is_better:
-        notes.append(f"{metric} is lower-is-better: fitted as -{metric}")
+        fitted = f"{info.offset:g} - {metric}" if info.offset else f"-{metric}"
+        notes.append(f"{metric} is lower-is-better: fitted as {fitted}")
     return info, notes
 
 
@@ -160,13 +173,13 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
                 f"using shots={shots} (the most common)"
             )
             rows = rows[(~fs) | (rows["shots"] == shots)]
-    value = info.sign * rows["value"].to_numpy(dtype=float)
+    value = info.orient(rows["value"].to_numpy(dtype=float))
     chance = _chance(rows, info)
     n_eval = rows["n_eval"].to_numpy(dtype=float) if "n_eval" in rows.columns else None
     if not info.discrete:
         n_eval = None  # not a proportion of right answers: Gaussian noise
     seed = rows["seed"].fillna(0).to_numpy(dtype=np.int64) if "seed" in rows.columns else None
-    model = rows["model"].astype(str).factorize()[0] if "model" in rows.columns else None
+    model = checkpoint_ids(rows).factorize()[0] if "model" in rows.columns else None
     data = LawData.from_arrays(
         rows["pretrain_loss"].to_numpy(dtype=float),
         rows["n_train"].to_numpy(dtype=float),
@@ -182,25 +195,29 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
 
 
 def _chance(rows, info: Metric) -> float | None:
-    """The metric's random-guess level, oriented (x sign): the rows' chance column, else the registry's."""
+    """The metric's random-guess level, oriented: the rows' chance column, else the registry's."""
     if "chance" in rows.columns and rows["chance"].notna().any():
-        return info.sign * float(rows["chance"].median())
-    return None if info.chance is None else info.sign * info.chance
+        return float(info.orient(float(rows["chance"].median())))
+    return None if info.chance is None else float(info.orient(info.chance))
 
 
 def scaling_inversion(df, loss: float | None) -> dict | None:
-    """Fit ``L(N) = E + A/N^alpha`` over the table's models (params and/or FLOPs) and invert it at ``loss``.
+    """Fit ``L(N) = E + A/N^alpha`` over the table's checkpoints (params and/or FLOPs) and invert it at ``loss``.
 
     Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
     reaching ``loss`` or None if unreachable), or None when the table lacks pretrain_loss or scales.
+    Checkpoints at 0 (random init) are left out; in a checkpoint log (a step column) params do not
+    change along a run and are not used.
     """
     if "pretrain_loss" not in df.columns or "model" not in df.columns:
         return None
     out: dict[str, Any] = {}
+    ids = checkpoint_ids(df)
     for axis in ("params", "flops"):
-        if axis not in df.columns:
+        if axis not in df.columns or (axis == "params" and is_checkpoint_table(df)):
             continue
-        m = df[["model", "pretrain_loss", axis]].dropna().drop_duplicates("model")
+        m = df.assign(_id=ids)[["_id", "pretrain_loss", axis]].dropna().drop_duplicates("_id")
+        m = m[m[axis] > 0]
         try:
             law = fit_scaling_law(m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float), axis)
         except NotIdentifiableError:
@@ -330,7 +347,7 @@ def baseline_table(
     x = rows[axis].to_numpy(float)
     if axis != "pretrain_loss":
         x = -np.log10(x)
-    y = info.sign * rows["value"].to_numpy(float)
+    y = info.orient(rows["value"].to_numpy(float))
     n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
     sig = fit_sigmoid_baseline(
         x,
@@ -466,7 +483,7 @@ def sigmoid_backtest_table(
     loss = rows["pretrain_loss"].to_numpy(float)
     bt = backtest_sigmoid(
         loss,
-        info.sign * rows["value"].to_numpy(float),
+        info.orient(rows["value"].to_numpy(float)),
         float(cutoff_loss),
         chance=_chance(rows, info),
         n_eval=n_eval if info.discrete else None,
@@ -501,5 +518,5 @@ def sigmoid_backtest_table(
         )
     )
     res.backtest = bt
-    res.data = (loss, info.sign * rows["value"].to_numpy(float))
+    res.data = (loss, info.orient(rows["value"].to_numpy(float)))
     return res

@@ -1,6 +1,7 @@
 """Split a results table into scaling curves ("series"), one point per checkpoint.
 
-A *series* is the rows sharing (task, metric, shots, n_train[, method][, prompt_method]) and,
+A *series* is the rows sharing (task, metric, shots, n_train[, method][, prompt_method][, any
+text column outside the schema that tells rows of one checkpoint apart, e.g. ``format``]) and,
 when grouping, the same group: the ``family`` of a ladder table, or the *run* of a checkpoint
 table. Each point is one checkpoint; repeated seeds are averaged.
 
@@ -28,7 +29,6 @@ loss ``Lmin``. The loss still falls fast there and every task sits at chance.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.results.schema import step_label, step_number
 
 X_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "params", "tokens", "step")
 X_UNITS: dict[str, str] = {
@@ -60,28 +61,6 @@ _FREE_COLUMNS = {"value", "stderr", "n_eval", "created_at", "run_key", "source_p
 def is_checkpoint_table(df: pd.DataFrame) -> bool:
     """A checkpoint log: a ``step`` column with at least one entry (a checkpoint is (model, step))."""
     return "step" in df.columns and df["step"].notna().any()
-
-
-_STEP = re.compile(r"^(?:step|global_step|iter|ckpt|checkpoint)?[-_ ]?(\d+)(?:\.0+)?$", re.IGNORECASE)
-
-
-def step_number(value: Any) -> float:
-    """A step as a number: 1000, "1000", "step1000", "global_step1000" -> 1000.0; "final", blank -> NaN."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        return v if math.isfinite(v) else math.nan
-    m = _STEP.match(str(value).strip())
-    return float(m.group(1)) if m else math.nan
-
-
-def step_label(value: Any) -> str | None:
-    """A step for display and ids: 1000.0 -> "1000", "final" -> "final", missing -> None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    n = step_number(value)
-    return str(int(n)) if math.isfinite(n) else str(value).strip()
 
 
 def checkpoint_ids(df: pd.DataFrame) -> pd.Series:
@@ -215,7 +194,8 @@ class Series:
     @property
     def sid(self) -> str:
         k = self.key
-        extra = "".join(f" {c}={k[c]}" for c in SERIES_KEYS if c in k and c not in ("n_train",) and k[c] is not None)
+        extra = "".join(f" {c}={v}" for c, v in k.items()
+                        if c not in ("task", "metric", "family", "n_train") and v is not None)
         nt = f" n_train={k['n_train']}" if k.get("n_train") not in (None, 0) else ""
         return f"{k['task']} | {k['metric']} | {k['family']}{extra}{nt}"
 
@@ -234,6 +214,19 @@ def _present_keys(df: pd.DataFrame) -> list[str]:
     return [c for c in SERIES_KEYS if c in df.columns]
 
 
+def split_columns(df: pd.DataFrame) -> list[str]:
+    """Text columns outside the schema that tell rows of one checkpoint, task and metric apart (e.g. a
+    ``format`` column holding mc and cloze): each of their values is a curve of its own."""
+    from emergence_laws.results.schema import COLUMN_DOCS
+
+    known = set(COLUMN_DOCS) | set(SERIES_KEYS) | _FREE_COLUMNS
+    cand = [c for c in df.columns if c not in known and not str(c).startswith("_") and df[c].dtype == object]
+    if not cand:
+        return []
+    by = df.groupby([checkpoint_ids(df), df["task"], df["metric"]], sort=False, dropna=False)
+    return [c for c in cand if int(by[c].nunique(dropna=False).max()) > 1]
+
+
 def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: int = 5,
                  warmup_share: float = 0.5) -> list[Series]:
     """Split a results table into series (see the module docstring). Raises InputError on mixed rows.
@@ -244,7 +237,7 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
     """
     if group not in ("family", "pooled", "both"):
         raise InputError(f"group {group!r} is unknown; use family, pooled or both")
-    keys = ["task", "metric", *_present_keys(df)]
+    keys = ["task", "metric", *_present_keys(df), *split_columns(df)]
     work = df.reset_index(drop=True).copy()
     checkpoints = is_checkpoint_table(work)
     gcol = "model" if checkpoints else "family"

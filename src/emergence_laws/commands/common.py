@@ -20,15 +20,66 @@ def resolve_results(path: str) -> str:
 
 
 def load_table(args: argparse.Namespace, *, select: tuple[str, ...] = ("task", "metric")):
-    """Load and validate ``args.results`` (``--scales`` where the command has it).
+    """Load and validate ``args.results`` (``--scales`` where the command has it), keep the rows of
+    ``--where COL=VALUE``.
 
-    Only the rows the command selects (``args.task``, ``args.metric``, ... as named in ``select``)
-    have their values checked, so a bad row elsewhere in a log does not stop the command.
+    Only the rows the command selects (``args.task``, ``args.metric``, ... as named in ``select``,
+    and ``--where``) have their values checked, so a bad row elsewhere in a log does not stop it.
     """
     from emergence_laws.results import load_results
 
-    chosen = {col: getattr(args, col, None) for col in select}
-    return load_results(resolve_results(args.results), scales=getattr(args, "scales", None), select=chosen)
+    where = parse_where(getattr(args, "where", None) or [])
+    chosen = {**{col: getattr(args, col, None) for col in select}, **where}
+    df = load_results(resolve_results(args.results), scales=getattr(args, "scales", None), select=chosen)
+    return apply_where(df, where)
+
+
+def parse_where(items: list[str]) -> dict[str, str]:
+    """``["format=mc", "dataset=c4"]`` -> {"format": "mc", "dataset": "c4"}; InputError on a malformed item."""
+    from emergence_laws.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, value = str(item).partition("=")
+        if not sep or not col.strip():
+            raise InputError(f"--where {item}: write COLUMN=VALUE, e.g. --where format=mc")
+        out[col.strip()] = value.strip()
+    return out
+
+
+def apply_where(df, where: dict[str, str]):
+    """The rows whose columns equal the ``--where`` values (compared as text); InputError naming what exists."""
+    from emergence_laws.errors import InputError
+
+    for col, want in where.items():
+        if col not in df.columns:
+            raise InputError(f"--where {col}={want}: the table has no column {col!r}; its columns: "
+                             + ", ".join(map(str, df.columns)))
+        text = df[col].map(_as_text)
+        sub = df[text == want]
+        if sub.empty:
+            have = sorted(set(text) - {""})
+            shown = ", ".join(have[:12]) + (" ..." if len(have) > 12 else "")
+            raise InputError(f"--where {col}={want}: no such rows; column {col!r} holds: {shown}")
+        df = sub
+    return df
+
+
+def _as_text(v) -> str:
+    """A cell as --where compares it: blank for missing, 5 for 5.0, else its text."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def add_where_option(p: argparse.ArgumentParser) -> None:
+    """``--where COL=VALUE`` (repeatable): keep only those rows, e.g. one format of a task."""
+    p.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                   help="keep only rows whose column COL equals VALUE (repeatable), e.g. --where format=mc")
 
 
 def make_out_dir(path: str | Path) -> Path:
@@ -98,7 +149,7 @@ def directions(args: argparse.Namespace) -> dict[str, bool]:
 
 #: destinations of the options :func:`add_law_options` adds (recorded in provenance)
 LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "form", "elbow", "bootstrap", "seed",
-                                "higher_is_better", "lower_is_better")
+                                "higher_is_better", "lower_is_better", "where")
 
 
 def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
@@ -117,6 +168,7 @@ def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
     add_direction_options(p)
+    add_where_option(p)
 
 
 def check_bootstrap(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ import sys
 
 from emergence_laws.commands.common import (
     add_direction_options,
+    add_where_option,
     directions,
     load_table,
     make_out_dir,
@@ -16,7 +17,7 @@ from emergence_laws.commands.common import (
 
 #: options of `emergence detect` recorded in the provenance of its results
 DETECT_OPTIONS: tuple[str, ...] = ("x", "task", "metric", "family", "model", "group", "scales", "higher_is_better",
-                                   "lower_is_better")
+                                   "lower_is_better", "where")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "(default)")
     p.add_argument("--scales", help="for lm-eval JSON: CSV mapping model (and step) -> pretrain_loss/flops/params")
     add_direction_options(p)
+    add_where_option(p)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--out", help="folder to write detect.json, figures (PNG) and report.html")
     p.add_argument("--no-report", action="store_true", help="with --out: skip figures and report.html")
@@ -63,10 +65,13 @@ def format_table(payload: dict) -> str:
     """Plain-text table: one line per curve, columns as wide as their longest entry (nothing cut)."""
     x = payload["x"]
     rows = payload["series"]
-    cols = ["task", "metric", "family", "shots"]
     group_by = payload.get("group_by", "family")
-    if any(r.get("n_train") not in (None, 0) for r in rows):
-        cols.append("n_train")
+    keys = payload.get("curve_keys") or ["task", "metric", "shots", "n_train", "family"]
+    cols = ["task", "metric", "family", "shots"] + [
+        k for k in keys
+        if k not in ("task", "metric", "family", "shots")
+        and any(r.get(k) not in (None, 0 if k == "n_train" else None) for r in rows)
+    ]
     table = [[*(group_by if c == "family" else c for c in cols), "label", "emergent scale [5%, 95%]", "sharp"]]
     for r in rows:
         if r["emergent_scale"] is not None:

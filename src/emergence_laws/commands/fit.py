@@ -61,7 +61,7 @@ def _fmt_scale(scale: dict | None) -> str | None:
                 f"{at:.3g} {axis}" if at else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f})"
             )
     n = max((scale[a]["n_models"] for a in scale), default=0)
-    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} models)" if parts else None
+    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} checkpoints)" if parts else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -422,24 +422,27 @@ def _rise_label(n_floor: int, n_post: int | None, floor_span: float, floor_gain:
     if chance is not None:
         checks[f"floor median {_g(floor_med)} within {tol:.3g} of chance {chance:.3g}"] = bool(at_chance)
     failed = [k for k, ok in checks.items() if not ok]
-    # too short a floor: the floor-size checks (count, span, a gain that needs 3 points) are all that fail
-    size_only = not count_ok and all(
-        k.startswith(("floor of", "floor spans")) or (k.startswith("floor gains") and floor_gain is None)
-        for k in failed
+    # too short a floor: 2+ points at chance (one point is no stretch), fewer than min_floor_points, and
+    # the floor-size checks (count, span, a gain that needs 3 points) are all that fail
+    size_only = (
+        not count_ok
+        and n_floor >= 2
+        and bool(at_chance)
+        and all(k.startswith(("floor of", "floor spans")) or (k.startswith("floor gains") and floor_gain is None)
+                for k in failed)
     )
-    if n_post is not None and n_floor >= 1 and n_post < config.min_floor_points and (not failed or size_only) and (
-        n_post == 0 or count_ok
-    ):
+    if n_post is not None and n_post < config.min_floor_points and ((not failed and count_ok) or (
+            size_only and n_post == 0)):
         return "warm-up", (
-            f"warm-up, not emergent: at chance only while the loss still falls from random init; {n_post} of the "
-            f"{n_floor} checkpoints before the rise are past warm-up (need {config.min_floor_points})"
+            f"warm-up, not emergent: flat only while the loss still falls from random init; {n_post} of the "
+            f"{n_floor} points before the rise are past warm-up (need {config.min_floor_points})"
         )
     if not failed:
         return "emergent", "; ".join(checks)
     if size_only:
         return "not identifiable", (
-            f"not identifiable: only {n_floor} point(s) before the rise (need {config.min_floor_points}) to tell a "
-            "flat floor at chance from a gradual rise; add earlier checkpoints or smaller models"
+            f"not identifiable: only {n_floor} points at chance before the rise (need {config.min_floor_points}) to "
+            "tell a flat floor from a gradual rise; add earlier checkpoints or smaller models"
         )
     return "smooth", "not emergent: " + "; ".join(failed)
 

@@ -1,9 +1,9 @@
 """What every figure of the report needs: matplotlib (Agg, imported on first use), a grid of
 panels, the scale axis drawn the same way everywhere, and saving a PNG.
 
-Scale axis convention: bigger model to the right. FLOPs, params and tokens on a log axis (a
-checkpoint at 0, the random initialisation, cannot be placed there and is left out by the
-caller, who says so); pretraining loss (nats) on an inverted linear axis; step on a linear axis.
+Scale axis convention: bigger model to the right. FLOPs, params, tokens and steps on a log axis,
+as detection reads them (a checkpoint at 0, the random initialisation, cannot be placed there
+and is left out by the caller, who says so); pretraining loss (nats) on an inverted linear axis.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-#: Scale columns drawn on a log axis.
-LOG_AXES: tuple[str, ...] = ("flops", "params", "tokens")
+#: Scale columns drawn on a log axis (the same as emergence_laws.analysis.series.LOG_AXES).
+LOG_AXES: tuple[str, ...] = ("flops", "params", "tokens", "step")
 
 #: Axis labels of the scale columns.
 X_LABELS: dict[str, str] = {
@@ -51,7 +51,7 @@ def grid(n: int, ncols: int, panel: tuple[float, float], extra_height: float = 0
 
 
 def setup_x(ax, x: str) -> None:
-    """Bigger model to the right: log axis for FLOPs/params/tokens, inverted axis for loss."""
+    """Bigger model to the right: log axis for FLOPs/params/tokens/steps, inverted axis for loss."""
     if x in LOG_AXES:
         ax.set_xscale("log")
     elif x == "pretrain_loss" and not ax.xaxis_inverted():

@@ -18,7 +18,7 @@ import numpy as np
 
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.forms import shift
-from emergence_laws.metrics import metric_bounds
+from emergence_laws.metrics import metric_info
 from emergence_laws.report import figure
 
 
@@ -28,10 +28,10 @@ def _colors(n: int):
 
 
 def _units(result):
-    """(sign, clip): oriented values x sign = the metric in its own units; clip keeps curves inside its range."""
-    sign = 1.0 if result.get("higher_is_better", True) is not False else -1.0
-    bounds = metric_bounds(str(result.get("metric", ""))) or (-np.inf, np.inf)
-    return sign, (lambda v: np.clip(sign * np.asarray(v, dtype=float), *bounds))
+    """(own, curve): fitted (oriented) values -> the metric's own units; curve also clips to its range."""
+    info = metric_info(str(result.get("metric", "")), result.get("higher_is_better"))
+    bounds = info.bounds or (-np.inf, np.inf)
+    return info.unorient, (lambda v: np.clip(info.unorient(v), *bounds))
 
 
 def _loss_grid(loss, far) -> np.ndarray:
@@ -42,29 +42,29 @@ def _loss_grid(loss, far) -> np.ndarray:
 def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
     """Metric vs pretraining loss per data amount (points: rows; lines: the fitted law); few-shot in black."""
     law, data = result.law, result.data
-    sign, units = _units(result)
+    own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(data.loss)
     grid = _loss_grid(data.loss, far)
     amounts = data.amounts
     for c, d in zip(_colors(len(amounts)), amounts):
         m = data.n_train == d
-        ax.scatter(data.loss[m], sign * data.value[m], s=14, color=c, alpha=0.7)
+        ax.scatter(data.loss[m], own(data.value[m]), s=14, color=c, alpha=0.7)
         ax.plot(grid, units(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
     fs = data.is_fewshot
     ept = law.few_shot_emergence_point
     if fs.any():
         ax.scatter(
-            data.loss[fs], sign * data.value[fs], s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
+            data.loss[fs], own(data.value[fs]), s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
         )
         ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
     ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} nats")
     if law.interval:
         ax.axvspan(*law.interval, color="crimson", alpha=0.12, label="5-95% interval")
     if data.chance is not None:
-        ax.axhline(sign * data.chance, color="grey", lw=0.8, ls=":", label="chance")
+        ax.axhline(own(data.chance), color="grey", lw=0.8, ls=":", label="chance")
     figure.setup_x(ax, "pretrain_loss")
-    figure.clip_x(ax, data.loss, sign * data.value, far)
+    figure.clip_x(ax, data.loss, own(data.value), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric") if hasattr(result, "get") else "metric")
     ax.set_title(title or f"{result.get('task', '')}: emergence law ({law.form}, {law.elbow})")
@@ -131,28 +131,28 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
 def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     """Few-shot curve (used vs held-out checkpoints), actual elbow, predicted elbow and its interval."""
     bt, data = result.backtest, result.data
-    sign, units = _units(result)
+    own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(data.loss)
     fs = data.is_fewshot
     used = data.loss > bt.cutoff_loss
     ft = ~fs
     ax.scatter(
-        data.loss[ft & used], sign * data.value[ft & used], s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)"
+        data.loss[ft & used], own(data.value[ft & used]), s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)"
     )
     ax.scatter(
         data.loss[ft & ~used],
-        sign * data.value[ft & ~used],
+        own(data.value[ft & ~used]),
         s=8,
         facecolors="none",
         edgecolors="tab:blue",
         alpha=0.35,
         label="finetuned (held out)",
     )
-    ax.scatter(data.loss[fs & used], sign * data.value[fs & used], s=26, color="black", marker="s", label="few-shot (in fit)")
+    ax.scatter(data.loss[fs & used], own(data.value[fs & used]), s=26, color="black", marker="s", label="few-shot (in fit)")
     ax.scatter(
         data.loss[fs & ~used],
-        sign * data.value[fs & ~used],
+        own(data.value[fs & ~used]),
         s=26,
         facecolors="none",
         edgecolors="black",
@@ -178,9 +178,9 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     if bt.interval:
         ax.axvspan(*bt.interval, color="crimson", alpha=0.12)
     ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
-    _data_ylim(ax, sign * data.value)
+    _data_ylim(ax, own(data.value))
     figure.setup_x(ax, "pretrain_loss")
-    figure.clip_x(ax, data.loss, sign * data.value, far)
+    figure.clip_x(ax, data.loss, own(data.value), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric"))
     ahead = f", {bt.compute_ahead:.1f}x compute ahead" if bt.compute_ahead else ""
@@ -211,11 +211,11 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
     """The few-shot sigmoid baseline: points, the sigmoid, its tangent elbow."""
     sig = result.baseline
     x, y = result.data
-    sign, units = _units(result)
+    own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
     far = figure.far_out(x) if not sig.axis.startswith("-log10(") else np.zeros(len(x), dtype=bool)
     to_x, name = _sigmoid_axes(ax, sig.axis)
-    ax.scatter(to_x(x), sign * np.asarray(y), s=18, color="black")
+    ax.scatter(to_x(x), own(y), s=18, color="black")
     near = np.asarray(x)[~far]
     g = np.linspace(near.min() - 0.05 * np.ptp(near), near.max() + 0.05 * np.ptp(near), 300)
     ax.plot(to_x(g), units(sig.predict(g)), color="tab:orange", lw=1.4, label="sigmoid")
@@ -225,7 +225,7 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
         ls="--",
         label=f"tangent elbow {float(to_x(sig.emergence_point)):.4g}" + ("" if sig.identified else " (not identified)"),
     )
-    figure.clip_x(ax, x, sign * np.asarray(y), far)
+    figure.clip_x(ax, x, own(y), far)
     ax.set_xlabel(f"{figure.X_LABELS.get(name, name)}  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric"))
     ax.set_title(title or f"{result.get('task', '')}: few-shot sigmoid baseline")
@@ -238,12 +238,12 @@ def plot_sigmoid_backtest(result, path: str | Path, title: str | None = None) ->
     ones, the actual elbow (ReLU on the whole curve) and the predicted one."""
     bt = result.backtest
     loss, y = (np.asarray(a, dtype=float) for a in result.data)
-    sign, units = _units(result)
+    own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(loss)
     used = loss > bt.cutoff_loss
-    ax.scatter(loss[used], sign * y[used], s=26, color="black", marker="s", label="few-shot (in fit)")
-    ax.scatter(loss[~used], sign * y[~used], s=26, facecolors="none", edgecolors="black", marker="s",
+    ax.scatter(loss[used], own(y[used]), s=26, color="black", marker="s", label="few-shot (in fit)")
+    ax.scatter(loss[~used], own(y[~used]), s=26, facecolors="none", edgecolors="black", marker="s",
                label="few-shot (held out)")
     grid = _loss_grid(loss, far)
     ax.plot(grid, units(bt.truth.predict(grid)), color="black", lw=1.2, label="ReLU fit to the full few-shot curve")
@@ -253,9 +253,9 @@ def plot_sigmoid_backtest(result, path: str | Path, title: str | None = None) ->
     tag = f"(error {bt.error_nats:.3f})" if bt.identified else "(NOT identified)"
     ax.axvline(bt.predicted, color="tab:orange", lw=1.2, label=f"predicted {bt.predicted:.3f} {tag}")
     ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
-    _data_ylim(ax, sign * y)
+    _data_ylim(ax, own(y))
     figure.setup_x(ax, "pretrain_loss")
-    figure.clip_x(ax, loss, sign * y, far)
+    figure.clip_x(ax, loss, own(y), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric"))
     ax.set_title(title or f"{result.get('task', '')}: sigmoid baseline backtest")

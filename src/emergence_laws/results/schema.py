@@ -8,6 +8,10 @@ Facts about metrics (direction, bounds, chance, discrete or continuous) live in
 
 from __future__ import annotations
 
+import math
+import re
+from typing import Any
+
 #: Columns every row must have.
 REQUIRED: tuple[str, ...] = ("model", "task", "metric", "value", "n_train", "shots")
 
@@ -97,3 +101,27 @@ COLUMN_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "tokens": (0, None, True),
     "stderr": (0, None, True),
 }
+
+#: How a step is written: 1000, "1000", "step1000", "global_step1000" (lm-eval revisions, Pythia branches).
+_STEP = re.compile(r"^(?:step|global_step|iter|ckpt|checkpoint)?[-_ ]?(\d+)(?:\.0+)?$", re.IGNORECASE)
+
+
+def step_number(value: Any) -> float:
+    """A step as a number: 1000, "1000", "step1000", "global_step1000" -> 1000.0; "final", blank -> NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        return v if math.isfinite(v) else math.nan
+    m = _STEP.match(str(value).strip())
+    return float(m.group(1)) if m else math.nan
+
+
+def step_label(value: Any) -> str | None:
+    """A step for display and ids: 1000.0 -> "1000", "final" -> "final", missing -> None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return None
+    n = step_number(value)
+    return str(int(n)) if math.isfinite(n) else str(value).strip()
+
+

@@ -164,7 +164,7 @@ def _select(df: pd.DataFrame, select: Mapping[str, str | None] | None) -> pd.Dat
     for col, want in select.items():
         if want is None or col not in df.columns:
             continue
-        keep &= (df[col] == str(want)).to_numpy()
+        keep &= (df[col].notna() & (df[col].astype(str).str.strip() == str(want))).to_numpy()
     return df[keep].copy() if keep.any() else df
 
 
