@@ -94,6 +94,10 @@ BAD_INPUTS = [
      "not a finite number", None),
     ("backtest-cutoff-minus-inf", ["backtest", EXAMPLE, "--task", "mc4_reasoning", "--cutoff-loss", "-inf"], 2,
      "not a finite number", None),
+    ("backtest-sigmoid-cutoff-below-all", ["backtest", EXAMPLE, "--task", "mc4_reasoning", "--baseline", "sigmoid",
+                                           "--cutoff-loss", "-1"], 2, "nothing emergent is held out", None),
+    ("backtest-sigmoid-cutoff-too-high", ["backtest", EXAMPLE, "--task", "mc4_reasoning", "--baseline", "sigmoid",
+                                          "--cutoff-loss", "4"], 2, "3+ are needed to fit; lower the cutoff", None),
     ("fit-task-missing", ["fit", EXAMPLE, "--task", "nope"], 2, "task 'nope' is not in the table", None),
     ("fit-bootstrap-negative", ["fit", EXAMPLE, "--bootstrap", "-3"], 2, "--bootstrap -3 is negative", None),
     ("fit-d0-negative", ["fit", EXAMPLE, "--d0", "-1", "--bootstrap", "0"], 2, "d0", None),
@@ -105,7 +109,7 @@ BAD_INPUTS = [
     # usage errors are one line too
     ("usage-missing-option", ["predict", "--loss", "3"], 2, "required: --law", None),
     ("usage-bad-int", ["fit", EXAMPLE, "--bootstrap", "x"], 2, "invalid int value", None),
-    ("usage-bad-choice", ["detect", EXAMPLE, "--x", "tokens"], 2, "invalid choice", None),
+    ("usage-bad-choice", ["detect", EXAMPLE, "--x", "volume"], 2, "invalid choice", None),
     # not identifiable: exit 3
     ("fit-few-shot-only", ["fit", "{d}/fewshot.csv"], 3, "no finetuned rows", None),
 ]
@@ -182,6 +186,22 @@ def test_predict_stays_inside_the_metric_bounds_and_warns_far_outside_the_fitted
     assert main(["predict", "--law", law, "--loss", "2.8", "--n-train", "64"]) == 0  # inside: no warning
     out, err = capsys.readouterr()
     assert err == "" and "predicted 0." in out
+
+
+def test_predict_reports_a_lower_is_better_metric_in_its_own_units(bad_dir, capsys, tmp_path):
+    """A law fitted on error (= 1 - accuracy) predicts error, inside [0, 1], mirroring accuracy's law."""
+    ex = pd.read_csv(EXAMPLE)
+    ex = ex.assign(value=1 - ex["value"], chance=1 - ex["chance"], metric="error")
+    ex.to_csv(tmp_path / "error.csv", index=False)
+    assert main(["fit", str(tmp_path / "error.csv"), "--bootstrap", "0", "--out", str(tmp_path / "fit")]) == 0
+    capsys.readouterr()
+    got = {}
+    for name, law in (("error", tmp_path / "fit" / "prediction.json"), ("accuracy", bad_dir / "fitdir" / "prediction.json")):
+        assert main(["predict", "--law", str(law), "--loss", "3.5", "2.8", "1.0", "--json"]) == 0
+        got[name] = json.loads(capsys.readouterr().out)["predicted"]
+    assert all(0.0 <= v <= 1.0 for v in got["error"])
+    assert got["error"] == pytest.approx([1 - a for a in got["accuracy"]], abs=1e-6)
+    assert got["error"][2] == 0.0  # the strong model's error is clipped at the bound, not negative
 
 
 #: cases that also run as real processes: the entry point, its exit status and its stderr

@@ -46,7 +46,7 @@ def test_backtest_table_predicts_from_weaker_models(example):
 
 def test_backtest_and_fit_refuse_clearly(example):
     # a cutoff above every checkpoint leaves nothing to fit: lower it (not "raise")
-    with pytest.raises(InputError, match="no checkpoint has a higher loss .* lower the cutoff"):
+    with pytest.raises(InputError, match=r"0 checkpoint\(s\) have a higher loss .* lower the cutoff"):
         backtest_table(example, "mc4_reasoning", 9.0)
     # a cutoff below every emergent checkpoint holds nothing emergent out: no "success" by hindsight
     with pytest.raises(InputError, match="nothing emergent is held out to predict; raise the cutoff"):

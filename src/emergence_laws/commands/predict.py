@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     from emergence_laws.errors import InputError
     from emergence_laws.laws.fit import EmergenceLaw
-    from emergence_laws.results.schema import metric_bounds
+    from emergence_laws.metrics import resolve
 
     path = Path(args.law)
     try:
@@ -71,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--loss {L:g}: pretraining loss must be a positive number of nats/token")
     doc = json.loads(text)
     metric = doc.get("metric") if isinstance(doc, dict) and isinstance(doc.get("metric"), str) else None
-    bounds = metric_bounds(metric) if metric else None
+    info = None
+    if metric:  # the law was fitted on the metric read larger = better; report it in the metric's own units
+        declared = doc.get("higher_is_better")
+        info = resolve(metric, {metric: declared} if isinstance(declared, bool) else None)
+    bounds = info.bounds if info is not None else None
     warnings = []
     far = extrapolation_warning(args.n_train, law.d0, law.amounts)
     if far:
@@ -80,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for L in args.loss:
         with np.errstate(all="ignore"):
             v = float(law.predict(L, args.n_train))
+            v = float(info.unorient(v)) if info is not None else v
         if not math.isfinite(v):
             raise InputError(f"--law {path}: the law gives {v} at loss {L:g} (its parameters overflow); "
                              "re-run `emergence fit --out` to write a sound prediction.json")

@@ -48,6 +48,150 @@ class Backtest:
     sigmoid_error_nats: float | None
 
 
+def actual_elbow(loss, value, *, chance: float | None = None, n_eval=None) -> ElbowFit:
+    """The few-shot emergence that happened: a ReLU elbow fitted to the whole few-shot curve up to its
+    saturation (:func:`~emergence_laws.laws.elbow.before_saturation`). ``loss`` in nats, ``value``
+    oriented higher-is-better.
+
+    Raises:
+        NotIdentifiableError: fewer than 3 checkpoints, or the curve never leaves its floor.
+    """
+    loss = np.asarray(loss, dtype=float)
+    value = np.asarray(value, dtype=float)
+    if np.unique(loss).size < 3:
+        raise NotIdentifiableError(
+            "backtest needs the few-shot curve (n_train = 0) at 3+ checkpoints to know where emergence actually "
+            "happened; add few-shot rows"
+        )
+    truth = fit_elbow(loss, value, chance=chance, n_eval=n_eval)
+    top = before_saturation(loss, value)  # a saturated top would tilt the ReLU (see before_saturation)
+    if truth.emerged and not top.all() and np.unique(loss[top]).size >= 3:
+        ne = None if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), loss.shape)[top]
+        refit = fit_elbow(loss[top], value[top], chance=chance, n_eval=ne)
+        if refit.emerged:
+            truth = refit
+    if not truth.emerged:
+        raise NotIdentifiableError(
+            f"the few-shot curve never leaves its floor (strongest loss {truth.e_upper:.4g} nats): there is no actual "
+            "emergence point to backtest against; add stronger checkpoints"
+        )
+    return truth
+
+
+def compute_ahead(loss, flops, first_post: float | None, strongest: float) -> float | None:
+    """FLOPs of the first post-emergence checkpoint / FLOPs of the strongest one in the fit (None if unknown)."""
+    if flops is None or first_post is None:
+        return None
+    loss = np.asarray(loss, dtype=float)
+    fl = np.asarray(flops, dtype=float)
+    f_post = fl[loss == first_post]
+    f_fit = fl[loss == strongest]
+    f_post, f_fit = f_post[np.isfinite(f_post)], f_fit[np.isfinite(f_fit)]
+    if not (f_post.size and f_fit.size and f_fit.max() > 0):
+        return None
+    ahead = float(np.median(f_post) / np.median(f_fit))
+    return ahead if math.isfinite(ahead) else None
+
+
+def check_finite_cutoff(cutoff_loss: float) -> None:
+    """InputError unless the cutoff (nats) is a finite number."""
+    if not math.isfinite(cutoff_loss):
+        raise InputError(f"cutoff loss {cutoff_loss:g}: not a finite number; give a pretraining loss in nats, "
+                         "between the losses of the checkpoints to fit and those to predict")
+
+
+def held_out_post_emergence(loss, fewshot_loss, truth: ElbowFit, cutoff_loss: float, *, need: int = 1) -> np.ndarray:
+    """The few-shot losses (nats) of the checkpoints past the actual emergence point, after checking
+    that ``cutoff_loss`` leaves `need`+ checkpoints to fit (loss above it) and holds out at least one
+    post-emergence checkpoint (loss at or below it): else nothing emergent is left to predict.
+
+    Raises:
+        InputError: the cutoff leaves too little to fit (lower it) or holds nothing emergent out (raise it).
+        NotIdentifiableError: no few-shot checkpoint lies past the actual emergence point.
+    """
+    loss = np.asarray(loss, dtype=float)
+    above = np.unique(loss[loss > cutoff_loss]).size
+    if above < need:
+        raise InputError(f"cutoff loss {cutoff_loss:g}: {above} checkpoint(s) have a higher loss (the weakest has "
+                         f"{float(loss.max()):.4g} nats), {need}+ are needed to fit; lower the cutoff")
+    fs_loss = np.asarray(fewshot_loss, dtype=float)
+    post = np.unique(fs_loss[fs_loss < truth.E])
+    if not post.size:
+        raise NotIdentifiableError(f"no few-shot checkpoint lies past the actual emergence point ({truth.E:.4g} "
+                                   "nats); add stronger checkpoints")
+    if not (post <= cutoff_loss).any():
+        raise InputError(
+            f"cutoff loss {cutoff_loss:g}: every checkpoint past the actual emergence point ({truth.E:.4g} nats) is "
+            f"in the fit, so nothing emergent is held out to predict; raise the cutoff to at least "
+            f"{float(post.min()):.4g} nats (the strongest checkpoint), ideally above {truth.E:.4g}")
+    return post
+
+
+def _seen_emergence(post: np.ndarray, cutoff_loss: float, truth: ElbowFit) -> str | None:
+    """A warning when the fit used checkpoints already past the actual emergence point."""
+    seen = post[post > cutoff_loss]
+    if not seen.size:
+        return None
+    return (f"the fit uses {seen.size} checkpoint(s) already past the actual emergence point ({truth.E:.4g} nats); "
+            f"this is not a prediction in advance: raise the cutoff above {float(post.max()):.4g} nats for one")
+
+
+@dataclass(frozen=True)
+class SigmoidBacktest:
+    """Outcome of :func:`backtest_sigmoid`: the few-shot sigmoid baseline scored like the law.
+
+    ``predicted`` is the sigmoid's tangent elbow (nats) fitted on checkpoints weaker than the
+    cutoff; ``identified`` False means that curve had not started to rise, so the number is no
+    prediction (``success`` is then False whatever the error).
+    """
+
+    predicted: float
+    identified: bool
+    actual: float
+    error_nats: float
+    success: bool
+    cutoff_loss: float
+    n_checkpoints_fit: int
+    strongest_fit_loss: float
+    first_post_emergence_loss: float | None
+    compute_ahead: float | None
+    sigmoid: SigmoidBaseline
+    truth: ElbowFit
+
+
+def backtest_sigmoid(loss, value, cutoff_loss: float, *, chance: float | None = None, n_eval=None,
+                     flops=None) -> SigmoidBacktest:
+    """Backtest the few-shot-only sigmoid: fit it on checkpoints with ``loss > cutoff_loss`` (nats),
+    compare its tangent elbow with :func:`actual_elbow` of the whole curve. ``value`` oriented
+    higher-is-better; ``flops`` (per row) for ``compute_ahead``.
+    """
+    check_finite_cutoff(cutoff_loss)
+    loss = np.asarray(loss, dtype=float)
+    value = np.asarray(value, dtype=float)
+    ne = None if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), loss.shape)
+    truth = actual_elbow(loss, value, chance=chance, n_eval=ne)
+    post = held_out_post_emergence(loss, loss, truth, cutoff_loss, need=3)  # the sigmoid needs 3+ checkpoints
+    keep = loss > cutoff_loss
+    sig = fit_sigmoid_baseline(loss[keep], value[keep], chance=chance, n_eval=None if ne is None else ne[keep])
+    err = abs(sig.emergence_point - truth.E)
+    strongest = float(loss[keep].min())
+    first_post = float(post.max())
+    return SigmoidBacktest(
+        predicted=sig.emergence_point,
+        identified=sig.identified,
+        actual=truth.E,
+        error_nats=err,
+        success=bool(sig.identified and err <= SUCCESS_NATS),
+        cutoff_loss=float(cutoff_loss),
+        n_checkpoints_fit=int(np.unique(loss[keep]).size),
+        strongest_fit_loss=strongest,
+        first_post_emergence_loss=first_post,
+        compute_ahead=compute_ahead(loss, flops, first_post, strongest),
+        sigmoid=sig,
+        truth=truth,
+    )
+
+
 def backtest(
     data: LawData,
     cutoff_loss: float,
@@ -75,61 +219,24 @@ def backtest(
         NotIdentifiableError: the few-shot curve never emerges (no ground truth), or the rows above
             the cutoff cannot identify the law.
     """
-    if not math.isfinite(cutoff_loss):
-        raise InputError(f"cutoff loss {cutoff_loss:g}: not a finite number; give a pretraining loss in nats, "
-                         "between the losses of the checkpoints to fit and those to predict")
+    check_finite_cutoff(cutoff_loss)
     fs = data.is_fewshot
-    if np.unique(data.loss[fs]).size < 3:
-        raise NotIdentifiableError(
-            "backtest needs the few-shot curve (n_train = 0) at 3+ checkpoints to know where emergence actually happened; add few-shot rows"
-        )
     ne = data.n_eval
-    fs_loss, fs_value, fs_ne = data.loss[fs], data.value[fs], None if ne is None else ne[fs]
-    truth = fit_elbow(fs_loss, fs_value, chance=data.chance, n_eval=fs_ne)
-    top = before_saturation(fs_loss, fs_value)  # a saturated top would tilt the ReLU (see before_saturation)
-    if truth.emerged and not top.all() and np.unique(fs_loss[top]).size >= 3:
-        refit = fit_elbow(fs_loss[top], fs_value[top], chance=data.chance, n_eval=None if fs_ne is None else fs_ne[top])
-        if refit.emerged:
-            truth = refit
-    if not truth.emerged:
-        raise NotIdentifiableError(
-            f"the few-shot curve never leaves its floor (strongest loss {truth.e_upper:.4g} nats): there is no actual "
-            "emergence point to backtest against; add stronger checkpoints"
-        )
+    truth = actual_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if ne is None else ne[fs])
+    post = held_out_post_emergence(data.loss, data.loss[fs], truth, cutoff_loss)
     keep = data.loss > cutoff_loss
-    if not keep.any():
-        raise InputError(f"cutoff loss {cutoff_loss:g}: no checkpoint has a higher loss (the weakest has "
-                         f"{float(data.loss.max()):.4g} nats), so nothing is left to fit; lower the cutoff")
-    post = np.unique(data.loss[fs & (data.loss < truth.E)])  # post-emergence checkpoints, by few-shot loss
-    if not post.size:
-        raise NotIdentifiableError(f"no few-shot checkpoint lies past the actual emergence point ({truth.E:.4g} nats); "
-                                   "add stronger checkpoints")
-    if not (post <= cutoff_loss).any():
-        raise InputError(
-            f"cutoff loss {cutoff_loss:g}: every checkpoint past the actual emergence point ({truth.E:.4g} nats) is "
-            f"in the fit, so nothing emergent is held out to predict; raise the cutoff to at least "
-            f"{float(post.min()):.4g} nats (the strongest checkpoint), ideally above {truth.E:.4g}")
     sub = data.subset(keep)
     law = fit_law(sub, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
     if bootstrap:
         law, _ = bootstrap_law(sub, law, n=bootstrap, seed=seed)
+    seen = _seen_emergence(post, cutoff_loss, truth)
+    if seen:
+        law = replace(law, warnings=(*law.warnings, seen))
     pred = law.few_shot_emergence_point
     err = abs(pred - truth.E)
     strongest = float(sub.loss.min())
     first_post = float(post.max())
-    seen = post[post > cutoff_loss]
-    if seen.size:
-        law = replace(law, warnings=(*law.warnings, (
-            f"the fit uses {seen.size} checkpoint(s) already past the actual emergence point ({truth.E:.4g} nats); "
-            f"this is not a prediction in advance: raise the cutoff above {first_post:.4g} nats for one")))
-    ahead = None
-    if flops is not None and first_post is not None:
-        fl = np.asarray(flops, dtype=float)
-        f_post = fl[data.loss == first_post]
-        f_fit = fl[data.loss == strongest]
-        f_post, f_fit = f_post[np.isfinite(f_post)], f_fit[np.isfinite(f_fit)]
-        if f_post.size and f_fit.size and f_fit.max() > 0:
-            ahead = float(np.median(f_post) / np.median(f_fit))
+    ahead = compute_ahead(data.loss, flops, first_post, strongest)
     sig, sig_err = None, None
     fs_sub = sub.is_fewshot
     if np.unique(sub.loss[fs_sub]).size >= 3:
@@ -151,7 +258,7 @@ def backtest(
         n_checkpoints_fit=int(np.unique(sub.loss).size),
         strongest_fit_loss=strongest,
         first_post_emergence_loss=first_post,
-        compute_ahead=None if ahead is None or not math.isfinite(ahead) else ahead,
+        compute_ahead=ahead,
         law=law,
         truth=truth,
         sigmoid=sig,
