@@ -163,7 +163,9 @@ class EvalSettings:
 class ExecutorSettings:
     """Where jobs run. local: `workers` processes (1 = in this process). ray: one Ray task per job
     with `num_cpus`/`num_gpus` each and `max_retries` on worker failure; `address` of a running
-    cluster (None = start a local one)."""
+    cluster (None = start a local one). `threads_per_worker`: torch threads of each worker process
+    (this process too when workers = 1); None = ``$EMERGENCE_THREADS``, else the available CPUs //
+    workers (local) or num_cpus (ray); see `emergence_laws.threads`."""
 
     kind: str = "local"
     workers: int = 1
@@ -260,6 +262,7 @@ class StudyConfig:
         if ex.num_cpus < 0 or ex.num_gpus < 0:
             raise ConfigError(f"{src}: executor.num_cpus/num_gpus: must be >= 0")
         _non_negative(ex.max_retries, f"{src}: executor.max_retries")
+        _positive_or_none(ex.threads_per_worker, f"{src}: executor.threads_per_worker")
         return self
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
