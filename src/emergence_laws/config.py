@@ -46,7 +46,8 @@ def is_hub_id(path: str) -> bool:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One rung of the ladder: a local HF folder or a hub id (with an optional revision).
+    """One rung of the ladder: a local HF folder, a `.gguf` file (dequantised once and cached) or a hub
+    id (with an optional revision).
 
     `params`, `tokens` (pretraining tokens) and `flops` (pretraining FLOPs) are optional; params
     are counted from the model when absent, flops = 6·params·tokens when tokens are known.
@@ -68,7 +69,8 @@ class Checkpoint:
         if self.name:
             return self.name
         if self.is_local:
-            return Path(self.path).name or self.path
+            p = Path(self.path)
+            return (p.stem if p.suffix == ".gguf" else p.name) or self.path
         return f"{self.path}@{self.revision}" if self.revision else self.path
 
     @property
@@ -211,9 +213,12 @@ class StudyConfig:
                 raise ConfigError(f"{where}.path: missing; give a local HF checkpoint folder or a hub id")
             if ck.is_local:
                 p = Path(ck.path)
-                if not p.is_dir():
-                    raise ConfigError(f"{where}.path: folder {ck.path} does not exist; give a local HF checkpoint folder or a hub id")
-                if not (p / "config.json").is_file():
+                if p.is_file() and p.suffix == ".gguf":
+                    _check_gguf_support(f"{where}.path")
+                elif not p.is_dir():
+                    raise ConfigError(f"{where}.path: folder {ck.path} does not exist; give a local HF checkpoint "
+                                      "folder, a .gguf file or a hub id")
+                elif not (p / "config.json").is_file():
                     raise ConfigError(f"{where}.path: {ck.path} has no config.json; point at a Hugging Face checkpoint folder (save_pretrained output)")
             for key in ("params", "tokens", "flops", "tokens_per_step"):
                 v = getattr(ck, key)
@@ -268,6 +273,14 @@ class StudyConfig:
     def with_overrides(self, **changes: Any) -> StudyConfig:
         """A copy with top-level fields replaced (e.g. ``executor=...``, ``store=...``)."""
         return replace(self, **changes)
+
+
+def _check_gguf_support(where: str) -> None:
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"{where}: reading .gguf files needs the gguf package; "
+                          "pip install 'emergence-laws[gguf]' (or pip install gguf)") from None
 
 
 def _positive(v: Any, where: str) -> None:
@@ -379,7 +392,8 @@ def _parse_ladder(raw: Any, base: Path, source: str) -> tuple[Checkpoint, ...]:
         if ck.path and (not _HUB_ID.match(ck.path) or local_hint):
             ck = replace(ck, path=str(_resolve(base, ck.path)))
             if not ck.name:
-                ck = replace(ck, name=Path(entry["path"] if isinstance(entry, Mapping) else item).name)
+                given = Path(entry["path"] if isinstance(entry, Mapping) else item)
+                ck = replace(ck, name=given.stem if given.suffix == ".gguf" else given.name)
         out.append(ck)
     return tuple(out)
 

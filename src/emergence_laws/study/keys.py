@@ -57,12 +57,21 @@ def _folder_fingerprint(path: str, _stamp: tuple) -> str:
     return digest(files, 32)
 
 
+@lru_cache(maxsize=256)
+def _file_fingerprint(path: str, _stamp: tuple) -> str:
+    return digest({Path(path).name: file_digest(path, full=False)}, 32)
+
+
 def checkpoint_fingerprint(path: str, revision: str | None = None, *, local: bool = True) -> str:
     """What identifies a checkpoint's weights: a hash of a local folder's files (config, tokenizer,
-    weights; big weight files sampled), or ``hub:<id>@<revision>`` for a hub id."""
+    weights; big weight files sampled) or of a single-file checkpoint (.gguf, sampled), or
+    ``hub:<id>@<revision>`` for a hub id."""
     if not local:
         return f"hub:{path}@{revision or 'main'}"
     p = Path(path)
+    if p.is_file():  # a single-file checkpoint (.gguf)
+        st = p.stat()
+        return _file_fingerprint(str(p.resolve()), (st.st_size, st.st_mtime_ns))
     stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(p.iterdir()) if f.is_file())
     return _folder_fingerprint(str(p.resolve()), stamp)
 
