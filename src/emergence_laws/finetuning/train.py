@@ -86,8 +86,12 @@ def _optimizer(params, config: FinetuneConfig):
 
 
 def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], config: FinetuneConfig | None = None,
-             *, save_to: str | Path | None = None, stats: dict | None = None):
-    """Finetune a copy of `model` on `examples` and return it in eval mode (the caller's model is untouched).
+             *, save_to: str | Path | None = None, stats: dict | None = None, in_place: bool = False):
+    """Finetune `model` on `examples` and return the finetuned model in eval mode.
+
+    By default a copy is trained and the caller's model is untouched; `in_place=True` trains
+    `model` itself (no second copy of the weights in memory: use it when the checkpoint can be
+    reloaded from disk, as the study's jobs do).
 
     Each example is the zero-shot evaluation prompt followed by `target_delimiter + answer`, and
     the loss (mean cross-entropy, nats/token) is on the answer tokens only. Deterministic by
@@ -112,7 +116,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
     fork_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(config.seed)
-        work = copy.deepcopy(model)
+        work = model if in_place else copy.deepcopy(model)
         if config.method == "lora":
             work = _lora_model(work, config)
         else:

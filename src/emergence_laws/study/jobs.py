@@ -2,7 +2,8 @@
 
 `run_job(job) -> list[dict]` is a pure function of the job (plus files on disk): it writes
 nothing. The driver stores the rows. Within a worker process the last checkpoint and task stay
-loaded, so consecutive jobs of one checkpoint load it once; finetuning works on a copy.
+loaded, so consecutive measure/few-shot jobs of one checkpoint load it once; a finetuning job
+trains the loaded model in place (no second copy of the weights) and the next job reloads it.
 
 Rows of few-shot/finetune jobs are results-table rows (one per metric; `run_key` = the job key).
 A measure job returns one dict: ``{"pretrain_loss": nats/token | None, "params": int, ...}``.
@@ -26,34 +27,44 @@ _TASK: dict[tuple, Any] = {}
 _ACCURACY_METRICS = ("accuracy", "acc", "acc_norm")
 
 
-def _load_checkpoint(job: Job) -> tuple[Any, Any]:
+def _load_checkpoint(job: Job, *, to_train: bool = False) -> tuple[Any, Any]:
+    """The job's (model, tokenizer), cached per worker. `to_train=True` hands the model over for
+    in-place training: it leaves the cache (the next job reloads it from disk) instead of being copied."""
     ck, ev = job.checkpoint, job.eval
     ident = (ck.path, ck.revision, ev.device, ev.dtype)
+    if to_train:
+        return _MODEL.pop(ident) if ident in _MODEL else _load_fresh(job)
     if ident not in _MODEL:
         _MODEL.clear()  # keep one checkpoint in memory per worker
-        from transformers.utils import logging as hf_logging
-
-        from emergence_laws.models import load_model
-
-        hf_logging.disable_progress_bar()  # the grid has its own progress bar
-
-        source = ck.path
-        kwargs: dict[str, Any] = {"device": ev.device, "dtype": ev.dtype}
-        if ck.revision:
-            if "revision" in inspect.signature(load_model).parameters:
-                kwargs["revision"] = ck.revision
-            else:  # resolve the revision to a local snapshot folder (the HF cache works offline)
-                from huggingface_hub import snapshot_download
-
-                try:
-                    source = snapshot_download(ck.path, revision=ck.revision)
-                except Exception as exc:  # offline, unknown repo or revision, ...
-                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    raise InputError(f"{ck.path}@{ck.revision}: cannot fetch this hub checkpoint ({first}); "
-                                     "run where the hub is reachable (or the HF cache has it) "
-                                     "or give a local folder") from exc
-        _MODEL[ident] = load_model(source, **kwargs)
+        _MODEL[ident] = _load_fresh(job)
     return _MODEL[ident]
+
+
+def _load_fresh(job: Job) -> tuple[Any, Any]:
+    """Load the job's checkpoint from disk (or the hub cache), never from the worker's cache."""
+    ck, ev = job.checkpoint, job.eval
+    from transformers.utils import logging as hf_logging
+
+    from emergence_laws.models import load_model
+
+    hf_logging.disable_progress_bar()  # the grid has its own progress bar
+
+    source = ck.path
+    kwargs: dict[str, Any] = {"device": ev.device, "dtype": ev.dtype}
+    if ck.revision:
+        if "revision" in inspect.signature(load_model).parameters:
+            kwargs["revision"] = ck.revision
+        else:  # resolve the revision to a local snapshot folder (the HF cache works offline)
+            from huggingface_hub import snapshot_download
+
+            try:
+                source = snapshot_download(ck.path, revision=ck.revision)
+            except Exception as exc:  # offline, unknown repo or revision, ...
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise InputError(f"{ck.path}@{ck.revision}: cannot fetch this hub checkpoint ({first}); "
+                                 "run where the hub is reachable (or the HF cache has it) "
+                                 "or give a local folder") from exc
+    return load_model(source, **kwargs)
 
 
 def _load_task(job: Job) -> Any:
@@ -112,7 +123,7 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
     """Few-shot evaluation, or finetune on `n_train` examples then evaluate; one row per metric."""
     from emergence_laws.evaluation import evaluate_task
 
-    model, tok = _load_checkpoint(job)
+    model, tok = _load_checkpoint(job, to_train=job.kind == "finetune")
     task = _load_task(job)
     method = "none"
     stats: dict[str, Any] = {}
@@ -125,7 +136,7 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
         fcfg = FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
                               max_steps=ft.max_steps, batch_size=ft.batch_size, seed=job.seed)
         examples = training_subset(task, job.n_train, job.seed)
-        model = finetune(model, tok, task, examples, fcfg, stats=stats)  # trains a copy
+        model = finetune(model, tok, task, examples, fcfg, stats=stats, in_place=True)  # no copy: reloaded next time
     result = evaluate_task(model, tok, task, shots=job.shots, seed=job.seed, batch_size=job.eval.batch_size,
                            limit=job.task.limit)
     del model
