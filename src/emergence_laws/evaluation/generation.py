@@ -21,6 +21,30 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
+def _forward_params(model) -> set[str]:
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return set(inspect.signature(type(base).forward).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def new_kv_cache(model) -> tuple[str, object]:
+    """(forward keyword, empty `DynamicCache`) for incremental decoding with the current cache API:
+    transformers >= 5.x takes ``cache=``, earlier releases ``past_key_values=``. The cache object is
+    filled in place by each forward pass."""
+    from transformers import DynamicCache
+
+    name = "cache" if "cache" in _forward_params(model) else "past_key_values"
+    try:
+        cache = DynamicCache(config=model.config)
+    except TypeError:  # releases whose DynamicCache takes no config
+        cache = DynamicCache()
+    return name, cache
+
+
 @torch.inference_mode()
 def greedy_generate(model, tokenizer, contexts: Sequence[str], *, stop: Sequence[str] = ("\n",),
                     max_new_tokens: int = 64, batch_size: int = 32, progress: bool = False) -> list[str]:
@@ -58,13 +82,12 @@ def greedy_generate(model, tokenizer, contexts: Sequence[str], *, stop: Sequence
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         generated = [[] for _ in range(n)]
         done = [False] * n
-        past = None
+        cache_kw, cache = new_kv_cache(model)
         step_ids = ids
         step_pos = pos
         for _ in range(max_new_tokens):
             out = model(input_ids=step_ids, attention_mask=mask, position_ids=step_pos,
-                        past_key_values=past, use_cache=True, **extra)
-            past = out.past_key_values
+                        use_cache=True, **{cache_kw: cache}, **extra)
             nxt = out.logits[:, -1].argmax(-1)
             nxt_list = nxt.tolist()
             for row in range(n):

@@ -71,8 +71,20 @@ class ResultsStore:
                 self._conn.execute(_CREATE)
             elif not self._conn.execute("SELECT name FROM sqlite_master WHERE name='results'").fetchone():
                 raise InputError(f"{self.path}: SQLite file has no results table; it was not written by this tool")
+            self._add_new_columns()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: cannot open as a results store ({exc})") from None
+
+    def _add_new_columns(self) -> None:
+        """Stores written by an older version lack columns added since (e.g. pretrain_bpb): add them."""
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(results)")}
+        for c in COLUMNS:
+            if c not in have:
+                try:
+                    self._conn.execute(f"ALTER TABLE results ADD COLUMN {c} {_SQL_TYPES.get(c, 'TEXT')}")
+                except sqlite3.OperationalError:  # read-only file: read what is there
+                    break
+        self._have = {r[1] for r in self._conn.execute("PRAGMA table_info(results)")}
 
     def close(self) -> None:
         self._conn.close()
@@ -127,9 +139,10 @@ class ResultsStore:
 
     def to_frame(self) -> pd.DataFrame:
         """All rows as a results-table DataFrame (extra columns expanded; empty columns dropped)."""
-        cur = self._conn.execute(f"SELECT {', '.join(COLUMNS)}, extra FROM results ORDER BY rowid")
+        cols = [c for c in COLUMNS if c in self._have]
+        cur = self._conn.execute(f"SELECT {', '.join(cols)}, extra FROM results ORDER BY rowid")
         data = cur.fetchall()
-        df = pd.DataFrame(data, columns=[*COLUMNS, "extra"])
+        df = pd.DataFrame(data, columns=[*cols, "extra"])
         extras = [json.loads(e) if e else {} for e in df.pop("extra")]
         if any(extras):
             df = pd.concat([df, pd.DataFrame(extras, index=df.index)], axis=1)

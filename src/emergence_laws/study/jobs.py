@@ -102,21 +102,20 @@ def _finite(x: Any) -> float | None:
 
 
 def run_measure(job: Job) -> list[dict[str, Any]]:
-    """Parameter count and pretraining loss (nats/token on the reference text) of a checkpoint."""
-    from emergence_laws.models import count_params, pretraining_loss
+    """Parameter count and pretraining loss of a checkpoint on the reference text: nats/token and bits
+    per byte, with the tokens and bytes actually scored."""
+    from emergence_laws.models import count_params, reference_loss
 
     model, tok = _load_checkpoint(job)
-    loss = None
-    n_ref = None
+    record: dict[str, Any] = {"pretrain_loss": None, "pretrain_bpb": None, "reference_tokens": None,
+                              "reference_bytes": None}
     if job.reference is not None:
         ref = job.reference
-        kwargs: dict[str, Any] = {"seq_len": ref.seq_len, "max_tokens": ref.max_tokens}
-        if "batch_size" in inspect.signature(pretraining_loss).parameters:
-            kwargs["batch_size"] = job.eval.batch_size
-        loss = float(pretraining_loss(model, tok, ref.path, **kwargs))
-        n_ref = ref.max_tokens
-    return [{"job_key": job.key, "model": job.checkpoint.model_id, "pretrain_loss": loss,
-             "params": int(count_params(model)), "reference_tokens": n_ref}]
+        measured = reference_loss(model, tok, ref.path, seq_len=ref.seq_len, max_tokens=ref.max_tokens,
+                                  batch_size=job.eval.batch_size)
+        record = {"pretrain_loss": float(measured.nats_per_token), "pretrain_bpb": float(measured.bits_per_byte),
+                  "reference_tokens": measured.tokens, "reference_bytes": measured.bytes}
+    return [{"job_key": job.key, "model": job.checkpoint.model_id, "params": int(count_params(model)), **record}]
 
 
 def run_eval(job: Job) -> list[dict[str, Any]]:

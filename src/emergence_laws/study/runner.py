@@ -20,7 +20,7 @@ from emergence_laws.study.executors import Executor, JobOutcome, make_executor
 from emergence_laws.study.grid import Grid, Job, build_grid
 from emergence_laws.study.measures import MeasureCache
 
-SCALE_COLUMNS = ("pretrain_loss", "params", "tokens", "flops")
+SCALE_COLUMNS = ("pretrain_loss", "pretrain_bpb", "params", "tokens", "flops")
 
 
 class StudyFailedError(EmergenceError):
@@ -35,14 +35,16 @@ class StudyFailedError(EmergenceError):
 
 
 def checkpoint_scale(ck: Checkpoint, measured: dict[str, Any] | None) -> dict[str, Any]:
-    """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), params, tokens, flops (6·N·D)."""
+    """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), pretrain_bpb (bits/byte), params,
+    tokens, flops (6·N·D)."""
     measured = measured or {}
     params = ck.params if ck.params is not None else measured.get("params")
     tokens = ck.pretrain_tokens
     flops = ck.flops
     if flops is None and params is not None and tokens is not None:
         flops = 6.0 * float(params) * float(tokens)
-    return {"pretrain_loss": measured.get("pretrain_loss"), "params": params, "tokens": tokens, "flops": flops}
+    return {"pretrain_loss": measured.get("pretrain_loss"), "pretrain_bpb": measured.get("pretrain_bpb"),
+            "params": params, "tokens": tokens, "flops": flops}
 
 
 def _open_store(store: Any, cfg: StudyConfig) -> tuple[Any, bool]:
