@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_study_support import write_study
-from tiny_models import build_tiny_model
 
 from emergence_laws.config import load_study
 from emergence_laws.finetuning import FinetuneConfig, finetune
 from emergence_laws.study import jobs, run_study
 from emergence_laws.study.grid import build_grid
 from emergence_laws.tasks import Example, TaskSpec
+from tests.test_study_support import write_study
+from tests.tiny_models import build_tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 GEN = tuple(Example(prompt=f"Q: {w}\nA:", target=t) for w, t in
             [("cat", "dog"), ("tree", "apple"), ("the", "in"), ("her", "on")])
@@ -49,8 +51,6 @@ def test_a_finetune_job_hands_its_model_over_and_the_next_job_reloads(tmp_path, 
 
     monkeypatch.setattr(models, "load_model", counting_load)
     cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=2, shots=(0,), method="full"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     jobs.clear_caches()
     try:
         whole = run_study(cfg, store=tmp_path / "whole.db", progress=False)
@@ -62,7 +62,6 @@ def test_a_finetune_job_hands_its_model_over_and_the_next_job_reloads(tmp_path, 
                 jobs.clear_caches()
                 alone[job.key] = {r["metric"]: r["value"] for r in jobs.run_job(job)}
     finally:
-        torch.set_num_threads(before)
         jobs.clear_caches()
     # measure + few-shot share one load; each of the 2 finetuning jobs trains a loaded model in place,
     # so the second one reloads (then 2 more loads for the jobs run alone)

@@ -6,9 +6,11 @@ import warnings
 
 import pytest
 import torch
-from tiny_models import ARCHS, build_tiny_model
 
 from emergence_laws.evaluation.generation import greedy_generate, new_kv_cache
+from tests.tiny_models import ARCHS, build_tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 CONTEXTS = ["Q: the cat\nA:", "Q: an apple tree is big\nA:", "12 + 12 ="]
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
-from test_study_support import write_study
-from tiny_models import build_tiny_model
 
 from emergence_laws.config import load_study
 from emergence_laws.models import pretraining_loss, reference_loss
 from emergence_laws.study import jobs
 from emergence_laws.study.grid import build_grid
+from tests.test_study_support import write_study
+from tests.tiny_models import build_tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TEXT = "the cat is on the tree; the dog runs in the apple garden. Ünïcödé bytes: 12 + 12 = 24. " * 4
 
@@ -46,14 +47,11 @@ def test_measure_job_records_scored_tokens_and_bpb(tmp_path):
     cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(), shots=(0,),
                                  extra={"reference": {"path": "reference.txt", "max_tokens": 5000, "seq_len": 64}}))
     job = build_grid(cfg).measure[0]
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     jobs.clear_caches()
     try:
         (row,) = jobs.run_job(job)
         _, tok = jobs._load_checkpoint(job)
     finally:
-        torch.set_num_threads(before)
         jobs.clear_caches()
     text = (tmp_path / "reference.txt").read_text()
     n = len(tok(text, add_special_tokens=False)["input_ids"])
