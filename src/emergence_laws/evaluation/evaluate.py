@@ -102,7 +102,7 @@ def _generation(model, tokenizer, task, examples, contexts, batch_size, progress
 
 
 def evaluate_task(model, tokenizer, task: TaskSpec, *, shots: int = 0, seed: int = 0, batch_size: int = 32,
-                  limit: int | None = None, progress: bool = False,
+                  limit: int | None = None, progress: bool | None = None,
                   max_new_tokens: int | None = None) -> EvalResult:
     """Evaluate `model` on `task.test` (first `limit` examples) with `shots` demonstrations drawn
     from `task.train` by `seed` (see `build_fewshot_context`).

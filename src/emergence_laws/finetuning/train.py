@@ -17,6 +17,7 @@ from emergence_laws.errors import InputError
 from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
 from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
+from emergence_laws.progress import Progress
 from emergence_laws.tasks.spec import Example, TaskSpec
 
 
@@ -86,7 +87,8 @@ def _optimizer(params, config: FinetuneConfig):
 
 
 def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], config: FinetuneConfig | None = None,
-             *, save_to: str | Path | None = None, stats: dict | None = None, in_place: bool = False):
+             *, save_to: str | Path | None = None, stats: dict | None = None, in_place: bool = False,
+             progress: bool | None = None):
     """Finetune `model` on `examples` and return the finetuned model in eval mode.
 
     By default a copy is trained and the caller's model is untouched; `in_place=True` trains
@@ -98,7 +100,9 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
     `config.seed` (data order, LoRA init, dropout). LoRA adapters are merged into the returned
     model unless `config.merge_lora` is False (then a peft model is returned). Weights are saved
     (with the tokenizer) only if `save_to` is given. If `stats` is a dict it receives
-    steps, tokens (non-pad tokens seen), seconds, tokens_per_s, and final_loss.
+    steps, tokens (non-pad tokens seen), seconds, tokens_per_s, final_loss and losses (the training
+    loss of every step, nats/token). `progress`: steps and the mean loss of the last 10 steps as
+    training goes (None: the process setting, see `emergence_laws.progress`).
     """
     config = config or FinetuneConfig()
     if not examples:
@@ -128,7 +132,8 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         gen = torch.Generator().manual_seed(config.seed)
         lengths = [len(ids) for ids, _ in data]
         slice_logits = accepts_logits_to_keep(work)
-        step, tokens, last_loss = 0, 0, float("nan")
+        step, tokens, losses = 0, 0, []
+        bar = Progress(total, "finetune", "step", enabled=progress)
         start = time.perf_counter()
         while step < total:
             for idx in _batch_order(n, bs, lengths, gen, config.group_by_length):
@@ -160,8 +165,10 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
                 opt.step()
                 step += 1
                 tokens += int(mask.sum())
-                last_loss = float(loss.detach())
+                losses.append(float(loss.detach()))
+                bar.update(1, loss=sum(losses[-10:]) / len(losses[-10:]))
         seconds = time.perf_counter() - start
+        bar.close()
     if config.method == "lora" and config.merge_lora:
         work = work.merge_and_unload()
     work.eval()
@@ -173,5 +180,5 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         tokenizer.save_pretrained(save_to)
     if stats is not None:
         stats.update(steps=step, tokens=tokens, seconds=seconds, tokens_per_s=tokens / max(seconds, 1e-9),
-                     final_loss=last_loss)
+                     final_loss=losses[-1] if losses else float("nan"), losses=losses)
     return work

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -118,6 +119,8 @@ def converted_gguf(path: str | Path, cache_dir: str | Path | None = None) -> Pat
     except OSError as exc:
         raise InputError(f"{root}: cannot write the GGUF conversion cache ({exc.strerror}); "
                          "set EMERGENCE_CACHE to a writable folder") from exc
+    print(f"emergence: converting {p.name} to a cached Hugging Face folder in {root} (once per file)",
+          file=sys.stderr, flush=True)
     try:
         convert_gguf(p, tmp)
         (tmp / DONE).write_text(json.dumps({"source": str(p.resolve()), "fingerprint": target.name}))

@@ -7,8 +7,8 @@ job finishes, so a crash or ``kill -9`` loses at most the jobs in flight; with `
 
 from __future__ import annotations
 
+import contextlib
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 from emergence_laws.config import Checkpoint, StudyConfig
 from emergence_laws.errors import EmergenceError
+from emergence_laws.progress import Progress, show_progress
 from emergence_laws.study.executors import Executor, JobOutcome, make_executor
 from emergence_laws.study.grid import Grid, Job, build_grid
 from emergence_laws.study.measures import MeasureCache
@@ -122,7 +123,11 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
     failures: list[JobOutcome] = []
     ran = 0
     job_seconds = 0.0
-    bar = _progress(total=len(grid), initial=skipped, desc=cfg.name, enabled=progress)
+    bar = Progress(len(grid), cfg.name, "job", initial=skipped, enabled=progress, delay=0.0, always_finish=True)
+    # per-batch/step progress inside jobs when they run in this process (pool workers stay quiet)
+    inner = progress and getattr(ex, "name", "") == "local" and getattr(ex, "workers", 0) == 1
+    job_progress = contextlib.ExitStack()
+    job_progress.enter_context(show_progress(inner))
 
     def feed():  # lazily, so jobs of a checkpoint that failed to measure are dropped, not run
         for job in order:
@@ -171,6 +176,7 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
         if resume and done_eval:
             _refresh_scale(st, grid, scale)
     finally:
+        job_progress.close()
         bar.close()
         if own_executor:
             ex.close()
@@ -203,20 +209,3 @@ def _write_failures(path: Path, failures: list[JobOutcome]) -> None:
             fh.write(f"--- {f.job.key} {f.job.describe()} [{f.worker}]: {f.error}\n")
             if f.detail:
                 fh.write(f.detail.rstrip() + "\n")
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="job", file=sys.stderr, mininterval=0.5,
-                smoothing=0.1, dynamic_ncols=True)
