@@ -87,7 +87,7 @@ def test_hub_ids_revisions_and_tokens_per_step(tmp_path, base):
 
 @pytest.mark.parametrize(("edit", "expected"), [
     ({"ladder": [{"path": "/x/nope"}]},
-     "study.yaml: ladder[0].path: folder /x/nope does not exist; give a local HF checkpoint folder or a hub id"),
+     "study.yaml: ladder[0].path: folder /x/nope does not exist; give a local HF checkpoint folder, a .gguf file or a hub id"),
     ({"ladder": []}, "study.yaml: ladder: is empty; list at least one checkpoint"),
     ({"task": "missing.jsonl"}, "task.path: file"),
     ({"reference": {"path": "ref.txt", "max_tokens": 0}}, "reference.max_tokens: 0 is not a positive integer"),

@@ -19,7 +19,7 @@ from emergence_laws.study.grid import build_grid
 from tests.conftest import HANG_GUARD_S
 from tests.test_study_support import write_study
 
-METRICS = {"accuracy", "acc_norm", "loglik", "brier"}
+METRICS = {"accuracy", "acc_norm", "loglik", "brier", "answer_bpb"}
 
 
 # one torch thread per process: on a shared 2-core machine more threads only contend

@@ -104,19 +104,31 @@ class ReferenceText:
 
 @dataclass(frozen=True)
 class TaskSource:
-    """The task: a JSONL file or an lm-evaluation-harness task YAML pointing at local files."""
+    """The task: a JSONL file, an lm-evaluation-harness task YAML pointing at local files, or a
+    BIG-bench ``task.json``. `limit`: evaluate at most this many test examples. `format`: for
+    multiple choice, ``cloze`` (score each choice's text), ``mc`` (choices listed with letters, the
+    letter scored; task name ``<name>:mc``) or ``both`` (every few-shot and finetuning job in each).
+    `extract`: a regex whose `extract_select`-th match (0 first, -1 last) is a generation's answer,
+    scored as ``exact_match_extracted`` beside strict ``exact_match`` (replaces the regex the task
+    itself declares, e.g. BIG-bench's ``output_regex``)."""
 
     path: str
     name: str | None = None
-    limit: int | None = None  # evaluate at most this many test examples
+    limit: int | None = None
+    format: str = "cloze"
+    extract: str | None = None
+    extract_select: int = 0
 
 
 @dataclass(frozen=True)
 class FewshotGrid:
-    """Few-shot evaluations of the unmodified checkpoints: one job per shots × seed."""
+    """Few-shot evaluations of the unmodified checkpoints: one job per shots × seed. `sampler`: how
+    demonstrations are drawn, ``query`` (per query, order-free) or ``lm-eval`` (lm-evaluation-harness's
+    draws: same seed, same demonstrations; its default seed is 1234); see `tasks.fewshot`."""
 
     shots: tuple[int, ...] = (0,)
     seeds: tuple[int, ...] = (0,)
+    sampler: str = "query"
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,8 @@ class FinetuneGrid:
     """Finetuning jobs: one per n_train × seed; each evaluated with `shots` in-context examples.
 
     `lr` is the peak learning rate (None = 1e-4 for full, 1e-3 for LoRA); `max_steps` sets the number
-    of optimizer steps (None = `epochs` passes over the examples).
+    of optimizer steps (None = `epochs` passes over the examples). `keep_checkpoints`: save each
+    finetuned model (with its tokenizer) to ``<store>-checkpoints/<job key>/``.
     """
 
     n_train: tuple[int, ...] = ()
@@ -136,6 +149,7 @@ class FinetuneGrid:
     max_steps: int | None = None
     batch_size: int = 8
     shots: int = 0
+    keep_checkpoints: bool = False
 
     def hyperparameters(self) -> dict[str, Any]:
         """Everything but the grid axes: what a finetuning job's key must include."""
@@ -154,11 +168,19 @@ class FinetuneGrid:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How evaluations run. `device`: auto | cpu | cuda; `dtype`: auto | float32 | bfloat16."""
+    """How evaluations run. `device`: auto | cpu | cuda; `dtype`: auto | float32 | bfloat16.
+    `keep_examples`: store each job's per-example records (exact context, log-likelihoods,
+    generation) in the store's ``examples`` table; None = when a job evaluates at most
+    `KEEP_EXAMPLES_UP_TO` examples."""
 
     batch_size: int = 16
     device: str = "auto"
     dtype: str = "auto"
+    keep_examples: bool | None = None
+
+
+#: `EvalSettings.keep_examples=None` keeps per-example records of jobs with at most this many examples.
+KEEP_EXAMPLES_UP_TO = 1000
 
 
 @dataclass(frozen=True)
@@ -230,6 +252,19 @@ class StudyConfig:
         if not Path(self.task.path).is_file():
             raise ConfigError(f"{src}: task.path: file {self.task.path} does not exist; give a JSONL task file or an lm-eval task YAML")
         _positive_or_none(self.task.limit, f"{src}: task.limit")
+        if self.task.format not in ("cloze", "mc", "both"):
+            raise ConfigError(f"{src}: task.format: {self.task.format!r}; use cloze, mc or both")
+        if self.task.extract is not None:
+            try:
+                re.compile(self.task.extract)
+            except re.error as exc:
+                raise ConfigError(f"{src}: task.extract: {self.task.extract!r} is not a valid regex ({exc}); "
+                                  "fix the pattern") from None
+        if isinstance(self.task.extract_select, bool) or not isinstance(self.task.extract_select, int):
+            raise ConfigError(f"{src}: task.extract_select: {self.task.extract_select!r}; give 0 (first match) "
+                              "or -1 (last match)")
+        if self.fewshot.sampler not in ("query", "lm-eval"):
+            raise ConfigError(f"{src}: fewshot.sampler: {self.fewshot.sampler!r}; use query or lm-eval")
         if self.reference is not None:
             if not Path(self.reference.path).is_file():
                 raise ConfigError(f"{src}: reference.path: file {self.reference.path} does not exist; give a held-out .txt or .jsonl text file")
@@ -256,6 +291,11 @@ class StudyConfig:
         if not self.fewshot.shots and not ft.n_train:
             raise ConfigError(f"{src}: fewshot.shots and finetune.n_train are both empty; the study has no jobs")
         _positive(self.eval.batch_size, f"{src}: eval.batch_size")
+        if self.eval.keep_examples not in (None, True, False):
+            raise ConfigError(f"{src}: eval.keep_examples: {self.eval.keep_examples!r}; use true, false or leave it "
+                              "unset (kept for small jobs)")
+        if not isinstance(ft.keep_checkpoints, bool):
+            raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true or false")
         if self.eval.device not in ("auto", "cpu", "cuda") and not self.eval.device.startswith("cuda:"):
             raise ConfigError(f"{src}: eval.device: {self.eval.device!r}; use auto, cpu or cuda")
         if self.eval.dtype not in ("auto", "float32", "bfloat16", "float16"):

@@ -5,7 +5,9 @@ nothing. The driver stores the rows. Within a worker process the last checkpoint
 loaded, so consecutive measure/few-shot jobs of one checkpoint load it once; a finetuning job
 trains the loaded model in place (no second copy of the weights) and the next job reloads it.
 
-Rows of few-shot/finetune jobs are results-table rows (one per metric; `run_key` = the job key).
+Rows of few-shot/finetune jobs are results-table rows (one per metric; `run_key` = the job key); when
+the job keeps its per-example records (see `keeps_examples`), the first row carries them under
+``_examples`` and the driver stores them in the store's examples table.
 A measure job returns one dict: ``{"pretrain_loss": nats/token | None, "params": int, ...}``.
 """
 
@@ -68,12 +70,12 @@ def _load_fresh(job: Job) -> tuple[Any, Any]:
 
 
 def _load_task(job: Job) -> Any:
-    ident = (job.task.path, job.task.name)
+    ident = (job.task, job.format)
     if ident not in _TASK:
         from emergence_laws.study.grid import load_study_task
 
         _TASK.clear()
-        _TASK[ident] = load_study_task(job.task)
+        _TASK[ident] = load_study_task(job.task, job.format)
     return _TASK[ident]
 
 
@@ -92,9 +94,17 @@ def training_subset(task: Any, n_train: int, seed: int) -> list:
 def _metric_chance(metric: str, task: Any) -> float | None:
     if metric in _ACCURACY_METRICS:
         return float(task.chance)
-    if metric == "exact_match":
+    if metric.startswith("exact_match"):
         return 0.0
     return None
+
+
+def keeps_examples(job: Job, n_eval: int) -> bool:
+    """Whether the job's per-example records are stored (`EvalSettings.keep_examples`, None = small jobs)."""
+    from emergence_laws.config import KEEP_EXAMPLES_UP_TO
+
+    keep = getattr(job.eval, "keep_examples", None)
+    return n_eval <= KEEP_EXAMPLES_UP_TO if keep is None else bool(keep)
 
 
 def _finite(x: Any) -> float | None:
@@ -135,9 +145,10 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
         fcfg = FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
                               max_steps=ft.max_steps, batch_size=ft.batch_size, seed=job.seed)
         examples = training_subset(task, job.n_train, job.seed)
-        model = finetune(model, tok, task, examples, fcfg, stats=stats, in_place=True)  # no copy: reloaded next time
+        model = finetune(model, tok, task, examples, fcfg, stats=stats, in_place=True,  # no copy: reloaded next time
+                         save_to=job.save_to if ft.keep_checkpoints else None)
     result = evaluate_task(model, tok, task, shots=job.shots, seed=job.seed, batch_size=job.eval.batch_size,
-                           limit=job.task.limit)
+                           limit=job.task.limit, sampler=job.sampler)
     del model
     ck = job.checkpoint
     rows = []
@@ -149,8 +160,23 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
             "stderr": _finite(result.stderr.get(metric)) if hasattr(result, "stderr") else None,
             "run_key": job.key,
             **({f"ft_{k}": stats[k] for k in ("steps", "tokens", "final_loss") if k in stats}),
+            **({"format": job.format} if job.format != "cloze" else {}),
         })
+    if rows and keeps_examples(job, result.n_eval):
+        rows[0]["_examples"] = [_jsonable(r) for r in result.per_example]
     return rows
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    """A per-example record with numpy scalars and tuples made plain (it is stored as JSON)."""
+    out = {}
+    for k, v in record.items():
+        if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
+            v = v.item()
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out
 
 
 def run_job(job: Job) -> list[dict[str, Any]]:

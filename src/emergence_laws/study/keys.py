@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when evaluation/finetuning/loss code changes what a job computes. Part of every key.
-EVALUATOR_VERSION = "1"
+EVALUATOR_VERSION = "2"
 
 #: Weight files above this size are fingerprinted by size + three 1 MiB samples, not read in full.
 FULL_HASH_BYTES = 16 * 2**20
@@ -77,13 +77,17 @@ def checkpoint_fingerprint(path: str, revision: str | None = None, *, local: boo
 
 
 def task_fingerprint(task: Any, limit: int | None = None) -> str:
-    """Hash of a TaskSpec's content: name, kind, every train/test example, delimiters, stop strings."""
+    """Hash of a TaskSpec's content: name, kind, every train/test example, delimiters, stop strings,
+    description and answer extractors."""
+    from emergence_laws.tasks.extract import task_extractors
+
     content = {
         "name": task.name, "kind": task.kind,
         "train": [asdict(e) for e in task.train], "test": [asdict(e) for e in task.test],
         "fewshot_delimiter": task.fewshot_delimiter, "target_delimiter": task.target_delimiter,
         "stop": list(task.stop), "limit": limit,
         "description": str((task.metadata or {}).get("description", "") or ""),
+        "extractors": [e.to_dict() for e in task_extractors(task.metadata or {})],
     }
     return digest(content, 32)
 

@@ -144,7 +144,9 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
         if not rows:
             failures.append(JobOutcome(out.job, None, "job returned no rows"))
             return
-        st.insert(rows, replace=not resume)  # one transaction per job
+        examples = [e for r in rows for e in (r.pop("_examples", None) or [])]
+        # one transaction per job: its rows and per-example records land together
+        st.insert(rows, replace=not resume, examples={out.job.key: examples} if examples else None)
         ran += 1
         job_seconds += out.seconds
 
