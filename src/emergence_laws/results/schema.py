@@ -112,6 +112,8 @@ def metric_bounds(metric: str) -> tuple[float, float] | None:
     base = name.split("[", 1)[0].split(",", 1)[0]
     if any(base == p or base.startswith(p) for p in LOGLIK_METRICS):
         return (-math.inf, 0.0)
+    if base == "brier" or base.startswith("brier_"):  # multi-class: sum over choices of (p - onehot)^2
+        return (0.0, 2.0)
     for prefix in UNIT_INTERVAL_METRICS:
         if base == prefix or (prefix.endswith("@") and base.startswith(prefix)):
             return (0.0, 1.0)

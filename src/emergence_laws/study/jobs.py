@@ -91,7 +91,7 @@ def training_subset(task: Any, n_train: int, seed: int) -> list:
     return random.Random(f"subset:{seed}").sample(pool, n_train)
 
 
-def _metric_chance(metric: str, task: Any) -> float | None:
+def metric_chance(metric: str, task: Any) -> float | None:
     if metric in _ACCURACY_METRICS:
         return float(task.chance)
     if metric.startswith("exact_match"):
@@ -156,18 +156,18 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
         rows.append({
             "model": ck.model_id, "task": task.name, "metric": metric, "value": float(value),
             "n_train": job.n_train, "shots": job.shots, "seed": job.seed, "method": method,
-            "chance": _metric_chance(metric, task), "n_eval": int(result.n_eval), "family": ck.family,
+            "chance": metric_chance(metric, task), "n_eval": int(result.n_eval), "family": ck.family,
             "stderr": _finite(result.stderr.get(metric)) if hasattr(result, "stderr") else None,
             "run_key": job.key,
             **({f"ft_{k}": stats[k] for k in ("steps", "tokens", "final_loss") if k in stats}),
             **({"format": job.format} if job.format != "cloze" else {}),
         })
     if rows and keeps_examples(job, result.n_eval):
-        rows[0]["_examples"] = [_jsonable(r) for r in result.per_example]
+        rows[0]["_examples"] = [jsonable_record(r) for r in result.per_example]
     return rows
 
 
-def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+def jsonable_record(record: dict[str, Any]) -> dict[str, Any]:
     """A per-example record with numpy scalars and tuples made plain (it is stored as JSON)."""
     out = {}
     for k, v in record.items():
