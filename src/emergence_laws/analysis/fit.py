@@ -16,10 +16,16 @@ Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import (
+    checkpoint_ids,
+    is_checkpoint_table,
+    split_columns,
+)
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.backtest import backtest
 from emergence_laws.laws.baselines import fit_sigmoid_baseline
@@ -28,11 +34,18 @@ from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.scaling import fit_scaling_law
+from emergence_laws.metrics import (
+    PREFERENCE,
+    Metric,
+    declared_directions,
+    resolve,
+    unknown_note,
+)
 
+#: Scale axes of the sigmoid baseline, in order of preference.
+BASELINE_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "tokens", "params")
 #: Metrics tried, in order, when the task has several and none is named.
-METRIC_PREFERENCE: tuple[str, ...] = ("accuracy", "acc", "acc_norm", "exact_match", "loglik", "brier")
-#: Metrics where lower is better; their values are negated before fitting.
-LOWER_IS_BETTER: tuple[str, ...] = ("brier",)
+METRIC_PREFERENCE: tuple[str, ...] = PREFERENCE
 
 
 class FitResult(dict):
@@ -93,10 +106,27 @@ def _pick(df, task: str | None, metric: str | None):
             notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with --metric)")
     elif metric not in metrics:
         raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
-    return rows[rows["metric"].astype(str) == metric], task, metric, notes
+    rows = rows[rows["metric"].astype(str) == metric]
+    for col in split_columns(rows):
+        values = sorted(map(str, rows[col].dropna().unique()))
+        raise InputError(
+            f"task {task!r} ({metric}) has rows for the same checkpoint that differ in column {col!r} "
+            f"({', '.join(values[:6])}); fit one at a time, e.g. --where {col}={values[0]}"
+        )
+    return rows, task, metric, notes
 
 
-def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: float | None):
+def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> tuple[Metric, list[str]]:
+    """The metric's facts (registry + the table's higher_is_better column + ``directions``), and notes."""
+    info = resolve(metric, {**declared_directions(rows), **(directions or {})})
+    notes = [unknown_note(metric)] if info.assumed else []
+    if not info.higher_is_better:
+        fitted = f"{info.offset:g} - {metric}" if info.offset else f"-{metric}"
+        notes.append(f"{metric} is lower-is-better: fitted as {fitted}")
+    return info, notes
+
+
+def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: float | None):
     """Build LawData (+ per-row FLOPs) from the rows of one task/metric."""
     notes: list[str] = []
     no_loss = "pretrain_loss" not in rows.columns or rows["pretrain_loss"].isna().all()
@@ -143,20 +173,13 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
                 f"using shots={shots} (the most common)"
             )
             rows = rows[(~fs) | (rows["shots"] == shots)]
-    value = rows["value"].to_numpy(dtype=float)
-    if metric in LOWER_IS_BETTER:
-        value = -value
-        notes.append(f"{metric} is lower-is-better: fitted as -{metric}")
-    chance = None
-    if "chance" in rows.columns and rows["chance"].notna().any():
-        chance = float(rows["chance"].median())
-        if metric in LOWER_IS_BETTER:
-            chance = -chance
+    value = info.orient(rows["value"].to_numpy(dtype=float))
+    chance = _chance(rows, info)
     n_eval = rows["n_eval"].to_numpy(dtype=float) if "n_eval" in rows.columns else None
-    if metric in LOWER_IS_BETTER or metric == "loglik":
-        n_eval = None  # not a proportion: Gaussian noise
+    if not info.discrete:
+        n_eval = None  # not a proportion of right answers: Gaussian noise
     seed = rows["seed"].fillna(0).to_numpy(dtype=np.int64) if "seed" in rows.columns else None
-    model = rows["model"].astype(str).factorize()[0] if "model" in rows.columns else None
+    model = checkpoint_ids(rows).factorize()[0] if "model" in rows.columns else None
     data = LawData.from_arrays(
         rows["pretrain_loss"].to_numpy(dtype=float),
         rows["n_train"].to_numpy(dtype=float),
@@ -171,19 +194,30 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
     return data, flops, notes
 
 
+def _chance(rows, info: Metric) -> float | None:
+    """The metric's random-guess level, oriented: the rows' chance column, else the registry's."""
+    if "chance" in rows.columns and rows["chance"].notna().any():
+        return float(info.orient(float(rows["chance"].median())))
+    return None if info.chance is None else float(info.orient(info.chance))
+
+
 def scaling_inversion(df, loss: float | None) -> dict | None:
-    """Fit ``L(N) = E + A/N^alpha`` over the table's models (params and/or FLOPs) and invert it at ``loss``.
+    """Fit ``L(N) = E + A/N^alpha`` over the table's checkpoints (params and/or FLOPs) and invert it at ``loss``.
 
     Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
     reaching ``loss`` or None if unreachable), or None when the table lacks pretrain_loss or scales.
+    Checkpoints at 0 (random init) are left out; in a checkpoint log (a step column) params do not
+    change along a run and are not used.
     """
     if "pretrain_loss" not in df.columns or "model" not in df.columns:
         return None
     out: dict[str, Any] = {}
+    ids = checkpoint_ids(df)
     for axis in ("params", "flops"):
-        if axis not in df.columns:
+        if axis not in df.columns or (axis == "params" and is_checkpoint_table(df)):
             continue
-        m = df[["model", "pretrain_loss", axis]].dropna().drop_duplicates("model")
+        m = df.assign(_id=ids)[["_id", "pretrain_loss", axis]].dropna().drop_duplicates("_id")
+        m = m[m[axis] > 0]
         try:
             law = fit_scaling_law(m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float), axis)
         except NotIdentifiableError:
@@ -206,6 +240,7 @@ def fit_table(
     method: str | None = None,
     cutoff_loss: float | None = None,
     fit_delta: bool = True,
+    directions: Mapping[str, bool] | None = None,
 ) -> FitResult:
     """Fit the emergence law to one task/metric of a results table.
 
@@ -217,6 +252,8 @@ def fit_table(
         bootstrap: replicates for the 5-95% interval (0 = none).
         method: finetuning method to fit when rows mix several (full/lora).
         cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
+        directions: metric name -> higher_is_better, for metrics the registry does not know
+            (:mod:`emergence_laws.metrics`; a ``higher_is_better`` column does the same).
 
     Returns:
         :class:`FitResult` with keys task, metric, emergence_point (nats), interval ([p5, p95] or None),
@@ -227,8 +264,9 @@ def fit_table(
         InputError / NotIdentifiableError with a one-line message saying what to add.
     """
     rows, task, metric, notes = _pick(df, task, metric)
-    data, _flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
-    notes += n2
+    info, n1 = _metric_facts(rows, metric, directions)
+    data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss)
+    notes += n1 + n2
     law = fit_law(data, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
     boot = None
     if bootstrap:
@@ -246,6 +284,7 @@ def fit_table(
             {
                 "task": task,
                 "metric": metric,
+                "higher_is_better": info.higher_is_better,
                 "emergence_point": pt,
                 "interval": list(law.interval) if law.interval else None,
                 "median": law.median,
@@ -266,25 +305,38 @@ def fit_table(
 
 
 def baseline_table(
-    df, task: str | None = None, metric: str | None = None, cutoff_loss: float | None = None
+    df,
+    task: str | None = None,
+    metric: str | None = None,
+    cutoff_loss: float | None = None,
+    *,
+    directions: Mapping[str, bool] | None = None,
 ) -> FitResult:
     """Few-shot-only sigmoid extrapolation for one task/metric (works without finetuned rows).
 
-    The x axis is pretrain_loss (nats) when present, else ``-log10(flops)`` or ``-log10(params)``;
-    the emergence point is the sigmoid's tangent elbow in those units (FLOPs/params reported as such).
+    The x axis is pretrain_loss (nats) when present, else ``-log10`` of flops, tokens or params
+    (rows with 0 there, e.g. a random-init checkpoint, are dropped and counted in the warnings);
+    the emergence point is the sigmoid's tangent elbow in those units (FLOPs/params reported as
+    such). ``identified`` False: the curve has not started to rise and the number is no
+    prediction (``scale`` is then None).
     """
     rows, task, metric, notes = _pick(df, task, metric)
+    info, n1 = _metric_facts(rows, metric, directions)
+    notes += n1
     rows = rows[rows["n_train"] == 0]
     if rows.empty:
         raise NotIdentifiableError(
             f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them"
         )
-    axis = next(
-        (a for a in ("pretrain_loss", "flops", "params") if a in rows.columns and rows[a].notna().sum() >= 3), None
-    )
+    axis = next((a for a in BASELINE_AXES if a in rows.columns and (rows[a] > 0).sum() >= 3), None)
     if axis is None:
-        raise InputError(f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops or params for 3+ models")
-    rows = rows[rows[axis].notna()]
+        raise InputError(
+            f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops, tokens or params for 3+ checkpoints"
+        )
+    n_zero = int((rows[axis] <= 0).sum())
+    rows = rows[rows[axis] > 0]
+    if n_zero:
+        notes.append(f"{n_zero} row(s) with {axis} = 0 (random init) left out: a log axis cannot place them")
     if cutoff_loss is not None and axis == "pretrain_loss":
         rows = rows[rows["pretrain_loss"] > cutoff_loss]
     counts = rows["shots"].value_counts()
@@ -294,16 +346,15 @@ def baseline_table(
         rows = rows[rows["shots"] == shots]
     x = rows[axis].to_numpy(float)
     if axis != "pretrain_loss":
-        if np.any(x <= 0):
-            raise InputError(f"task {task!r}: {axis} must be positive for the sigmoid baseline")
         x = -np.log10(x)
-    y = rows["value"].to_numpy(float)
-    if metric in LOWER_IS_BETTER:
-        y = -y
-    chance = float(rows["chance"].median()) if "chance" in rows.columns and rows["chance"].notna().any() else None
+    y = info.orient(rows["value"].to_numpy(float))
     n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
     sig = fit_sigmoid_baseline(
-        x, y, chance=chance, n_eval=n_eval, axis=axis if axis == "pretrain_loss" else f"-log10({axis})"
+        x,
+        y,
+        chance=_chance(rows, info),
+        n_eval=n_eval if info.discrete else None,
+        axis=axis if axis == "pretrain_loss" else f"-log10({axis})",
     )
     ep = sig.emergence_point
     point = ep if axis == "pretrain_loss" else float(10 ** (-ep))
@@ -317,6 +368,7 @@ def baseline_table(
             {
                 "task": task,
                 "metric": metric,
+                "higher_is_better": info.higher_is_better,
                 "baseline": "sigmoid",
                 "axis": axis,
                 "emergence_point": point,
@@ -324,7 +376,7 @@ def baseline_table(
                 "interval": None,
                 "sigmoid": sig.to_json(),
                 "n_rows": len(rows),
-                "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
+                "scale": scaling_inversion(df, point) if axis == "pretrain_loss" and sig.identified else None,
                 "warnings": notes,
             }
         )
@@ -346,6 +398,7 @@ def backtest_table(
     seed: int = 0,
     *,
     method: str | None = None,
+    directions: Mapping[str, bool] | None = None,
 ) -> FitResult:
     """Backtest one task: fit on checkpoints with pretrain_loss > ``cutoff_loss`` (nats), score against the full curve.
 
@@ -358,14 +411,16 @@ def backtest_table(
         ``.law``, ``.data`` and ``.backtest`` hold the Python objects.
     """
     rows, task, metric, notes = _pick(df, task, metric)
-    data, flops, n2 = _law_data(rows, task, metric, method, None)
-    notes += n2
+    info, n1 = _metric_facts(rows, metric, directions)
+    data, flops, n2 = _law_data(rows, task, info, method, None)
+    notes += n1 + n2
     bt = backtest(data, float(cutoff_loss), flops=flops, d0=d0, form=form, elbow=elbow, bootstrap=bootstrap, seed=seed)
     res = FitResult(
         _clean(
             {
                 "task": task,
                 "metric": metric,
+                "higher_is_better": info.higher_is_better,
                 "predicted": bt.predicted,
                 "interval": list(bt.interval) if bt.interval else None,
                 "actual": bt.actual,
@@ -391,4 +446,77 @@ def backtest_table(
     )
     res.law, res.data = bt.law, data
     res.backtest = bt
+    return res
+
+
+def sigmoid_backtest_table(
+    df,
+    task: str | None,
+    cutoff_loss: float,
+    metric: str | None = None,
+    *,
+    directions: Mapping[str, bool] | None = None,
+) -> FitResult:
+    """Backtest the few-shot sigmoid baseline alone (no finetuned rows needed): fit it on few-shot rows
+    with pretrain_loss > ``cutoff_loss`` (nats), score its tangent elbow against the ReLU elbow of the
+    whole few-shot curve. Keys as :func:`backtest_table` (``baseline`` = "sigmoid", ``identified``,
+    no law); ``.backtest`` holds :class:`~emergence_laws.laws.backtest.SigmoidBacktest`.
+    """
+    from emergence_laws.laws.backtest import backtest_sigmoid
+
+    rows, task, metric, notes = _pick(df, task, metric)
+    info, n1 = _metric_facts(rows, metric, directions)
+    notes += n1
+    rows = rows[rows["n_train"] == 0]
+    if "pretrain_loss" not in rows.columns or rows["pretrain_loss"].notna().sum() < 3:
+        raise NotIdentifiableError(
+            f"task {task!r}: the backtest needs few-shot rows (n_train = 0) with pretrain_loss (nats/token) for 3+ "
+            "checkpoints; add them"
+        )
+    rows = rows[rows["pretrain_loss"].notna()]
+    counts = rows["shots"].value_counts()
+    if len(counts) > 1:
+        shots = int(counts.index[0])
+        notes.append(f"few-shot rows use several shot counts; using shots={shots} (the most common)")
+        rows = rows[rows["shots"] == shots]
+    n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
+    loss = rows["pretrain_loss"].to_numpy(float)
+    bt = backtest_sigmoid(
+        loss,
+        info.orient(rows["value"].to_numpy(float)),
+        float(cutoff_loss),
+        chance=_chance(rows, info),
+        n_eval=n_eval if info.discrete else None,
+        flops=rows["flops"].to_numpy(float) if "flops" in rows.columns else None,
+    )
+    if not bt.identified:
+        notes.append(
+            "the few-shot curve of the checkpoints above the cutoff has not started to rise: the sigmoid cannot "
+            "locate an emergence that has not begun, so its number is not a prediction"
+        )
+    res = FitResult(
+        _clean(
+            {
+                "task": task,
+                "metric": metric,
+                "higher_is_better": info.higher_is_better,
+                "baseline": "sigmoid",
+                "predicted": bt.predicted,
+                "identified": bt.identified,
+                "interval": None,
+                "actual": bt.actual,
+                "error_nats": bt.error_nats,
+                "success": bt.success,
+                "compute_ahead": bt.compute_ahead if bt.identified else None,
+                "cutoff_loss": bt.cutoff_loss,
+                "n_checkpoints_fit": bt.n_checkpoints_fit,
+                "strongest_fit_loss": bt.strongest_fit_loss,
+                "first_post_emergence_loss": bt.first_post_emergence_loss,
+                "sigmoid": bt.sigmoid.to_json(),
+                "warnings": notes,
+            }
+        )
+    )
+    res.backtest = bt
+    res.data = (loss, info.orient(rows["value"].to_numpy(float)))
     return res

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from emergence_laws.commands.common import (
+    LAW_OPTIONS,
+    add_law_options,
+    check_bootstrap,
+    directions,
+    load_table,
+    make_out_dir,
+    provenance,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,19 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="results table: .csv/.tsv, .parquet, .db store, lm-eval .json, or `example` (the bundled example table)",
     )
     p.add_argument("--task", help="task to fit (needed when the table holds several)")
-    p.add_argument("--metric", help="metric to fit (default: accuracy, acc, acc_norm, exact_match, ... in that order)")
-    p.add_argument("--method", help="finetuning method to fit when rows mix several (full, lora)")
-    p.add_argument("--d0", type=float, help="low-data limit D0 in examples (default: the few-shot rows' shots)")
-    p.add_argument("--form", choices=("logpower", "power"), default="logpower", help="E(D) form (default logpower)")
-    p.add_argument("--elbow", choices=("relu", "softplus"), default="relu", help="elbow shape (default relu)")
-    p.add_argument(
-        "--bootstrap",
-        type=int,
-        default=200,
-        metavar="N",
-        help="bootstrap replicates for the interval (default 200; 0 = none)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    add_law_options(p, bootstrap=200)
     p.add_argument(
         "--baseline",
         choices=("none", "sigmoid"),
@@ -48,58 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_results(path: str) -> str:
-    """``example`` (when no such file exists) names the bundled example table; anything else is a path."""
-    if path == "example" and not Path(path).exists():
-        from importlib.resources import files
-
-        return str(files("emergence_laws") / "data" / "example_results.csv")
-    return path
-
-
-def make_out_dir(path: str | Path) -> Path:
-    """Create the `--out` folder (parents included) or raise a one-line InputError."""
-    from emergence_laws.errors import InputError
-
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path") from None
-    return out
-
-
-def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...]) -> dict:
-    """Where a result came from: the data file (as given and resolved), the tool version, the options used.
-
-    ``options`` names the argparse destinations to record; each is recorded with its value (``None``
-    = not given, the default applied). ``command`` is an equivalent command line.
-    """
-    import datetime as dt
-    import shlex
-
-    from emergence_laws import __version__
-
-    opts = {name: getattr(args, name, None) for name in options}
-    cmd = ["emergence", command, str(args.results)]
-    for name, value in opts.items():
-        if value is None or value is False:
-            continue
-        flag = "--" + name.replace("_", "-")
-        cmd += [flag] if value is True else [flag, str(value)]
-    return {
-        "data": str(args.results),
-        "data_resolved": str(Path(resolve_results(str(args.results))).resolve()),
-        "version": __version__,
-        "tool_version": f"emergence-laws {__version__}",
-        "command": shlex.join(cmd),
-        "options": opts,
-        "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-    }
-
-
 #: options of `emergence fit` recorded in the provenance of its results
-FIT_OPTIONS: tuple[str, ...] = ("task", "metric", "method", "d0", "form", "elbow", "bootstrap", "seed", "baseline")
+FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
@@ -114,19 +61,16 @@ def _fmt_scale(scale: dict | None) -> str | None:
                 f"{at:.3g} {axis}" if at else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f})"
             )
     n = max((scale[a]["n_models"] for a in scale), default=0)
-    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} models)" if parts else None
+    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} checkpoints)" if parts else None
 
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import baseline_table, fit_table
-    from emergence_laws.errors import InputError
-    from emergence_laws.results import load_results
 
-    if args.bootstrap < 0:
-        raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
-    df = load_results(resolve_results(args.results))
+    check_bootstrap(args)
+    df = load_table(args)
     if args.baseline == "sigmoid":
-        res = baseline_table(df, task=args.task, metric=args.metric)
+        res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
     else:
         res = fit_table(
             df,
@@ -138,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             bootstrap=args.bootstrap,
             seed=args.seed,
             method=args.method,
+            directions=directions(args),
         )
     res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
     files = []
@@ -154,13 +99,30 @@ def run(args: argparse.Namespace) -> int:
         files.insert(0, out / "prediction.json")
     if args.json:
         print(json.dumps(res))
-        return 0
-    if args.baseline == "sigmoid":
-        ok = "" if res["identified"] else " — NOT identified: the curve has not started to rise"
-        print(
-            f"task {res['task']} ({res['metric']}): few-shot sigmoid baseline, tangent elbow at {res['axis']} = "
-            f"{res['emergence_point']:.4g}{ok}"
+    else:
+        _print_text(res, files, sigmoid=args.baseline == "sigmoid")
+    if args.baseline == "sigmoid" and not res["identified"]:
+        from emergence_laws.errors import NotIdentifiableError
+
+        raise NotIdentifiableError(
+            f"task {res['task']}: the few-shot curve has not started to rise, so the sigmoid's elbow is no prediction; "
+            "add stronger checkpoints, or finetuned rows and fit the emergence law"
         )
+    return 0
+
+
+def _print_text(res: dict, files: list, *, sigmoid: bool) -> None:
+    if sigmoid:
+        if res["identified"]:
+            print(
+                f"task {res['task']} ({res['metric']}): few-shot sigmoid baseline, tangent elbow at {res['axis']} = "
+                f"{res['emergence_point']:.4g}"
+            )
+        else:
+            print(
+                f"task {res['task']} ({res['metric']}): few-shot sigmoid baseline NOT identified: the curve has not "
+                "started to rise"
+            )
     else:
         iv = res["interval"]
         ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
@@ -191,4 +153,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"  wrote {f}")
     for w in res["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
-    return 0
