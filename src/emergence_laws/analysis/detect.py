@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 from emergence_laws.laws.detect import (
     DEFAULT_CONFIG,
     DetectConfig,
@@ -153,7 +154,7 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
         gkeys = keys + (["family"] if by_family else [])
         for gval, idx in work.groupby(gkeys, sort=True, dropna=False).indices.items():
             gval = gval if isinstance(gval, tuple) else (gval,)
-            key = {k: _py(v) for k, v in zip(gkeys, gval)}
+            key = {k: clean(v) for k, v in zip(gkeys, gval)}
             if not by_family:
                 key["family"] = POOLED
             idx = np.asarray(idx)
@@ -167,12 +168,6 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
                 continue
             out.append(s)
     return out
-
-
-def _py(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v.item() if hasattr(v, "item") else v
 
 
 def _one_series(work: pd.DataFrame, cols: dict[str, np.ndarray], xv: np.ndarray, idx: np.ndarray,
@@ -308,17 +303,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> d
         "elbow_fit": elbow,
         "reason": "; ".join(det.reasons),
     }
-    return {k: _json(v) for k, v in row.items()}
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.generic):
-        return _json(v.item())
-    if isinstance(v, dict):
-        return {k: _json(x) for k, x in v.items()}
-    return v
+    return clean(row)
 
 
 def filter_table(df: pd.DataFrame, *, task: str | None = None, metric: str | None = None,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 
 #: Report kinds the renderer knows; each only changes the heading and the intro line.
 KINDS: dict[str, str] = {
@@ -94,7 +95,7 @@ def render_report(
     parts.append('<section class="provenance"><h2>Provenance</h2>')
     parts.append(_kv_table(prov))
     parts.append("</section>")
-    raw = json.dumps(_jsonable(payload), indent=2, sort_keys=False, allow_nan=False)
+    raw = json.dumps(clean(payload), indent=2, sort_keys=False, allow_nan=False)
     parts.append(
         '<section class="raw"><details><summary>Raw JSON payload</summary>'
         f"<pre>{_e(raw)}</pre></details></section>"
@@ -176,7 +177,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (list, tuple)) and all(_is_scalar(x) for x in v) and len(v) <= 12:
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     if isinstance(v, (Mapping, list, tuple)):
-        text = json.dumps(_jsonable(v), separators=(", ", ": "))
+        text = json.dumps(clean(v), separators=(", ", ": "))
         if len(text) > 300:
             text = text[:297] + "..."
         return f"<code>{_e(text)}</code>"
@@ -253,20 +254,3 @@ def _is_block(v: Any) -> bool:
     if isinstance(v, Mapping):
         return True
     return isinstance(v, (list, tuple)) and bool(v) and all(isinstance(x, Mapping) for x in v)
-
-
-def _jsonable(v: Any) -> Any:
-    """Make a payload JSON-serialisable: numpy scalars/arrays, Paths, NaN -> null."""
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, float):
-        return None if not math.isfinite(v) else v
-    if hasattr(v, "tolist"):
-        return _jsonable(v.tolist())
-    if hasattr(v, "item"):
-        return _jsonable(v.item())
-    return v
