@@ -10,7 +10,8 @@ import pytest
 from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.bootstrap import bootstrap_law, resample_weights
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.simulate import simulate_law_data, simulate_rows
 
 #: Three true laws (different curvature, slope, floor shift, D0); the few-shot point is E(D0).

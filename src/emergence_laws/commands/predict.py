@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from emergence_laws.errors import InputError
-    from emergence_laws.laws.fit import EmergenceLaw
+    from emergence_laws.laws.law import EmergenceLaw
 
     path = Path(args.law)
     try:

@@ -21,7 +21,8 @@ from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, before_saturation, fit_elbow
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law import EmergenceLaw
 
 #: Absolute error (nats) under which a prediction counts as a success.
 SUCCESS_NATS: float = 0.1

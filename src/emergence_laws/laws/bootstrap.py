@@ -3,7 +3,7 @@
 Each replicate resamples, within each finetuning data amount, the random subsets (seeds) with
 replacement and then the rows (checkpoint evaluations) of each drawn subset with replacement;
 few-shot rows are resampled as points. A replicate is a vector of row counts (weights), so all
-replicates are refitted together by :func:`~emergence_laws.laws.fit.batch_fit`, warm-started
+replicates are refitted together by :func:`~emergence_laws.laws.optimise.batch_fit`, warm-started
 from the point fit: 200 replicates of a 500-row table take well under a second.
 """
 
@@ -15,7 +15,10 @@ import numpy as np
 
 from emergence_laws.errors import InputError
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw, Objective, _bounds, batch_fit, shift
+from emergence_laws.laws.forms import shift
+from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.likelihood import Likelihood
+from emergence_laws.laws.optimise import batch_fit, law_bounds
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,10 @@ def bootstrap_law(
     if n < 2:
         raise InputError(f"bootstrap: {n} replicates is too few for an interval; use --bootstrap 200 (or 0 to skip)")
     rng = np.random.default_rng(seed)
-    obj = Objective(data, law.form, law.elbow, law.beta, law.d0)
-    alpha_fixed = law.alpha if "alpha" in law.fixed else None
-    bounds = _bounds(data, law.form, obj, fit_delta="delta" not in law.fixed, alpha_fixed=alpha_fixed)
-    x0 = np.array([np.clip(v, lo, hi) for v, (lo, hi) in zip(law.vector(), bounds)])
+    lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
+    bounds = law_bounds(data, law)
     W = resample_weights(data, n, rng)
-    P, _ = batch_fit(obj, np.tile(x0, (n, 1)), W, bounds)
+    P, _ = batch_fit(lik, np.tile(bounds.clip(law.vector()), (n, 1)), W, bounds)
     E = shift(law.form, law.d0, P[:, 0], P[:, 1], P[:, 2])
     ok = np.isfinite(E) & np.all(np.isfinite(P), axis=1)
     if ok.sum() < 2:

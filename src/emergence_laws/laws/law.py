@@ -1,0 +1,146 @@
+"""The emergence law as a value: ``EmergenceLaw`` (its parameters, the curves it predicts, its JSON).
+
+For a checkpoint with pretraining loss ``L`` (nats/token) finetuned on ``D`` examples::
+
+    Perf(L, D) = A * ReLU(E_theta(D) - L) + B              finetuned (D = n_train > 0)
+    Perf(L, 0) = A * ReLU(E_theta(D0) - L) + B + delta     few-shot (elbow at E_theta(D0))
+
+with ``E_theta(D) = k (log D)^alpha + C`` ("logpower") or ``k D^alpha + C`` ("power"). The few-shot
+emergence point — the prediction — is ``E_theta(D0)``. Fitting lives in :mod:`~emergence_laws.laws.fit`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
+from emergence_laws.laws.forms import DEFAULT_BETA, ELBOW_FORMS, SHIFT_FORMS, shift
+from emergence_laws.laws.forms import elbow as elbow_fn
+
+#: Parameter order of every parameter vector: ``k, alpha, C`` (the shift), ``A, B`` (slope per nat,
+#: floor), ``delta`` (few-shot floor shift).
+PARAM_NAMES: tuple[str, ...] = ("k", "alpha", "C", "A", "B", "delta")
+
+
+@dataclass(frozen=True)
+class EmergenceLaw:
+    """A fitted emergence law. Losses in nats/token; ``D`` in finetuning examples.
+
+    ``interval`` (5th, 95th percentile) and ``median`` of the few-shot emergence point are set by
+    :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None before. ``fixed`` names the parameters
+    held fixed in the fit (``alpha`` with 2 data amounts, ``delta`` without few-shot rows or when
+    not fitted); the bootstrap holds them fixed too.
+    """
+
+    k: float
+    alpha: float
+    C: float
+    A: float
+    B: float
+    delta: float = 0.0
+    d0: float = 1.0
+    form: str = "logpower"
+    elbow: str = "relu"
+    beta: float = DEFAULT_BETA
+    shots: int = 0
+    noise: str = "gaussian"
+    nll: float = float("nan")
+    n_rows: int = 0
+    amounts: tuple[float, ...] = ()
+    interval: tuple[float, float] | None = None
+    median: float | None = None
+    n_bootstrap: int = 0
+    fixed: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    # -- the law ---------------------------------------------------------------------------
+    def emergence_point(self, n_train) -> np.ndarray | float:
+        """``E_theta(D)`` in nats for ``D = n_train`` examples (``n_train == 0`` means ``D0``)."""
+        D = np.asarray(n_train, dtype=float)
+        D = np.where(D == 0, self.d0, D)
+        out = shift(self.form, D, self.k, self.alpha, self.C)
+        return float(out) if np.ndim(out) == 0 else out
+
+    @property
+    def few_shot_emergence_point(self) -> float:
+        """The prediction: ``E_theta(D0)``, nats/token."""
+        return float(shift(self.form, self.d0, self.k, self.alpha, self.C))
+
+    def predict(self, loss, n_train=0) -> np.ndarray | float:
+        """Predicted metric at pretraining ``loss`` (nats) after ``n_train`` examples (0 = few-shot)."""
+        loss = np.asarray(loss, dtype=float)
+        n_train = np.asarray(n_train, dtype=float)
+        E = np.asarray(self.emergence_point(n_train))
+        floor = self.B + self.delta * (n_train == 0)
+        out = elbow_fn(self.elbow, loss, self.A, E, floor, self.beta)
+        return float(out) if np.ndim(out) == 0 else out
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {n: float(getattr(self, n)) for n in PARAM_NAMES}
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, n) for n in PARAM_NAMES], dtype=float)
+
+    # -- JSON ------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        """A JSON-ready dict (``json.dumps``-able) that :meth:`from_json` reads back."""
+        out = {
+            "form": self.form,
+            "elbow": self.elbow,
+            "params": {**self.params, "beta": float(self.beta)},
+            "d0": float(self.d0),
+            "few_shot_emergence_point": self.few_shot_emergence_point,
+        }
+        rest = {k: v for k, v in asdict(self).items() if k not in PARAM_NAMES and k not in out and k != "beta"}
+        return clean({**out, **rest})
+
+    @classmethod
+    def from_json(cls, obj) -> EmergenceLaw:
+        """Read a law from :meth:`to_json` output, a ``prediction.json`` dict (key ``law``), or a JSON string."""
+        if isinstance(obj, str):
+            try:
+                obj = json.loads(obj)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by `emergence fit --out`"
+                ) from None
+        if not isinstance(obj, dict):
+            raise InputError("law JSON: expected an object; pass prediction.json written by `emergence fit --out`")
+        if "law" in obj and isinstance(obj["law"], dict):
+            obj = obj["law"]
+        params = obj.get("params")
+        if not isinstance(params, dict):
+            raise InputError("law JSON: no 'params' object; pass prediction.json written by `emergence fit --out`")
+        kw = {}
+        for name in PARAM_NAMES:
+            v = params.get(name, 0.0 if name == "delta" else None)
+            if not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+                raise InputError(f"law JSON: params.{name} is missing or not a number; re-run `emergence fit --out`")
+            kw[name] = float(v)
+        form, elb = obj.get("form", "logpower"), obj.get("elbow", "relu")
+        if form not in SHIFT_FORMS or elb not in ELBOW_FORMS:
+            raise InputError(f"law JSON: form {form!r}/elbow {elb!r} unknown; expected {SHIFT_FORMS}/{ELBOW_FORMS}")
+        interval = obj.get("interval")
+        return cls(
+            **kw,
+            d0=float(obj.get("d0", 1.0)),
+            form=form,
+            elbow=elb,
+            beta=float(params.get("beta", DEFAULT_BETA)),
+            shots=int(obj.get("shots", 0)),
+            noise=str(obj.get("noise", "gaussian")),
+            nll=float(obj["nll"]) if obj.get("nll") is not None else float("nan"),
+            n_rows=int(obj.get("n_rows", 0)),
+            amounts=tuple(float(x) for x in obj.get("amounts", ())),
+            interval=None if interval is None else (float(interval[0]), float(interval[1])),
+            median=None if obj.get("median") is None else float(obj["median"]),
+            n_bootstrap=int(obj.get("n_bootstrap", 0)),
+            fixed=tuple(str(x) for x in obj.get("fixed", ())),
+            warnings=tuple(str(x) for x in obj.get("warnings", ())),
+        )
