@@ -22,7 +22,7 @@ def example():
 
 def test_fit_table_is_json_ready_and_close_to_the_truth(example):
     res = fit_table(example, bootstrap=100)
-    out = json.loads(json.dumps(res))
+    out = json.loads(json.dumps(res.to_json()))
     for key in ("task", "metric", "emergence_point", "interval", "law", "n_rows", "warnings", "scale"):
         assert key in out
     assert out["task"] == "mc4_reasoning" and out["n_rows"] == len(example)

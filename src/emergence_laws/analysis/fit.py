@@ -15,18 +15,21 @@ Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from emergence_laws.errors import InputError, NotIdentifiableError
-from emergence_laws.laws.backtest import backtest
-from emergence_laws.laws.baselines import fit_sigmoid_baseline
-from emergence_laws.laws.bootstrap import bootstrap_law
+from emergence_laws.jsonutil import clean
+from emergence_laws.laws.backtest import Backtest, backtest
+from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
+from emergence_laws.laws.bootstrap import BootstrapResult, bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import fit_scaling_law
 
 #: Metrics tried, in order, when the task has several and none is named.
@@ -35,32 +38,49 @@ METRIC_PREFERENCE: tuple[str, ...] = ("accuracy", "acc", "acc_norm", "exact_matc
 LOWER_IS_BETTER: tuple[str, ...] = ("brier",)
 
 
-class FitResult(dict):
-    """JSON-ready dict of a fit, plus Python objects for plotting: ``.law``, ``.data``, ``.boot``, ``.baseline``."""
+@dataclass(frozen=True, eq=False)
+class FitResult(Mapping[str, Any]):
+    """What :func:`fit_table`, :func:`baseline_table` and :func:`backtest_table` return.
 
-    law = None
-    data = None
-    boot = None
-    baseline = None
-    backtest = None
+    Attributes:
+        payload: the JSON-ready result (what ``--json`` prints and ``prediction.json`` holds).
+        law: the fitted :class:`~emergence_laws.laws.law.EmergenceLaw` (None for the sigmoid baseline).
+        data: the rows fitted (:class:`~emergence_laws.laws.data.LawData`; None for the baseline).
+        boot: the bootstrap behind the interval (None without one).
+        baseline: the few-shot sigmoid (:func:`baseline_table` only), fitted to ``baseline_xy`` = (x, y).
+        backtest: the :class:`~emergence_laws.laws.backtest.Backtest` (:func:`backtest_table` only).
 
+    It reads as a read-only mapping of ``payload`` (``res["interval"]``, ``dict(res)``).
+    """
 
-def _clean(obj: Any) -> Any:
-    """Make ``obj`` json.dumps-able: numpy scalars -> Python, NaN/inf -> None, tuples -> lists."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    return obj
+    payload: dict[str, Any]
+    law: EmergenceLaw | None = None
+    data: LawData | None = None
+    boot: BootstrapResult | None = None
+    baseline: SigmoidBaseline | None = None
+    baseline_xy: tuple[np.ndarray, np.ndarray] | None = None
+    backtest: Backtest | None = None
+
+    @property
+    def task(self) -> str:
+        return str(self.payload.get("task", ""))
+
+    @property
+    def metric(self) -> str:
+        return str(self.payload.get("metric", "metric"))
+
+    def to_json(self) -> dict[str, Any]:
+        """A copy of ``payload`` to extend (e.g. with provenance) and ``json.dumps``."""
+        return dict(self.payload)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.payload[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.payload)
+
+    def __len__(self) -> int:
+        return len(self.payload)
 
 
 def _pick(df, task: str | None, metric: str | None):
@@ -241,28 +261,25 @@ def fit_table(
         )
         observed = {"emerged": ef.emerged, "E": ef.E if ef.emerged else None, "strongest_loss": ef.e_upper}
     pt = law.few_shot_emergence_point
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "emergence_point": pt,
-                "interval": list(law.interval) if law.interval else None,
-                "median": law.median,
-                "d0": law.d0,
-                "law": law.to_json(),
-                "n_rows": data.n_rows,
-                "n_finetuned": int((~fs).sum()),
-                "n_fewshot": int(fs.sum()),
-                "amounts": list(law.amounts),
-                "fewshot_observed": observed,
-                "scale": scaling_inversion(df, pt),
-                "warnings": notes + list(law.warnings),
-            }
-        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "emergence_point": pt,
+            "interval": list(law.interval) if law.interval else None,
+            "median": law.median,
+            "d0": law.d0,
+            "law": law.to_json(),
+            "n_rows": data.n_rows,
+            "n_finetuned": int((~fs).sum()),
+            "n_fewshot": int(fs.sum()),
+            "amounts": list(law.amounts),
+            "fewshot_observed": observed,
+            "scale": scaling_inversion(df, pt),
+            "warnings": notes + list(law.warnings),
+        }
     )
-    res.law, res.data, res.boot = law, data, boot
-    return res
+    return FitResult(payload, law=law, data=data, boot=boot)
 
 
 def baseline_table(
@@ -312,26 +329,22 @@ def baseline_table(
             "the few-shot curve has not visibly started to rise: a sigmoid cannot locate an emergence that has not "
             "begun, so this number is not a prediction (fit the emergence law to finetuned runs instead)"
         )
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "baseline": "sigmoid",
-                "axis": axis,
-                "emergence_point": point,
-                "identified": sig.identified,
-                "interval": None,
-                "sigmoid": sig.to_json(),
-                "n_rows": len(rows),
-                "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
-                "warnings": notes,
-            }
-        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "baseline": "sigmoid",
+            "axis": axis,
+            "emergence_point": point,
+            "identified": sig.identified,
+            "interval": None,
+            "sigmoid": sig.to_json(),
+            "n_rows": len(rows),
+            "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
+            "warnings": notes,
+        }
     )
-    res.baseline = sig
-    res.data = (x, y)
-    return res
+    return FitResult(payload, baseline=sig, baseline_xy=(x, y))
 
 
 def backtest_table(
@@ -361,34 +374,30 @@ def backtest_table(
     data, flops, n2 = _law_data(rows, task, metric, method, None)
     notes += n2
     bt = backtest(data, float(cutoff_loss), flops=flops, d0=d0, form=form, elbow=elbow, bootstrap=bootstrap, seed=seed)
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "predicted": bt.predicted,
-                "interval": list(bt.interval) if bt.interval else None,
-                "actual": bt.actual,
-                "error_nats": bt.error_nats,
-                "success": bt.success,
-                "compute_ahead": bt.compute_ahead,
-                "cutoff_loss": bt.cutoff_loss,
-                "n_rows_fit": bt.n_rows_fit,
-                "n_checkpoints_fit": bt.n_checkpoints_fit,
-                "strongest_fit_loss": bt.strongest_fit_loss,
-                "first_post_emergence_loss": bt.first_post_emergence_loss,
-                "sigmoid_baseline": None
-                if bt.sigmoid is None
-                else {
-                    "emergence_point": bt.sigmoid.emergence_point,
-                    "identified": bt.sigmoid.identified,
-                    "error_nats": bt.sigmoid_error_nats,
-                },
-                "law": bt.law.to_json(),
-                "warnings": notes + list(bt.law.warnings),
-            }
-        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "predicted": bt.predicted,
+            "interval": list(bt.interval) if bt.interval else None,
+            "actual": bt.actual,
+            "error_nats": bt.error_nats,
+            "success": bt.success,
+            "compute_ahead": bt.compute_ahead,
+            "cutoff_loss": bt.cutoff_loss,
+            "n_rows_fit": bt.n_rows_fit,
+            "n_checkpoints_fit": bt.n_checkpoints_fit,
+            "strongest_fit_loss": bt.strongest_fit_loss,
+            "first_post_emergence_loss": bt.first_post_emergence_loss,
+            "sigmoid_baseline": None
+            if bt.sigmoid is None
+            else {
+                "emergence_point": bt.sigmoid.emergence_point,
+                "identified": bt.sigmoid.identified,
+                "error_nats": bt.sigmoid_error_nats,
+            },
+            "law": bt.law.to_json(),
+            "warnings": notes + list(bt.law.warnings),
+        }
     )
-    res.law, res.data = bt.law, data
-    res.backtest = bt
-    return res
+    return FitResult(payload, law=bt.law, data=data, backtest=bt)

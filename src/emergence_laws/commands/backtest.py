@@ -63,16 +63,16 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         method=args.method,
     )
-    res["provenance"] = provenance(args, "backtest", BACKTEST_OPTIONS)
+    out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
     files = []
     if args.out:
         from emergence_laws.report.plots_fit import plot_backtest
 
         out = make_out_dir(args.out)
-        (out / "backtest.json").write_text(json.dumps(res, indent=2) + "\n")
+        (out / "backtest.json").write_text(json.dumps(out_json, indent=2) + "\n")
         files = [out / "backtest.json", plot_backtest(res, out / "backtest.png")]
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(out_json))
         return 0
     iv = res["interval"]
     ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             method=args.method,
         )
-    res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
+    out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS)}
     files = []
     if args.out:
         from emergence_laws.report import plots_fit
@@ -150,10 +150,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             files.append(plots_fit.plot_law_fit(res, out / "law_fit.png"))
             files.append(plots_fit.plot_shift(res, out / "emergence_shift.png"))
-        (out / "prediction.json").write_text(json.dumps(res, indent=2) + "\n")
+        (out / "prediction.json").write_text(json.dumps(out_json, indent=2) + "\n")
         files.insert(0, out / "prediction.json")
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(out_json))
         return 0
     if args.baseline == "sigmoid":
         ok = "" if res["identified"] else " — NOT identified: the curve has not started to rise"

@@ -60,8 +60,8 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
         ax.axhline(data.chance, color="grey", lw=0.8, ls=":", label="chance")
     ax.invert_xaxis()
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric") if hasattr(result, "get") else "metric")
-    ax.set_title(title or f"{result.get('task', '')}: emergence law ({law.form}, {law.elbow})")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: emergence law ({law.form}, {law.elbow})")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     path = Path(path)
@@ -108,7 +108,7 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         zorder=4,
         label=f"prediction E(D0={law.d0:g}) = {ept:.3f}",
     )
-    obs = result.get("fewshot_observed") if hasattr(result, "get") else None
+    obs = result.payload.get("fewshot_observed")
     if obs and obs.get("emerged") and obs.get("E") is not None:
         ax.scatter(
             [law.d0],
@@ -122,7 +122,7 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
     ax.set_xscale("log")
     ax.set_xlabel("finetuning examples D (log scale)")
     ax.set_ylabel("emergence point E(D) (nats/token)")
-    ax.set_title(title or f"{result.get('task', '')}: emergence shifts with data")
+    ax.set_title(title or f"{result.task}: emergence shifts with data")
     ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
@@ -185,9 +185,9 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     ax.set_ylim(lo - pad, hi + 3 * pad)  # the unbounded ReLU lines would stretch the axis past the data
     ax.invert_xaxis()
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric"))
+    ax.set_ylabel(result.metric)
     ahead = f", {bt.compute_ahead:.1f}x compute ahead" if bt.compute_ahead else ""
-    ax.set_title(title or f"{result.get('task', '')}: backtest{ahead}")
+    ax.set_title(title or f"{result.task}: backtest{ahead}")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     path = Path(path)
@@ -200,7 +200,7 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
     """The few-shot sigmoid baseline: points, the sigmoid, its tangent elbow."""
     plt = _plt()
     sig = result.baseline
-    x, y = result.data
+    x, y = result.baseline_xy
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.scatter(x, y, s=18, color="black")
     g = np.linspace(x.min() - 0.05 * np.ptp(x), x.max() + 0.05 * np.ptp(x), 300)
@@ -213,8 +213,8 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
     )
     ax.invert_xaxis()
     ax.set_xlabel(f"{sig.axis}  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric"))
-    ax.set_title(title or f"{result.get('task', '')}: few-shot sigmoid baseline")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: few-shot sigmoid baseline")
     ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
