@@ -63,7 +63,7 @@ def test_likelihood_gradient_matches_finite_differences(elbow, noise):
     np.testing.assert_allclose(g, num, rtol=2e-3, atol=1e-6 * max(1.0, abs(f)))
     assert lik.nll(p[None, :], w[None, :])[0] == pytest.approx(f, rel=1e-10)
     # the batched gradient is the same gradient; one D0 per vector moves only the few-shot rows
-    _, gb, H = lik.derivatives(p[None, :], w[None, :])
+    gb, H = lik.derivatives(p[None, :], w[None, :])
     np.testing.assert_allclose(gb[0], g, rtol=1e-9, atol=1e-12)
     assert H.shape == (1, 6, 6) and np.all(np.linalg.eigvalsh(H[0]) >= -1e-8 * np.abs(H[0]).max())
     assert lik.nll(p[None, :], w[None, :], d0=np.array([5.0]))[0] == pytest.approx(f, rel=1e-12)

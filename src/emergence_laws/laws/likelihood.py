@@ -31,8 +31,8 @@ class Mean:
     """The mean of every row for R parameter vectors, and the pieces of its Jacobian; all (R, n)."""
 
     mu: np.ndarray  #: predicted metric
-    u: np.ndarray  #: g^alpha, with g = log D (logpower) or D (power)
-    logg: np.ndarray  #: log g (0 where g <= 0)
+    dE_dk: np.ndarray  #: d E_theta(D) / d k = g^alpha, with g = log D (logpower) or D (power)
+    dE_dalpha: np.ndarray  #: d E_theta(D) / d alpha = k g^alpha log g
     r: np.ndarray  #: elbow(E - L): ReLU or softplus, nats
     dr: np.ndarray  #: its derivative in E
 
@@ -51,7 +51,14 @@ class Likelihood:
         self.form, self.elbow, self.beta, self.d0 = form, elbow, float(beta), float(d0)
         self.is_fewshot = data.is_fewshot
         self.fs = self.is_fewshot.astype(float)
-        self.g = shift_basis(form, np.where(self.is_fewshot, d0, data.n_train))
+        # E_theta(D) takes one value per data amount: compute it per level (0 = few-shot, D0), then index
+        amounts, inv = np.unique(data.n_train, return_inverse=True)
+        if amounts[0] == 0:
+            self.level = inv
+            self.levels = amounts.astype(float)
+        else:
+            self.level = inv + 1
+            self.levels = np.concatenate([[0.0], amounts.astype(float)])
         self.L = data.loss
         self.y = data.value
         nb = data.binomial_counts()
@@ -68,11 +75,11 @@ class Likelihood:
 
     # -- the mean ---------------------------------------------------------------------------
     def basis(self, d0: np.ndarray | None = None) -> np.ndarray:
-        """``g`` per row, (1, n) with the default ``D0``, or (R, n) with one ``D0`` per vector."""
-        if d0 is None:
-            return self.g[None, :]
-        g0 = shift_basis(self.form, np.asarray(d0, dtype=float).reshape(-1))
-        return np.where(self.is_fewshot[None, :], g0[:, None], self.g[None, :])
+        """``g`` per data-amount level (level 0 = few-shot at ``D0``): (1, levels) or (R, levels)."""
+        d0 = np.array([self.d0]) if d0 is None else np.asarray(d0, dtype=float).reshape(-1)
+        g = np.broadcast_to(shift_basis(self.form, self.levels), (d0.size, self.levels.size)).copy()
+        g[:, 0] = shift_basis(self.form, d0)
+        return g
 
     def mean(self, P: np.ndarray, d0: np.ndarray | None = None) -> Mean:
         """Row means and Jacobian pieces for parameter vectors ``P`` (R, 6)."""
@@ -80,8 +87,9 @@ class Likelihood:
         k, a, C, A, B, dl = (P[:, i : i + 1] for i in range(6))
         g = self.basis(d0)
         logg = np.log(np.where(g > 0, g, 1.0))
-        u = np.power(g, a)
-        z = k * u + C - self.L[None, :]
+        u = np.exp(a * logg) * (g > 0)  # g^alpha per level (g = 0 only at D = 1 of the log form)
+        E = (k * u + C)[:, self.level]
+        z = E - self.L[None, :]
         if self.elbow == "relu":
             r = np.maximum(z, 0.0)
             dr = (z > 0).astype(float)
@@ -89,78 +97,88 @@ class Likelihood:
             r = softplus(z, self.beta)
             dr = 0.5 * (1.0 + np.tanh(0.5 * self.beta * z))
         mu = A * r + B + dl * self.fs[None, :]
-        return Mean(mu, u, np.broadcast_to(logg, u.shape), r, dr)
+        dE_dk = np.broadcast_to(u[:, self.level], mu.shape)
+        dE_da = np.broadcast_to((k * u * logg)[:, self.level], mu.shape)
+        return Mean(mu, dE_dk, dE_da, r, dr)
 
     def jacobian(self, P: np.ndarray, m: Mean) -> np.ndarray:
         """``d mu / d p``: (R, n, 6)."""
-        P = np.atleast_2d(P)
-        k, A = P[:, 0:1], P[:, 3:4]
+        A = np.atleast_2d(P)[:, 3:4]
         Adr = A * m.dr
         return np.stack(
-            [Adr * m.u, Adr * k * m.u * m.logg, Adr, m.r, np.ones_like(m.r), np.broadcast_to(self.fs, m.r.shape)],
+            [Adr * m.dE_dk, Adr * m.dE_dalpha, Adr, m.r, np.ones_like(m.r), np.broadcast_to(self.fs, m.r.shape)],
             axis=2,
         )
 
     # -- the likelihood ---------------------------------------------------------------------
-    def terms(self, mu: np.ndarray, W: np.ndarray, derivatives: bool = False):
+    def terms(self, mu: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``nll`` (R,) of row means ``mu`` (R, n) under row weights ``W`` (R, n).
 
-        With ``derivatives``: also ``dmu`` = d nll / d mu and ``info``, the expected curvature
-        (Fisher information) per row, both (R, n). Binomial rows: above 1 the metric saturates (flat);
-        below 0 the log-likelihood is extended linearly from ``p = EPS``, so optimisers are pushed
-        back inside. Gaussian rows: the variance is profiled out (``m/2 log(SS/m)``).
+        Binomial rows: above 1 the metric saturates (flat); below 0 the log-likelihood is extended
+        linearly from ``p = EPS``, so optimisers are pushed back inside. Gaussian rows: the variance
+        is profiled out (``m/2 log(SS/m)`` for total weight ``m`` and weighted sum of squares ``SS``).
         """
         W = np.atleast_2d(W)
         y = self.y[None, :]
         nll = np.zeros(mu.shape[0])
-        dmu = np.zeros_like(mu) if derivatives else None
-        info = np.zeros_like(mu) if derivatives else None
         if self.any_binom:
             pc = np.clip(mu, EPS, 1 - EPS)
             wb = W * self.nb[None, :]
             nll -= np.sum(wb * (y * np.log(pc) + (1 - y) * np.log1p(-pc)), axis=1)
-            slope = -wb * (y - pc) / (pc * (1 - pc))
             below = mu < EPS
             if np.any(below):
-                nll += np.sum(np.where(below, slope * (mu - pc), 0.0), axis=1)
-            if derivatives:
-                inside = mu < 1 - EPS
-                dmu += np.where(inside, slope, 0.0)
-                pi = np.clip(mu, 1e-3, 1 - 1e-3)
-                info += np.where(inside, wb / (pi * (1 - pi)), 0.0)
+                nll += np.sum(np.where(below, -wb * (y - pc) / (pc * (1 - pc)) * (mu - pc), 0.0), axis=1)
         if self.any_gauss:
-            wg = W * self.gauss[None, :]
-            m = wg.sum(axis=1, keepdims=True)
-            res = y - mu
-            ss = np.sum(wg * res * res, axis=1, keepdims=True) + 1e-12 * m
-            safe_m = np.where(m > 0, m, 1.0)
+            m, ss = self._gauss_sums(mu, W)
             with np.errstate(divide="ignore", invalid="ignore"):
-                nll += np.where(m[:, 0] > 0, 0.5 * m[:, 0] * np.log(ss[:, 0] / safe_m[:, 0]), 0.0)
-            if derivatives:
-                s2 = np.where(m > 0, ss / safe_m, 1.0)
-                dmu -= wg * res / s2
-                info += wg / s2
-        return (nll, dmu, info) if derivatives else nll
+                nll += np.where(m > 0, 0.5 * m * np.log(ss / np.where(m > 0, m, 1.0)), 0.0)
+        return nll
+
+    def score(self, mu: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The derivatives of :meth:`terms` in ``mu``: ``(d nll / d mu, Fisher information per row)``, (R, n) each."""
+        W = np.atleast_2d(W)
+        y = self.y[None, :]
+        dmu = np.zeros_like(mu)
+        info = np.zeros_like(mu)
+        if self.any_binom:
+            pc = np.clip(mu, EPS, 1 - EPS)
+            wb = W * self.nb[None, :]
+            inside = mu < 1 - EPS
+            dmu += np.where(inside, -wb * (y - pc) / (pc * (1 - pc)), 0.0)
+            pi = np.clip(mu, 1e-3, 1 - 1e-3)
+            info += np.where(inside, wb / (pi * (1 - pi)), 0.0)
+        if self.any_gauss:
+            m, ss = self._gauss_sums(mu, W)
+            s2 = np.where(m > 0, ss / np.where(m > 0, m, 1.0), 1.0)[:, None]
+            wg = W * self.gauss[None, :]
+            dmu -= wg * (y - mu) / s2
+            info += wg / s2
+        return dmu, info
+
+    def _gauss_sums(self, mu: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Total weight ``m`` and weighted sum of squared residuals ``SS`` of the Gaussian rows, (R,) each."""
+        wg = W * self.gauss[None, :]
+        m = wg.sum(axis=1)
+        res = self.y[None, :] - mu
+        return m, np.sum(wg * res * res, axis=1) + 1e-12 * m
 
     def nll(self, P: np.ndarray, W: np.ndarray, d0: np.ndarray | None = None) -> np.ndarray:
         """Negative log-likelihood (R,) of parameter vectors ``P`` (R, 6) under row weights ``W`` (R, n)."""
         return self.terms(self.mean(P, d0).mu, W)
 
     def derivatives(self, P: np.ndarray, W: np.ndarray, d0: np.ndarray | None = None):
-        """``(nll (R,), gradient (R, 6), Fisher information (R, 6, 6))`` at ``P``."""
+        """``(gradient (R, 6), Fisher information (R, 6, 6))`` of :meth:`nll` at ``P``."""
         m = self.mean(P, d0)
-        nll, dmu, info = self.terms(m.mu, W, derivatives=True)
+        dmu, info = self.score(m.mu, W)
         J = self.jacobian(P, m)
-        grad = np.einsum("rn,rnp->rp", dmu, J)
-        fisher = np.einsum("rnp,rn,rnq->rpq", J, info, J)
-        return nll, grad, fisher
+        Jt = J.transpose(0, 2, 1)  # (R, 6, n)
+        return (Jt @ dmu[:, :, None])[:, :, 0], (Jt * info[:, None, :]) @ J
 
     def __call__(self, p: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
         """One vector: ``(nll, gradient)``, the form scipy's minimisers take (``jac=True``)."""
         m = self.mean(p[None, :])
-        nll, dmu, _ = self.terms(m.mu, w[None, :], derivatives=True)
-        grad = np.einsum("rn,rnp->rp", dmu, self.jacobian(p[None, :], m))
-        return float(nll[0]), grad[0]
+        dmu, _ = self.score(m.mu, w[None, :])
+        return float(self.terms(m.mu, w[None, :])[0]), dmu[0] @ self.jacobian(p[None, :], m)[0]
 
 
 def pearson_dispersion(lik: Likelihood, p: np.ndarray) -> float:

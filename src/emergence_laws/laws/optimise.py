@@ -146,7 +146,7 @@ def batch_fit(
         if idx.size == 0:
             break
         Pa, Wa, da = P[idx], W[idx], None if d0 is None else d0[idx]
-        _, g, H = lik.derivatives(Pa, Wa, da)
+        g, H = lik.derivatives(Pa, Wa, da)
         g = g * free
         H = H * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
         diag = np.einsum("rpp->rp", H)
