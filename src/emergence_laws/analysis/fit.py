@@ -4,11 +4,11 @@ Used by the CLI (`emergence fit`, `emergence backtest`) and the micro-world demo
 stable:
 
     fit_table(df, task=None, metric=None, d0=None, form="logpower", elbow="relu", bootstrap=0, seed=0,
-              method=None, cutoff_loss=None, fit_delta=True) -> FitResult
+              method=None, cutoff_loss=None, fit_delta=True, d0_range=None, resample="checkpoints") -> FitResult
     baseline_table(df, task=None, metric=None, cutoff_loss=None) -> FitResult   # few-shot sigmoid only
     backtest_table(df, task, cutoff_loss, metric=None, d0=None, form="logpower", elbow="relu",
-                   bootstrap=0, seed=0, method=None) -> dict
-    scaling_inversion(df, loss) -> dict | None
+                   bootstrap=0, seed=0, method=None, d0_range=None, resample="checkpoints") -> FitResult
+    scaling_inversion(df, loss, samples=None, seed=0) -> dict | None
 
 Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
 """
@@ -22,15 +22,14 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.errors import InputError, NotIdentifiableError
-from emergence_laws.jsonutil import clean
+from emergence_laws.jsonutil import clean, finite_or_none
 from emergence_laws.laws.backtest import Backtest, backtest
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
-from emergence_laws.laws.bootstrap import BootstrapResult, bootstrap_law
+from emergence_laws.laws.bootstrap import BootstrapResult, fit_and_bootstrap
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
-from emergence_laws.laws.scaling import fit_scaling_law
+from emergence_laws.laws.scaling import bootstrap_scaling_law, fit_scaling_law
 
 #: Metrics tried, in order, when the task has several and none is named.
 METRIC_PREFERENCE: tuple[str, ...] = ("accuracy", "acc", "acc_norm", "exact_match", "loglik", "brier")
@@ -191,26 +190,64 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
     return data, flops, notes
 
 
-def scaling_inversion(df, loss: float | None) -> dict | None:
+def scaling_inversion(df, loss: float | None, samples=None, seed: int = 0) -> dict | None:
     """Fit ``L(N) = E + A/N^alpha`` over the table's models (params and/or FLOPs) and invert it at ``loss``.
 
+    With ``samples`` (the emergence point's bootstrap replicates, nats), each replicate is inverted
+    through a scaling law refitted to the models resampled with replacement, and the 5th-95th
+    percentile of the scales is the interval (it carries both the emergence point's and the scaling
+    fit's uncertainty; an end is None where the loss is below the fitted irreducible loss).
+
     Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
-    reaching ``loss`` or None if unreachable), or None when the table lacks pretrain_loss or scales.
+    reaching ``loss`` or None if unreachable, ``interval``), or None when the table lacks pretrain_loss or scales.
     """
     if "pretrain_loss" not in df.columns or "model" not in df.columns:
         return None
     out: dict[str, Any] = {}
+    rng = np.random.default_rng(seed)
     for axis in ("params", "flops"):
         if axis not in df.columns:
             continue
         m = df[["model", "pretrain_loss", axis]].dropna().drop_duplicates("model")
+        N, L = m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float)
         try:
-            law = fit_scaling_law(m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float), axis)
+            law = fit_scaling_law(N, L, axis)
         except NotIdentifiableError:
             continue
         at = None if loss is None else law.scale_at(float(loss))
-        out[axis] = {**law.to_json(), "at_loss": at, "loss": loss}
+        entry = {**law.to_json(), "at_loss": at, "loss": loss, "interval": None}
+        if samples is not None and len(samples) >= 2:
+            laws = bootstrap_scaling_law(law, N, L, len(samples), rng)
+            x = np.array([lw.scale_at(float(e)) or np.inf for lw, e in zip(laws, samples)])
+            lo, hi = np.percentile(x, [5, 95])
+            entry["interval"] = [finite_or_none(lo), finite_or_none(hi)]
+        out[axis] = entry
     return out or None
+
+
+def _uncertainty(law: EmergenceLaw) -> dict[str, Any]:
+    """The payload fields that say what the point and the interval are."""
+    out: dict[str, Any] = {
+        "interval": list(law.interval) if law.interval else None,
+        "interval_level": 0.90 if law.interval else None,
+        "interval_includes": list(law.interval_includes),
+        "median": law.median,
+        "d0": law.d0,
+        "d0_range": list(law.d0_range) if law.d0_range else [law.d0, law.d0],
+    }
+    return out
+
+
+def _draws(boot: BootstrapResult | None) -> dict[str, Any] | None:
+    """The bootstrap replicates, for `emergence predict`'s intervals (None without a bootstrap)."""
+    if boot is None:
+        return None
+    return {
+        "about": "bootstrap replicates behind the interval: parameters (k, alpha, C, A, B, delta) and D0 of each; "
+        "`emergence predict` reads them for its intervals",
+        "params": np.round(boot.params, 6),
+        "d0": np.round(boot.d0, 4),
+    }
 
 
 def fit_table(
@@ -226,22 +263,30 @@ def fit_table(
     method: str | None = None,
     cutoff_loss: float | None = None,
     fit_delta: bool = True,
+    d0_range: tuple[float, float] | None = None,
+    resample: str = "checkpoints",
 ) -> FitResult:
     """Fit the emergence law to one task/metric of a results table.
 
     Args:
         df: validated results table (``emergence_laws.results.load_results``).
         task, metric: which rows; inferred when the table holds one (metric by :data:`METRIC_PREFERENCE`).
-        d0: low-data limit ``D0`` (examples); default the few-shot rows' ``shots``.
+        d0: a known low-data limit ``D0`` (examples). Default: D0 unknown in ``d0_range``.
+        d0_range: ``(lo, hi)`` examples; default ``[N, 10 N]`` with ``N`` the few-shot rows' ``shots``.
         form: "logpower" or "power"; elbow: "relu" or "softplus".
-        bootstrap: replicates for the 5-95% interval (0 = none).
+        bootstrap: replicates for the 90% (5-95%) interval (0 = none).
+        seed: random seed of the bootstrap.
         method: finetuning method to fit when rows mix several (full/lora).
         cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
+        resample: bootstrap scheme, "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`).
 
     Returns:
-        :class:`FitResult` with keys task, metric, emergence_point (nats), interval ([p5, p95] or None),
-        median, law {form, elbow, params, ...}, d0, n_rows, n_finetuned, n_fewshot, warnings,
-        fewshot_observed (elbow of the few-shot curve if it has emerged), scale (scaling-law inversion).
+        :class:`FitResult` with keys task, metric, emergence_point (nats: the median of the bootstrap
+        replicates, or the fit at the median D0 without a bootstrap), fit_emergence_point (E_theta(D0) of
+        that fit), interval ([p5, p95] or None), interval_level, interval_includes (what the interval
+        accounts for, in words), median, d0, d0_range, law {form, elbow, params, ...}, n_rows,
+        n_finetuned, n_fewshot, warnings, fewshot_observed (elbow of the few-shot curve if it has
+        emerged), scale (scaling-law inversion, with an interval), draws (the replicates, for predict).
 
     Raises:
         InputError / NotIdentifiableError with a one-line message saying what to add.
@@ -249,10 +294,9 @@ def fit_table(
     rows, task, metric, notes = _pick(df, task, metric)
     data, _flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
     notes += n2
-    law = fit_law(data, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
-    boot = None
-    if bootstrap:
-        law, boot = bootstrap_law(data, law, n=int(bootstrap), seed=seed)
+    law, boot = fit_and_bootstrap(
+        data, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+    )
     fs = data.is_fewshot
     observed = None
     if np.unique(data.loss[fs]).size >= 3:
@@ -260,23 +304,23 @@ def fit_table(
             data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if data.n_eval is None else data.n_eval[fs]
         )
         observed = {"emerged": ef.emerged, "E": ef.E if ef.emerged else None, "strongest_loss": ef.e_upper}
-    pt = law.few_shot_emergence_point
+    pt = law.point_estimate
     payload = clean(
         {
             "task": task,
             "metric": metric,
             "emergence_point": pt,
-            "interval": list(law.interval) if law.interval else None,
-            "median": law.median,
-            "d0": law.d0,
+            "fit_emergence_point": law.few_shot_emergence_point,
+            **_uncertainty(law),
             "law": law.to_json(),
             "n_rows": data.n_rows,
             "n_finetuned": int((~fs).sum()),
             "n_fewshot": int(fs.sum()),
             "amounts": list(law.amounts),
             "fewshot_observed": observed,
-            "scale": scaling_inversion(df, pt),
+            "scale": scaling_inversion(df, pt, None if boot is None else boot.samples, seed),
             "warnings": notes + list(law.warnings),
+            "draws": _draws(boot),
         }
     )
     return FitResult(payload, law=law, data=data, boot=boot)
@@ -359,11 +403,17 @@ def backtest_table(
     seed: int = 0,
     *,
     method: str | None = None,
+    d0_range: tuple[float, float] | None = None,
+    resample: str = "checkpoints",
 ) -> FitResult:
     """Backtest one task: fit on checkpoints with pretrain_loss > ``cutoff_loss`` (nats), score against the full curve.
 
+    ``d0``, ``d0_range``, ``bootstrap``, ``seed``, ``resample``: as in :func:`fit_table`.
+
     Returns:
-        :class:`FitResult` with keys task, metric, predicted (nats), interval, actual (elbow of the full
+        :class:`FitResult` with keys task, metric, predicted (nats; the median of the bootstrap replicates,
+        as fit_table's emergence_point), interval, interval_level, interval_includes, median, d0, d0_range,
+        actual (elbow of the full
         few-shot curve, nats), error_nats, success (error <= 0.1), compute_ahead (FLOPs of the first
         post-emergence model / FLOPs of the strongest model in the fit; None without FLOPs),
         cutoff_loss, n_rows_fit, n_checkpoints_fit, strongest_fit_loss, first_post_emergence_loss,
@@ -373,13 +423,24 @@ def backtest_table(
     rows, task, metric, notes = _pick(df, task, metric)
     data, flops, n2 = _law_data(rows, task, metric, method, None)
     notes += n2
-    bt = backtest(data, float(cutoff_loss), flops=flops, d0=d0, form=form, elbow=elbow, bootstrap=bootstrap, seed=seed)
+    bt = backtest(
+        data,
+        float(cutoff_loss),
+        flops=flops,
+        d0=d0,
+        d0_range=d0_range,
+        form=form,
+        elbow=elbow,
+        bootstrap=bootstrap,
+        seed=seed,
+        resample=resample,
+    )
     payload = clean(
         {
             "task": task,
             "metric": metric,
             "predicted": bt.predicted,
-            "interval": list(bt.interval) if bt.interval else None,
+            **_uncertainty(bt.law),
             "actual": bt.actual,
             "error_nats": bt.error_nats,
             "success": bt.success,

@@ -4,8 +4,8 @@ The law and its parameters are :class:`~emergence_laws.laws.law.EmergenceLaw`; t
 (binomial for proportions with known ``n_eval``, Gaussian otherwise) is
 :class:`~emergence_laws.laws.likelihood.Likelihood`; the optimisers (batched Levenberg-Marquardt
 from several starts built from per-data-amount elbow fits, then an L-BFGS-B polish) are in
-:mod:`~emergence_laws.laws.optimise`. ``D0`` defaults to the few-shot rows' ``shots`` (clamped to
->= 1: for zero-shot rows ``E_theta(1) = C``).
+:mod:`~emergence_laws.laws.optimise`. ``D0`` is given, or unknown in a range (default ``[N, 10 N]``,
+``N`` = the few-shot rows' ``shots``; :mod:`~emergence_laws.laws.d0`).
 """
 
 from __future__ import annotations
@@ -16,40 +16,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from emergence_laws.errors import InputError, NotIdentifiableError
+from emergence_laws.errors import NotIdentifiableError
+from emergence_laws.laws.d0 import profile_d0, resolve_d0
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.forms import DEFAULT_BETA
 from emergence_laws.laws.law import PARAM_NAMES, EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, minimise, param_bounds, starts
 
-__all__ = ["PARAM_NAMES", "EmergenceLaw", "default_d0", "fit_law"]
-
-
-def default_d0(data: LawData, d0: float | None) -> tuple[float, list[str]]:
-    """``D0`` (examples) and warnings: ``d0`` if given, else the few-shot rows' ``shots``, clamped to >= 1."""
-    notes: list[str] = []
-    if d0 is None:
-        d0 = float(data.shots)
-        src = f"shots={data.shots} of the few-shot rows"
-    else:
-        d0 = float(d0)
-        src = f"--d0 {d0:g}"
-        if not math.isfinite(d0) or d0 < 0:
-            raise InputError(f"d0: {d0} is not a non-negative number of examples; pass e.g. --d0 5")
-    if d0 < 1 and not data.is_fewshot.any() and src.startswith("shots"):
-        notes.append(
-            "no few-shot rows (n_train = 0), so D0 defaults to 1 (E_theta(1) = C); pass --d0 N with N the number "
-            "of in-context examples you will use"
-        )
-        d0 = 1.0
-    elif d0 < 1:
-        notes.append(
-            f"D0 from {src} is below 1; the log power law needs D >= 1, so D0 = 1 is used (E_theta(1) = C); "
-            "pass --d0 N (e.g. the number of in-context examples) to choose it"
-        )
-        d0 = 1.0
-    return d0, notes
+__all__ = ["PARAM_NAMES", "EmergenceLaw", "fit_law"]
 
 
 def fit_law(
@@ -58,6 +33,7 @@ def fit_law(
     form: str = "logpower",
     elbow: str = "relu",
     d0: float | None = None,
+    d0_range: tuple[float, float] | None = None,
     fit_delta: bool = True,
     beta: float = DEFAULT_BETA,
     alpha: float | None = None,
@@ -70,7 +46,10 @@ def fit_law(
         data: validated rows (:class:`LawData`); finetuned rows are required, few-shot rows optional.
         form: ``"logpower"`` (``k (log D)^alpha + C``, default) or ``"power"`` (``k D^alpha + C``).
         elbow: ``"relu"`` (default) or ``"softplus"`` (sharpness ``beta``, 1/nats).
-        d0: low-data extrapolation limit ``D0`` (examples); default: the few-shot rows' ``shots``.
+        d0: a known low-data extrapolation limit ``D0`` (examples).
+        d0_range: ``(lo, hi)``: D0 unknown in this range (examples). Default (neither given): ``[N, 10 N]``,
+            ``N`` = the few-shot rows' ``shots`` (:func:`~emergence_laws.laws.d0.resolve_d0`). The law is
+            then fitted at the median of D0's weights over the range (:func:`~emergence_laws.laws.d0.profile_d0`).
         fit_delta: fit a floor shift ``Delta`` for few-shot rows (when there are any).
         alpha: fix ``alpha`` instead of fitting it (done automatically, at 1, with 2 data amounts).
         n_starts: number of optimiser starts.
@@ -85,8 +64,9 @@ def fit_law(
     from emergence_laws.laws.identifiability import check_identifiable
 
     notes: list[str] = []
-    d0v, n0 = default_d0(data, d0)
+    (lo, hi), n0 = resolve_d0(data, d0, d0_range)
     notes += n0
+    d0v = math.sqrt(lo * hi)
     if check:
         notes += check_identifiable(data)
     if alpha is None and data.amounts.size == 2:
@@ -113,9 +93,20 @@ def fit_law(
             "the emergence-law fit did not converge from any start; check that accuracy rises as loss falls "
             "in the finetuned rows, or add checkpoints past emergence"
         )
+    if hi > lo:  # D0 unknown in a range: fit at the median of its weights
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", RuntimeWarning)
+            profile = profile_d0(lik, best_x, bounds, (lo, hi))
+            d0v = profile.median()
+            lik = Likelihood(data, form, elbow, beta, d0v)
+            near = int(np.argmin(np.abs(np.log(profile.grid / d0v))))
+            P, f = batch_fit(lik, np.stack([profile.params[near], best_x]), np.ones((2, data.n_rows)), bounds, max_iter=200)
+            i = int(np.argmin(np.where(np.isfinite(f), f, np.inf)))
+            best_x, best_f = P[i], float(f[i])
     law = EmergenceLaw(
         *[float(v) for v in best_x],
         d0=d0v,
+        d0_range=(lo, hi),
         form=form,
         elbow=elbow,
         beta=float(beta),

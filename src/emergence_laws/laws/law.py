@@ -31,10 +31,13 @@ PARAM_NAMES: tuple[str, ...] = ("k", "alpha", "C", "A", "B", "delta")
 class EmergenceLaw:
     """A fitted emergence law. Losses in nats/token; ``D`` in finetuning examples.
 
-    ``interval`` (5th, 95th percentile) and ``median`` of the few-shot emergence point are set by
-    :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None before. ``fixed`` names the parameters
-    held fixed in the fit (``alpha`` with 2 data amounts, ``delta`` without few-shot rows or when
-    not fitted); the bootstrap holds them fixed too.
+    ``d0`` is the low-data limit of this fit; ``d0_range`` the declared range of D0 it stands for
+    (``(d0, d0)`` when D0 was given; by default ``[N, 10 N]``, and ``d0`` is then the median of D0's
+    weights over it, :mod:`~emergence_laws.laws.d0`). ``interval`` (5th, 95th percentile) and
+    ``median`` of the few-shot emergence point, and ``interval_includes`` (what the interval accounts
+    for, in words) are set by :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None/empty before.
+    ``fixed`` names the parameters held fixed in the fit (``alpha`` with 2 data amounts, ``delta``
+    without few-shot rows or when not fitted); the bootstrap holds them fixed too.
     """
 
     k: float
@@ -44,6 +47,7 @@ class EmergenceLaw:
     B: float
     delta: float = 0.0
     d0: float = 1.0
+    d0_range: tuple[float, float] | None = None
     form: str = "logpower"
     elbow: str = "relu"
     beta: float = DEFAULT_BETA
@@ -55,6 +59,7 @@ class EmergenceLaw:
     interval: tuple[float, float] | None = None
     median: float | None = None
     n_bootstrap: int = 0
+    interval_includes: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -70,6 +75,12 @@ class EmergenceLaw:
     def few_shot_emergence_point(self) -> float:
         """The prediction: ``E_theta(D0)``, nats/token."""
         return float(shift(self.form, self.d0, self.k, self.alpha, self.C))
+
+    @property
+    def point_estimate(self) -> float:
+        """The reported few-shot emergence point (nats): the median over the interval's replicates when
+        there is an interval (D0 drawn over its range), else ``E_theta(D0)`` of this fit."""
+        return float(self.median) if self.median is not None else self.few_shot_emergence_point
 
     def predict(self, loss, n_train=0) -> np.ndarray | float:
         """Predicted metric at pretraining ``loss`` (nats) after ``n_train`` examples (0 = few-shot)."""
@@ -126,10 +137,11 @@ class EmergenceLaw:
         form, elb = obj.get("form", "logpower"), obj.get("elbow", "relu")
         if form not in SHIFT_FORMS or elb not in ELBOW_FORMS:
             raise InputError(f"law JSON: form {form!r}/elbow {elb!r} unknown; expected {SHIFT_FORMS}/{ELBOW_FORMS}")
-        interval = obj.get("interval")
+        interval, d0_range = _pair(obj, "interval"), _pair(obj, "d0_range")
         return cls(
             **kw,
             d0=float(obj.get("d0", 1.0)),
+            d0_range=d0_range,
             form=form,
             elbow=elb,
             beta=float(params.get("beta", DEFAULT_BETA)),
@@ -138,9 +150,24 @@ class EmergenceLaw:
             nll=float(obj["nll"]) if obj.get("nll") is not None else float("nan"),
             n_rows=int(obj.get("n_rows", 0)),
             amounts=tuple(float(x) for x in obj.get("amounts", ())),
-            interval=None if interval is None else (float(interval[0]), float(interval[1])),
+            interval=interval,
             median=None if obj.get("median") is None else float(obj["median"]),
             n_bootstrap=int(obj.get("n_bootstrap", 0)),
+            interval_includes=tuple(str(x) for x in obj.get("interval_includes", ())),
             fixed=tuple(str(x) for x in obj.get("fixed", ())),
             warnings=tuple(str(x) for x in obj.get("warnings", ())),
         )
+
+
+def _pair(obj: dict, key: str) -> tuple[float, float] | None:
+    """``obj[key]`` as two finite floats, None when absent; InputError when malformed."""
+    v = obj.get(key)
+    if v is None:
+        return None
+    try:
+        a, b = (float(x) for x in v)
+    except (TypeError, ValueError):
+        raise InputError(f"law JSON: {key} is not a pair of numbers; re-run `emergence fit --out`") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise InputError(f"law JSON: {key} holds a non-finite number; re-run `emergence fit --out`")
+    return (a, b)

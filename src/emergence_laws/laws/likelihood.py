@@ -36,6 +36,10 @@ class Mean:
     r: np.ndarray  #: elbow(E - L): ReLU or softplus, nats
     dr: np.ndarray  #: its derivative in E
 
+    def rows(self, i: np.ndarray) -> Mean:
+        """The means of parameter vectors ``i`` only."""
+        return Mean(self.mu[i], self.dE_dk[i], self.dE_dalpha[i], self.r[i], self.dr[i])
+
 
 class Likelihood:
     """Negative log-likelihood of the joint law over the rows of ``data`` (see the module docstring).
@@ -166,9 +170,9 @@ class Likelihood:
         """Negative log-likelihood (R,) of parameter vectors ``P`` (R, 6) under row weights ``W`` (R, n)."""
         return self.terms(self.mean(P, d0).mu, W)
 
-    def derivatives(self, P: np.ndarray, W: np.ndarray, d0: np.ndarray | None = None):
-        """``(gradient (R, 6), Fisher information (R, 6, 6))`` of :meth:`nll` at ``P``."""
-        m = self.mean(P, d0)
+    def derivatives(self, P: np.ndarray, W: np.ndarray, d0: np.ndarray | None = None, mean: Mean | None = None):
+        """``(gradient (R, 6), Fisher information (R, 6, 6))`` of :meth:`nll` at ``P`` (``mean``: its :meth:`mean`, if known)."""
+        m = self.mean(P, d0) if mean is None else mean
         dmu, info = self.score(m.mu, W)
         J = self.jacobian(P, m)
         Jt = J.transpose(0, 2, 1)  # (R, 6, n)
@@ -181,14 +185,15 @@ class Likelihood:
         return float(self.terms(m.mu, w[None, :])[0]), dmu[0] @ self.jacobian(p[None, :], m)[0]
 
 
-def pearson_dispersion(lik: Likelihood, p: np.ndarray) -> float:
+def pearson_dispersion(lik: Likelihood, p: np.ndarray, d0: float | None = None) -> float:
     """Pearson chi^2 / (rows - 6) of the binomial rows at ``p`` (1 = binomial noise only; > 1 = overdispersed).
 
-    Returns 1.0 when there are no binomial rows or too few to tell.
+    ``d0`` overrides the likelihood's D0. Returns 1.0 when there are no binomial rows or too few to tell,
+    and never less than 1.
     """
     if not lik.any_binom:
         return 1.0
-    mu = np.clip(lik.mean(p[None, :]).mu[0], 1e-3, 1 - 1e-3)
+    mu = np.clip(lik.mean(p[None, :], None if d0 is None else np.array([d0])).mu[0], 1e-3, 1 - 1e-3)
     b = lik.binom
     dof = int(b.sum()) - 6
     if dof < 5:

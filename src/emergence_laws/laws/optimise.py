@@ -141,26 +141,39 @@ def batch_fit(
     lam = np.full(R, 1e-3)
     active = np.ones(R, dtype=bool)
     eye = np.eye(6)
+    # gradient and Fisher information at each problem's current P: recomputed only after a move
+    G, H = np.zeros((R, 6)), np.zeros((R, 6, 6))
+    stale = np.ones(R, dtype=bool)
+    moved, moved_mean = np.zeros(0, dtype=int), None  # problems that moved last step, their means there
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        Pa, Wa, da = P[idx], W[idx], None if d0 is None else d0[idx]
-        g, H = lik.derivatives(Pa, Wa, da)
-        g = g * free
-        H = H * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
-        diag = np.einsum("rpp->rp", H)
-        Hd = H + (lam[idx, None] * np.maximum(diag, 1e-12) + 1e-12)[:, :, None] * eye[None]
+        need = idx[stale[idx]]
+        if need.size:
+            mean = None
+            if moved_mean is not None and np.all(np.isin(need, moved)):
+                mean = moved_mean.rows(np.searchsorted(moved, need))
+            G[need], H[need] = lik.derivatives(P[need], W[need], None if d0 is None else d0[need], mean=mean)
+            stale[need] = False
+        g = G[idx] * free
+        Ha = H[idx] * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
+        diag = np.einsum("rpp->rp", Ha)
+        Hd = Ha + (lam[idx, None] * np.maximum(diag, 1e-12) + 1e-12)[:, :, None] * eye[None]
         try:
             step = -np.linalg.solve(Hd, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
             step = -g / np.maximum(np.einsum("rpp->rp", Hd), 1e-12)
-        Pn = bounds.clip(Pa + step)
-        fn = lik.nll(Pn, Wa, da)
+        Pn = bounds.clip(P[idx] + step)
+        trial = lik.mean(Pn, None if d0 is None else d0[idx])
+        fn = lik.terms(trial.mu, W[idx])
         better = np.isfinite(fn) & (fn <= f[idx])
         gain = np.where(better, f[idx] - fn, 0.0)
-        P[idx[better]] = Pn[better]
-        f[idx[better]] = fn[better]
+        moved = idx[better]
+        moved_mean = trial.rows(np.flatnonzero(better))
+        P[moved] = Pn[better]
+        f[moved] = fn[better]
+        stale[moved] = True
         lam[idx] = np.where(better, np.maximum(lam[idx] / 3.0, 1e-9), lam[idx] * 4.0)
         done = (better & (gain <= tol * np.maximum(np.abs(f[idx]), 1.0))) | (lam[idx] > 1e8)
         active[idx[done]] = False
