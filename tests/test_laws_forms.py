@@ -65,7 +65,12 @@ def test_likelihood_gradient_matches_finite_differences(elbow, noise):
     # the batched gradient is the same gradient; one D0 per vector moves only the few-shot rows
     gb, H = lik.derivatives(p[None, :], w[None, :])
     np.testing.assert_allclose(gb[0], g, rtol=1e-9, atol=1e-12)
-    assert H.shape == (1, 6, 6) and np.all(np.linalg.eigvalsh(H[0]) >= -1e-8 * np.abs(H[0]).max())
+    # the Fisher information summed by data-amount level is J^T diag(info) J with J written out
+    m = lik.mean(p[None, :])
+    J = lik.jacobian(p[None, :], m)[0]
+    info = lik.score(m.mu, w[None, :])[1][0]
+    np.testing.assert_allclose(H[0], J.T @ (info[:, None] * J), rtol=1e-9, atol=1e-9 * np.abs(H[0]).max())
+    np.testing.assert_allclose(gb[0], J.T @ lik.score(m.mu, w[None, :])[0][0], rtol=1e-9, atol=1e-12)
     assert lik.nll(p[None, :], w[None, :], d0=np.array([5.0]))[0] == pytest.approx(f, rel=1e-12)
     far = lik.nll(np.tile(p, (2, 1)), np.tile(w, (2, 1)), d0=np.array([5.0, 500.0]))
     assert far[0] == pytest.approx(f, rel=1e-12) and far[1] != pytest.approx(f, rel=1e-6)

@@ -28,17 +28,21 @@ EPS = 1e-6
 
 @dataclass(frozen=True)
 class Mean:
-    """The mean of every row for R parameter vectors, and the pieces of its Jacobian; all (R, n)."""
+    """The mean of every row for R parameter vectors, and the pieces of its Jacobian.
 
-    mu: np.ndarray  #: predicted metric
-    dE_dk: np.ndarray  #: d E_theta(D) / d k = g^alpha, with g = log D (logpower) or D (power)
-    dE_dalpha: np.ndarray  #: d E_theta(D) / d alpha = k g^alpha log g
-    r: np.ndarray  #: elbow(E - L): ReLU or softplus, nats
-    dr: np.ndarray  #: its derivative in E
+    Row arrays are (R, n); ``E_theta(D)`` and its derivatives depend on the row only through its data
+    amount, so they are kept per level (R, levels): level 0 is the few-shot rows (``D0``).
+    """
+
+    mu: np.ndarray  #: predicted metric, (R, n)
+    r: np.ndarray  #: elbow(E - L): ReLU or softplus, nats, (R, n)
+    dr: np.ndarray  #: its derivative in E, (R, n)
+    dE_dk: np.ndarray  #: d E_theta(D) / d k = g^alpha per level, g = log D (logpower) or D (power)
+    dE_dalpha: np.ndarray  #: d E_theta(D) / d alpha = k g^alpha log g per level
 
     def rows(self, i: np.ndarray) -> Mean:
         """The means of parameter vectors ``i`` only."""
-        return Mean(self.mu[i], self.dE_dk[i], self.dE_dalpha[i], self.r[i], self.dr[i])
+        return Mean(self.mu[i], self.r[i], self.dr[i], self.dE_dk[i], self.dE_dalpha[i])
 
 
 class Likelihood:
@@ -63,6 +67,7 @@ class Likelihood:
         else:
             self.level = inv + 1
             self.levels = np.concatenate([[0.0], amounts.astype(float)])
+        self.onehot = (self.level[:, None] == np.arange(self.levels.size)[None, :]).astype(float)  # (n, levels)
         self.L = data.loss
         self.y = data.value
         nb = data.binomial_counts()
@@ -101,16 +106,20 @@ class Likelihood:
             r = softplus(z, self.beta)
             dr = 0.5 * (1.0 + np.tanh(0.5 * self.beta * z))
         mu = A * r + B + dl * self.fs[None, :]
-        dE_dk = np.broadcast_to(u[:, self.level], mu.shape)
-        dE_da = np.broadcast_to((k * u * logg)[:, self.level], mu.shape)
-        return Mean(mu, dE_dk, dE_da, r, dr)
+        return Mean(mu, r, dr, u, k * u * logg)
 
     def jacobian(self, P: np.ndarray, m: Mean) -> np.ndarray:
-        """``d mu / d p``: (R, n, 6)."""
-        A = np.atleast_2d(P)[:, 3:4]
-        Adr = A * m.dr
+        """``d mu / d p`` written out, (R, n, 6): the definition :meth:`derivatives` sums by level."""
+        Adr = np.atleast_2d(P)[:, 3:4] * m.dr
         return np.stack(
-            [Adr * m.dE_dk, Adr * m.dE_dalpha, Adr, m.r, np.ones_like(m.r), np.broadcast_to(self.fs, m.r.shape)],
+            [
+                Adr * m.dE_dk[:, self.level],
+                Adr * m.dE_dalpha[:, self.level],
+                Adr,
+                m.r,
+                np.ones_like(m.r),
+                np.broadcast_to(self.fs, m.r.shape),
+            ],
             axis=2,
         )
 
@@ -174,15 +183,33 @@ class Likelihood:
         """``(gradient (R, 6), Fisher information (R, 6, 6))`` of :meth:`nll` at ``P`` (``mean``: its :meth:`mean`, if known)."""
         m = self.mean(P, d0) if mean is None else mean
         dmu, info = self.score(m.mu, W)
-        J = self.jacobian(P, m)
-        Jt = J.transpose(0, 2, 1)  # (R, 6, n)
-        return (Jt @ dmu[:, :, None])[:, :, 0], (Jt * info[:, None, :]) @ J
+        # J = [Adr u, Adr v, Adr, r, 1, fs] with u, v per level: sum over the rows of each level first
+        Adr = np.atleast_2d(P)[:, 3:4] * m.dr
+        u, v, H = m.dE_dk, m.dE_dalpha, self.onehot
+        iA = info * Adr
+        X, Y, Z = (iA * Adr) @ H, (iA * m.r) @ H, iA @ H  # (R, levels)
+        ir = info * m.r
+        F = np.empty((P.shape[0], 6, 6))
+        F[:, 0, 0], F[:, 0, 1], F[:, 1, 1] = (X * u * u).sum(1), (X * u * v).sum(1), (X * v * v).sum(1)
+        F[:, 0, 2], F[:, 1, 2], F[:, 2, 2] = (X * u).sum(1), (X * v).sum(1), X.sum(1)
+        F[:, 0, 3], F[:, 1, 3], F[:, 2, 3] = (Y * u).sum(1), (Y * v).sum(1), Y.sum(1)
+        F[:, 0, 4], F[:, 1, 4], F[:, 2, 4] = (Z * u).sum(1), (Z * v).sum(1), Z.sum(1)
+        F[:, 0, 5], F[:, 1, 5], F[:, 2, 5] = Z[:, 0] * u[:, 0], Z[:, 0] * v[:, 0], Z[:, 0]
+        F[:, 3, 3], F[:, 3, 4], F[:, 3, 5] = (ir * m.r).sum(1), ir.sum(1), ir @ self.fs
+        F[:, 4, 4], F[:, 4, 5], F[:, 5, 5] = info.sum(1), info @ self.fs, info @ self.fs
+        iu = np.triu_indices(6, 1)
+        F[:, iu[1], iu[0]] = F[:, iu[0], iu[1]]
+        Bl = (dmu * Adr) @ H
+        grad = np.stack(
+            [(Bl * u).sum(1), (Bl * v).sum(1), Bl.sum(1), (dmu * m.r).sum(1), dmu.sum(1), dmu @ self.fs], axis=1
+        )
+        return grad, F
 
     def __call__(self, p: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
         """One vector: ``(nll, gradient)``, the form scipy's minimisers take (``jac=True``)."""
         m = self.mean(p[None, :])
-        dmu, _ = self.score(m.mu, w[None, :])
-        return float(self.terms(m.mu, w[None, :])[0]), dmu[0] @ self.jacobian(p[None, :], m)[0]
+        grad, _ = self.derivatives(p[None, :], w[None, :], mean=m)
+        return float(self.terms(m.mu, w[None, :])[0]), grad[0]
 
 
 def pearson_dispersion(lik: Likelihood, p: np.ndarray, d0: float | None = None) -> float:
