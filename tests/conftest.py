@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -12,8 +13,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-# tests/ helpers (tiny_models.py) importable from every test module
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC_DATA = REPO / "data" / "public"
+
+HANG_GUARD_S = 1800
+"""Timeout (s) for subprocesses in tests: a guard against a hang, far above any normal run (the
+slowest, the demo's --quick, takes ~1.5 min on 2 idle cores). Never a speed check: a slow but
+working machine must pass; speed lives in benchmarks/."""
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch intra-op thread for the module: tiny models gain nothing from more, and spin-waiting
+    threads crawl on a busy 2-core box. Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

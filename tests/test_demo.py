@@ -12,6 +12,7 @@ import pytest
 from emergence_laws.micro.config import default_config, quick_config
 from emergence_laws.micro.pipeline import first_above_chance
 from emergence_laws.micro.world import MicroWorld, WorldConfig
+from tests.conftest import HANG_GUARD_S
 
 
 def test_world_is_deterministic_and_task_is_clean():
@@ -46,7 +47,7 @@ def test_demo_quick_writes_prediction_results_and_report(tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache"
     cmd = [sys.executable, "-m", "emergence_laws", "demo", "--quick", "--no-progress",
            "--out", str(out), "--cache", str(cache)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "prediction: few-shot emergence at" in proc.stdout
     pred = json.loads((out / "prediction.json").read_text())
@@ -64,7 +65,7 @@ def test_demo_quick_writes_prediction_results_and_report(tmp_path):
     for png in ("backtest.png", "law_fit.png", "emergence_shift.png", "lora_vs_full.png"):
         assert (out / png).stat().st_size > 1000
     # a second run reuses the cached ladder and jobs
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "ladder: reusing" in again.stdout
     assert json.loads((out / "prediction.json").read_text())["true_emergence_point"] == pred["true_emergence_point"]
@@ -72,6 +73,6 @@ def test_demo_quick_writes_prediction_results_and_report(tmp_path):
 
 def test_demo_bad_seed_is_a_one_line_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "emergence_laws", "demo", "--seed", "-1", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("emergence demo: error:") and len(proc.stderr.strip().splitlines()) == 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PUBLIC_DATA
 
 from emergence_laws.analysis.detect import detect_table
 from emergence_laws.results import load_results
+from tests.conftest import PUBLIC_DATA
 
 OPENLM = PUBLIC_DATA / "openlm_scaling_evals.csv"
 OBS = PUBLIC_DATA / "obsscaling_evals.csv"

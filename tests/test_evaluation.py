@@ -7,22 +7,21 @@ import random
 import numpy as np
 import pytest
 import torch
-from tiny_models import ARCHS, build_tiny_model
 
-from emergence_laws.evaluation import evaluate_task, greedy_generate, loglikelihood
+from emergence_laws.evaluation import (
+    evaluate_task,
+    greedy_generate,
+    loglikelihood,
+    tie_argmax,
+)
 from emergence_laws.evaluation.tokenization import encode_pairs
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
+from tests.tiny_models import ARCHS, build_tiny_model
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "12", "7"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and spin-waiting threads crawl on a busy 2-core box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _sent(rng, lo, hi):
@@ -82,9 +81,9 @@ def test_multiple_choice_metrics_follow_their_definitions(lm):
     acc, norm, ll, brier = [], [], [], []
     for p, ex in zip(res.per_example, task.test):
         lls = np.array(p["logliks"])
-        assert p["pred"] == int(np.argmax(lls))
-        acc.append(float(np.argmax(lls) == ex.answer))
-        norm.append(float(np.argmax(lls / np.array([len(c) for c in ex.choices])) == ex.answer))
+        assert p["pred"] == tie_argmax(lls)  # near-ties resolve to the first choice (evaluation/ties.py)
+        acc.append(float(tie_argmax(lls) == ex.answer))
+        norm.append(float(tie_argmax(lls / np.array([len(c) for c in ex.choices])) == ex.answer))
         ll.append(lls[ex.answer])
         probs = np.exp(lls) / np.exp(lls).sum()
         brier.append(float(((probs - np.eye(len(lls))[ex.answer]) ** 2).sum()))
@@ -97,13 +96,23 @@ def test_multiple_choice_metrics_follow_their_definitions(lm):
     assert all(r["shots"] == 1 and r["n_eval"] == 9 for r in rows)
 
 
+GREEDY_MARGIN = 1e-4
+"""Top-2 logit gap below which a greedy step is a near-tie: its winner may differ between code paths
+(padding, cache, batch) and CPUs by float32 noise, so such examples are not compared token for token."""
+
+
 def _reference_greedy(model, tok, ctx, stop, n):
-    """Greedy decoding of one unpadded context without a cache (a full forward per token)."""
+    """Greedy decoding of one unpadded context without a cache (a full forward per token).
+    Returns the text and the smallest top-2 logit gap over the steps taken."""
     ids = tok(ctx)["input_ids"]
     out = []
+    margin = float("inf")
     for _ in range(n):
         with torch.no_grad():
-            nxt = int(model(torch.tensor([ids + out])).logits[0, -1].argmax())
+            logits = model(torch.tensor([ids + out])).logits[0, -1]
+        top2 = torch.topk(logits, 2).values
+        margin = min(margin, float(top2[0] - top2[1]))
+        nxt = int(logits.argmax())
         if nxt == tok.eos_token_id:
             break
         out.append(nxt)
@@ -113,7 +122,14 @@ def _reference_greedy(model, tok, ctx, stop, n):
     text = tok.decode(out)
     for s in stop:
         text = text.split(s)[0]
-    return text
+    return text, margin
+
+
+def _clear(refs) -> list[int]:
+    """Indices of the reference decodings with no near-tie step (see GREEDY_MARGIN)."""
+    keep = [i for i, (_, m) in enumerate(refs) if m > GREEDY_MARGIN]
+    assert len(keep) >= 0.75 * len(refs)  # near-ties are rare: most examples are compared
+    return keep
 
 
 def test_greedy_generation_with_left_padding_equals_unbatched_reference(lm):
@@ -122,8 +138,10 @@ def test_greedy_generation_with_left_padding_equals_unbatched_reference(lm):
     contexts = [build_fewshot_context(task, ex, shots=1, seed=0) for ex in task.test]
     assert len({len(tok(c)["input_ids"]) for c in contexts}) > 3  # mixed lengths -> real left padding
     ref = [_reference_greedy(model, tok, c, task.stop, 12) for c in contexts]
+    keep = _clear(ref)
     for bs in (1, 5, 32):
-        assert greedy_generate(model, tok, contexts, stop=task.stop, max_new_tokens=12, batch_size=bs) == ref
+        got = greedy_generate(model, tok, contexts, stop=task.stop, max_new_tokens=12, batch_size=bs)
+        assert [got[i] for i in keep] == [ref[i][0] for i in keep], bs
 
 
 def test_generation_metrics(lm):
@@ -132,15 +150,16 @@ def test_generation_metrics(lm):
     r1 = evaluate_task(model, tok, task, shots=2, batch_size=1, max_new_tokens=8)
     r2 = evaluate_task(model, tok, task, shots=2, batch_size=6, max_new_tokens=8)
     assert set(r1.metrics) == {"exact_match", "loglik"}
-    assert [p["generated"] for p in r1.per_example] == [p["generated"] for p in r2.per_example]
+    keep = _clear([_reference_greedy(model, tok, p["context"], task.stop, 8) for p in r1.per_example])
+    assert [r1.per_example[i]["generated"] for i in keep] == [r2.per_example[i]["generated"] for i in keep]
     assert r1.metrics["loglik"] == pytest.approx(r2.metrics["loglik"], abs=1e-5) and r1.metrics["loglik"] < 0
     for p in r1.per_example:
         assert p["exact_match"] == float(p["generated"].strip() == p["target"].strip())
         assert "\n" not in p["generated"] and "." not in p["generated"]
     # a task whose target is what the model generates scores exact match 1
     echo = TaskSpec("echo", "generation", task.train,
-                    tuple(Example(prompt=p["context"], target=p["generated"].strip() or "x") for p in r1.per_example
-                          if p["generated"].strip()), stop=task.stop)
+                    tuple(Example(prompt=p["context"], target=p["generated"].strip()) for p in
+                          (r1.per_example[i] for i in keep) if p["generated"].strip()), stop=task.stop)
     if echo.test:
         assert evaluate_task(model, tok, echo, shots=0, max_new_tokens=8).metrics["exact_match"] == 1.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_models import ARCHS, build_tiny_model
 
 from emergence_laws.errors import ConfigError, InputError
 from emergence_laws.evaluation import evaluate_task
@@ -18,15 +17,9 @@ from emergence_laws.finetuning import (
 from emergence_laws.finetuning.data import IGNORE, collate
 from emergence_laws.models import load_model
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
+from tests.tiny_models import ARCHS, build_tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and spin-waiting threads crawl on a busy 2-core box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 GEN = tuple(Example(prompt=f"Q: {w}\nA:", target=t) for w, t in

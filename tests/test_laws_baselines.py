@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PUBLIC_DATA
 
 from emergence_laws.analysis.fit import baseline_table, fit_table, scaling_inversion
 from emergence_laws.errors import NotIdentifiableError
@@ -14,6 +13,7 @@ from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import fit_scaling_law
 from emergence_laws.laws.simulate import simulate_law_data
 from emergence_laws.results import load_results
+from tests.conftest import PUBLIC_DATA
 
 TRUTHS = [
     EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5),

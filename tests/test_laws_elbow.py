@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PUBLIC_DATA
 
 from emergence_laws.errors import InputError
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.forms import relu_elbow
+from tests.conftest import PUBLIC_DATA
 
 
 @pytest.mark.parametrize("E_true", [2.6, 3.0, 3.4])

@@ -8,7 +8,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_models import ARCHS, save_tiny_model
 
 from emergence_laws.errors import InputError
 from emergence_laws.models import (
@@ -17,17 +16,12 @@ from emergence_laws.models import (
     model_flops,
     pretraining_loss,
 )
+from tests.tiny_models import ARCHS, save_tiny_model
 
 TEXT = ("the cat is on the tree and the dog runs in the apple garden. " * 6).strip()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and spin-waiting threads crawl on a busy 2-core box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module", params=ARCHS)

@@ -16,6 +16,7 @@ import pytest
 
 from emergence_laws.errors import InputError
 from emergence_laws.report.html import render_report
+from tests.conftest import HANG_GUARD_S
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -126,7 +127,7 @@ def test_render_report_captions_from_dict_and_errors(tmp_path):
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emergence_laws", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120, check=False)
+                          cwd=cwd, timeout=HANG_GUARD_S, check=False)
 
 
 def small_table(path: Path) -> Path:
@@ -226,7 +227,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
          f"--screenshot={shot}", "--window-size=1280,2000", html_path.as_uri()],
-        capture_output=True, text=True, timeout=90, check=False,
+        capture_output=True, text=True, timeout=HANG_GUARD_S, check=False,
     )
     assert shot.is_file(), r.stderr[-2000:]
     im = np.asarray(Image.open(shot).convert("RGB"))

@@ -12,11 +12,12 @@ import sys
 import time
 
 import pytest
-from test_study_support import write_study
 
 from emergence_laws.config import load_study
 from emergence_laws.results import ResultsStore, load_results
 from emergence_laws.study.grid import build_grid
+from tests.conftest import HANG_GUARD_S
+from tests.test_study_support import write_study
 
 METRICS = {"accuracy", "acc_norm", "loglik", "brier"}
 
@@ -27,7 +28,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def emergence(*args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emergence_laws", *map(str, args)], capture_output=True,
-                          text=True, timeout=kw.pop("timeout", 300), env=ENV, check=False, **kw)
+                          text=True, timeout=kw.pop("timeout", HANG_GUARD_S), env=ENV, check=False, **kw)
 
 
 def _stored_eval_keys(db) -> set[str]:
@@ -52,7 +53,7 @@ def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
 
     proc = subprocess.Popen([sys.executable, "-m", "emergence_laws", "run", str(study), "--no-progress"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + HANG_GUARD_S
     done: set[str] = set()
     while time.monotonic() < deadline and proc.poll() is None:
         done = _stored_eval_keys(db)
@@ -61,7 +62,7 @@ def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
         time.sleep(0.02)
     assert proc.poll() is None, f"the grid finished before it could be killed: {proc.stderr.read()[-2000:]}"
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=HANG_GUARD_S)
     assert proc.returncode == -signal.SIGKILL
     before = _stored_eval_keys(db)
     assert 2 <= len(before) < len(eval_keys)  # killed mid-way
@@ -136,9 +137,8 @@ def test_run_reports_config_errors_in_one_line(tmp_path, edit, message):
 def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
     import math
 
-    from test_study_support import LAW, law_job, write_law_study
-
     from emergence_laws.study import run_study
+    from tests.test_study_support import LAW, law_job, write_law_study
 
     cfg = load_study(write_law_study(tmp_path, shots=5))
     df = run_study(cfg, job_fn=law_job, progress=False)

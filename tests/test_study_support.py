@@ -34,7 +34,7 @@ def write_task(path: Path, n: int = 24, seed: int = 0) -> Path:
 def write_study(root: Path, *, archs=("llama", "gpt_neox"), n_train=(2, 4), seeds=2, shots=(0, 1),
                 executor: dict | None = None, extra: dict | None = None, method: str = "full") -> Path:
     """Tiny checkpoints + task + reference text + study.yaml under `root`; returns the YAML path."""
-    from tiny_models import save_tiny_model
+    from tests.tiny_models import save_tiny_model
 
     root.mkdir(parents=True, exist_ok=True)
     ladder = []

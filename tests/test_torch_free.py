@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 
-from conftest import PUBLIC_DATA
+from tests.conftest import HANG_GUARD_S, PUBLIC_DATA
 
 CHECK = """
 import sys, contextlib, io
 from emergence_laws.cli import main
 import emergence_laws.laws, emergence_laws.results, emergence_laws.analysis.fit
 import emergence_laws.analysis.detect, emergence_laws.report.html, emergence_laws.report.plots_fit
+import emergence_laws.commands.fit, emergence_laws.commands.backtest, emergence_laws.commands.predict
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     codes = [main(argv) for argv in {argvs!r}]
@@ -30,7 +31,7 @@ def test_science_half_imports_no_torch(tmp_path):
         ["validate", str(PUBLIC_DATA / "obsscaling_evals.csv")],
     ]
     proc = subprocess.run(
-        [sys.executable, "-c", CHECK.format(argvs=argvs)], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", CHECK.format(argvs=argvs)], capture_output=True, text=True, timeout=HANG_GUARD_S, check=False
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])

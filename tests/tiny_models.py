@@ -3,7 +3,7 @@
 Everything is built from configs (no downloads) in well under a second and saved with
 `save_pretrained` so `AutoModelForCausalLM` / `AutoTokenizer` load it like a real checkpoint.
 
-    from tiny_models import save_tiny_model
+    from tests.tiny_models import save_tiny_model
     path = save_tiny_model(tmp_path / "llama", arch="llama")
     model, tok = emergence_laws.models.load_model(str(path))
 """

@@ -1,268 +1,85 @@
-"""Emergence detection on a whole results table: one classified curve per task x metric x family.
+"""Emergence detection on a whole results table: one classified curve per task x metric x group.
 
-A *series* is the rows sharing (task, metric, shots, n_train[, method][, prompt_method]) and,
-when grouping by family, the same family. Each model is one point (repeated seeds are averaged).
-The x axis is ``pretrain_loss`` (nats; lower loss = bigger model, so the curve is read with
-``u = -loss``), ``flops`` or ``params`` (read in ``u = log10(x)``). Metrics where lower is better
-(Brier score, losses, perplexity) are negated for detection and reported in their own units.
+Series (curves) are built by :mod:`emergence_laws.analysis.series`: per family of a ladder, or
+per run of a checkpoint log (a ``step`` column; a checkpoint is (model, step)), and pooled over
+all of them (family "(all)"). Pooling across families is what public collections such as
+ObsScaling need (most families have 3-8 models); per-family curves are cleaner where each family
+is a full ladder (open_lm).
 
-Grouping (``group``): "family" detects within each family (a ladder trained the same way),
-"pooled" puts every model of the table on one curve, "both" (default) does both, with the pooled
-curve labelled family "(all)". Families with fewer than ``config.min_points`` models are skipped
-when grouping by family (they still enter the pooled curve). Pooling across families is what
-public collections such as ObsScaling need (most families have 3-8 models); per-family curves are
-cleaner where each family is a full ladder (open_lm).
-
-Rows whose x value is missing are dropped and counted per series (``n_dropped``).
+Metric direction comes from the metric registry (:mod:`emergence_laws.metrics`): lower-is-better
+metrics (Brier score, losses, perplexity, bits per byte) are negated for detection and reported
+in their own units. Random-init checkpoints (step 0; tokens or FLOPs of 0) never enter
+detection: a log axis cannot place them, and on the loss axis they sit at chance trivially ~10
+nats from the rest; they are counted per curve (``n_random_init``) and kept as points for plots.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from emergence_laws.analysis.series import (
+    LOG_AXES,
+    POOLED,
+    X_UNITS,
+    Series,
+    build_series,
+    choose_x,
+    filter_table,
+    from_u,
+    is_checkpoint_table,
+    step_number,
+    x_values,
+)
 from emergence_laws.errors import InputError
 from emergence_laws.jsonutil import clean
 from emergence_laws.laws.detect import (
     DEFAULT_CONFIG,
+    LABELS,
     DetectConfig,
-    at_chance_band,
     classify_curve,
 )
+from emergence_laws.metrics import declared_directions, resolve, unknown_note
 
-X_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "params")
-X_UNITS: dict[str, str] = {"pretrain_loss": "nats/token", "flops": "FLOPs", "params": "parameters"}
-POOLED = "(all)"
-
-#: Metrics where a lower value is better (matched on the name before any "[...]" suffix).
-LOWER_IS_BETTER: tuple[str, ...] = ("brier", "loss", "perplexity", "ppl", "bpb", "bits_per_byte", "ece", "error")
-#: Continuous metrics in nats (their natural unit for thresholds is 1 nat).
-NAT_METRICS: tuple[str, ...] = ("loglik", "logprob", "log_likelihood", "loss", "bpb", "bits_per_byte")
-
-#: Columns that, besides task and metric, split a table into separate series when present.
-SERIES_KEYS: tuple[str, ...] = ("shots", "n_train", "method", "prompt_method")
-#: Columns that may differ between rows of one model in one series (measurements, bookkeeping).
-_FREE_COLUMNS = {"value", "stderr", "n_eval", "created_at", "run_key", "source_path", "seed", "chance"}
+__all__ = ["POOLED", "detect_series", "detect_table"]
 
 
-def metric_base(metric: str) -> str:
-    return str(metric).strip().lower().split("[", 1)[0]
-
-
-def higher_is_better(metric: str) -> bool:
-    base = metric_base(metric)
-    return not any(base == p or base.startswith(p) for p in LOWER_IS_BETTER)
-
-
-def metric_scale(metric: str, values: np.ndarray) -> float:
-    """The metric's natural unit for thresholds: 1 for [0, 1] metrics and nats, 100 for percentages."""
-    base = metric_base(metric)
-    if any(base.startswith(p) for p in NAT_METRICS):
-        return 1.0
-    vmax = float(np.nanmax(np.abs(values))) if len(values) else 1.0
-    if vmax <= 1.0:
-        return 1.0
-    if vmax <= 100.0:
-        return 100.0
-    return vmax
-
-
-def choose_x(df: pd.DataFrame, x: str | None) -> str:
-    """The scale column: the one asked for, else pretrain_loss, flops, params (first mostly filled)."""
-    if x not in (None, "auto"):
-        if x not in X_AXES:
-            raise InputError(f"--x {x!r} is not a scale column; use one of {', '.join(X_AXES)}")
-        if x not in df.columns or df[x].notna().sum() == 0:
-            have = [c for c in X_AXES if c in df.columns and df[c].notna().any()]
-            raise InputError(
-                f"the table has no {x} values; pick --x from the scale columns it has: {', '.join(have) or 'none'}"
-            )
-        return x
-    for c in X_AXES:
-        if c in df.columns and df[c].notna().mean() >= 0.5:
-            return c
-    for c in X_AXES:
-        if c in df.columns and df[c].notna().any():
-            return c
-    raise InputError(
-        "the table has no scale column; add pretrain_loss (nats/token), flops or params for every model"
-    )
-
-
-def to_u(x: str, values: np.ndarray) -> np.ndarray:
-    """Oriented scale coordinate: -loss for pretrain_loss, log10 for flops and params."""
-    values = np.asarray(values, dtype=float)
-    return -values if x == "pretrain_loss" else np.log10(values)
-
-
-def from_u(x: str, u: float | None) -> float | None:
-    """Back from the oriented coordinate to the column's units (rounded to 6 significant digits)."""
-    if u is None or not math.isfinite(u):
-        return None
-    v = -u if x == "pretrain_loss" else float(10.0**u)
-    return float(f"{v:.6g}")
-
-
-@dataclass
-class Series:
-    """One curve: the key, the per-model points (sorted by u) and its chance/n_eval."""
-
-    key: dict[str, Any]
-    model: np.ndarray
-    xval: np.ndarray
-    u: np.ndarray
-    value: np.ndarray
-    chance: float | None
-    n_eval: float | None
-    n_dropped: int
-
-    @property
-    def sid(self) -> str:
-        k = self.key
-        extra = "".join(f" {c}={k[c]}" for c in SERIES_KEYS if c in k and c not in ("n_train",) and k[c] is not None)
-        nt = f" n_train={k['n_train']}" if k.get("n_train") not in (None, 0) else ""
-        return f"{k['task']} | {k['metric']} | {k['family']}{extra}{nt}"
-
-
-def _present_keys(df: pd.DataFrame) -> list[str]:
-    return [c for c in SERIES_KEYS if c in df.columns]
-
-
-def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: int = 5) -> list[Series]:
-    """Split a results table into series (see module docstring). Raises InputError on mixed rows."""
-    if group not in ("family", "pooled", "both"):
-        raise InputError(f"group {group!r} is unknown; use family, pooled or both")
-    keys = ["task", "metric", *_present_keys(df)]
-    has_family = "family" in df.columns and df["family"].notna().any()
-    work = df.copy()
-    work["family"] = work["family"].fillna("(none)").astype(str) if has_family else POOLED
-    families = sorted(work["family"].unique())
-    groupings: list[tuple[str, bool]] = []
-    if group in ("family", "both") and has_family:
-        groupings.append(("family", True))
-    single_family = group == "both" and len(families) == 1 and has_family  # pooled would repeat it
-    if (group in ("pooled", "both") or not has_family) and not single_family:
-        groupings.append(("pooled", False))
-    out: list[Series] = []
-    cols = {c: work[c].to_numpy() for c in work.columns}
-    xv = pd.to_numeric(work[x], errors="coerce").to_numpy(dtype=float)
-    for _, by_family in groupings:
-        gkeys = keys + (["family"] if by_family else [])
-        for gval, idx in work.groupby(gkeys, sort=True, dropna=False).indices.items():
-            gval = gval if isinstance(gval, tuple) else (gval,)
-            key = {k: clean(v) for k, v in zip(gkeys, gval)}
-            if not by_family:
-                key["family"] = POOLED
-            idx = np.asarray(idx)
-            ok = idx[np.isfinite(xv[idx])]
-            if by_family and len(ok) < min_points:
-                continue
-            s = _one_series(work, cols, xv, idx, ok, key, x)
-            if s is None:
-                continue
-            if by_family and len(s.u) < min_points:
-                continue
-            out.append(s)
-    return out
-
-
-def _one_series(work: pd.DataFrame, cols: dict[str, np.ndarray], xv: np.ndarray, idx: np.ndarray,
-                ok: np.ndarray, key: dict[str, Any], x: str) -> Series | None:
-    n_dropped = int(len(idx) - len(ok))
-    if len(ok) == 0:
-        return None
-    models = cols["model"][ok]
-    uniq, counts = np.unique(models.astype(str), return_counts=True)
-    if (counts > 1).any():
-        have = work.iloc[ok]
-        m = uniq[counts > 1][0]
-        rows = have[have["model"].astype(str) == m]
-        varying = [
-            c for c in rows.columns
-            if c not in _FREE_COLUMNS and rows[c].astype(str).nunique(dropna=False) > 1
-        ]
-        if varying:
-            raise InputError(
-                f"series task={key['task']!r} metric={key['metric']!r} mixes rows for model {m!r} that differ in "
-                f"column {varying[0]!r}; filter the table (e.g. --task/--metric) or split it so each model has one "
-                "evaluation per series"
-            )
-        if "seed" not in rows.columns or rows["seed"].nunique(dropna=True) < 2:
-            raise InputError(
-                f"series task={key['task']!r} metric={key['metric']!r} has {len(rows)} rows for model {m!r}; "
-                "keep one evaluation per model, or tell repeats apart with a seed column"
-            )
-        agg = have.groupby("model", sort=False).agg(
-            xval=(x, "first"), value=("value", "mean"),
-            **({"chance": ("chance", "first")} if "chance" in have.columns else {}),
-            **({"n_eval": ("n_eval", "median")} if "n_eval" in have.columns else {}),
-        )
-    else:  # one row per model: no groupby needed (fast path)
-        agg = pd.DataFrame({"xval": xv[ok], "value": cols["value"][ok].astype(float)}, index=models)
-        for c in ("chance", "n_eval"):
-            if c in cols:
-                agg[c] = pd.to_numeric(pd.Series(cols[c][ok]), errors="coerce").to_numpy(dtype=float)
-    u = to_u(x, agg["xval"].to_numpy(dtype=float))
-    order = np.argsort(u, kind="stable")
-    chance = None
-    if "chance" in agg.columns and agg["chance"].notna().any():
-        chance = float(agg["chance"].dropna().median())
-    n_eval = None
-    if "n_eval" in agg.columns and agg["n_eval"].notna().any():
-        n_eval = float(agg["n_eval"].dropna().median())
-    return Series(
-        key=key,
-        model=agg.index.to_numpy()[order].astype(str),
-        xval=agg["xval"].to_numpy(dtype=float)[order],
-        u=u[order],
-        value=agg["value"].to_numpy(dtype=float)[order],
-        chance=chance,
-        n_eval=n_eval,
-        n_dropped=n_dropped,
-    )
-
-
-def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
+                  directions: Mapping[str, bool] | None = None) -> dict[str, Any]:
     """Classify one series and collect its evidence as a JSON-ready dict (metric in its own units)."""
     metric = str(s.key["metric"])
-    sign = 1.0 if higher_is_better(metric) else -1.0
-    scale = metric_scale(metric, s.value)
-    y = sign * s.value
-    chance_o = None if s.chance is None else sign * s.chance
-    det = classify_curve(s.u, y, chance=chance_o, n_eval=s.n_eval, scale=scale, config=config)
+    info = resolve(metric, directions)
+    scale = info.natural_scale(s.value)
+    y = info.orient(s.value)
+    chance = s.chance if s.chance is not None else info.chance  # the table's, else the registry's
+    chance_o = None if chance is None else float(info.orient(chance))
 
-    # evidence around the onset: the biggest at-chance model before it, the smallest above-chance
-    # model from it on, and how many models break that order (pooled tables mix families)
-    band = at_chance_band(chance_o, det.floor, n_eval=s.n_eval, scale=scale, config=config)
-    at = y <= band
-    before = s.u < det.onset - 1e-12
-    cand = np.nonzero(at & before)[0]
-    last_at = int(cand[-1]) if len(cand) else None
-    cand = np.nonzero(~at & ~before)[0]
-    first_above = int(cand[0]) if len(cand) else None
-    n_above_before = int((~at & before).sum())
-    n_at_after = int((at & ~before).sum())
+    def own(v: float | None) -> float | None:  # oriented -> the metric's own units
+        return None if v is None else float(info.unorient(v))
 
-    def point(i: int | None) -> dict[str, Any] | None:
-        if i is None:
-            return None
-        return {"model": str(s.model[i]), "x": float(s.xval[i]), "value": float(s.value[i])}
+    fit_idx = np.flatnonzero(~s.init)  # random-init checkpoints stay out of detection
+    det = classify_curve(s.u[fit_idx], y[fit_idx], chance=chance_o, n_eval=s.n_eval, scale=scale, config=config,
+                         warmup=None if s.warmup is None else s.warmup[fit_idx])
+    u, yf = s.u[fit_idx], y[fit_idx]
+
+    def point(i: int | None) -> dict[str, Any] | None:  # i: index among the detected points
+        return None if i is None else s.point(int(fit_idx[i]))
 
     elbow = None
     try:  # the laws' maximum-likelihood ReLU elbow, on the same oriented axis (loss = -u)
         from emergence_laws.laws.elbow import fit_elbow
 
-        ef = fit_elbow(-s.u, y, chance=chance_o, n_eval=s.n_eval)
+        ef = fit_elbow(-u, yf, chance=chance_o, n_eval=s.n_eval)
         elbow = {
             "scale": from_u(x, -ef.E) if ef.emerged else None,
             "emerged": bool(ef.emerged),
             "lr_stat": float(ef.lr_stat),
             "slope": float(ef.A),
-            "floor": float(sign * ef.B),
+            "floor": own(ef.B),
         }
     except Exception as exc:  # noqa: BLE001 - evidence only; detection stands on its own
         elbow = {"error": str(exc).splitlines()[0][:200]}
@@ -275,7 +92,8 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> d
         "series": s.sid,
         **{k: v for k, v in s.key.items()},
         "label": det.label,
-        "emergent_scale": from_u(x, det.onset) if is_emergent else None,
+        "higher_is_better": info.higher_is_better,
+        "emergent_scale": from_u(x, det.scale) if is_emergent else None,
         "scale_lo": lo,
         "scale_hi": hi,
         "onset": from_u(x, det.onset),
@@ -285,42 +103,27 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG) -> d
         "kink_evidence": det.kink_evidence,
         "trend_evidence": det.trend_evidence,
         "r2": det.r2,
-        "chance": s.chance,
-        "floor": sign * det.floor,
-        "top": sign * det.top,
-        "floor_median": None if det.floor_median is None else sign * det.floor_median,
+        "chance": chance,
+        "floor": own(det.floor),
+        "top": own(det.top),
+        "floor_median": own(det.floor_median),
         "floor_gain": det.floor_gain,
         "n_floor": det.n_floor,
-        "at_chance_up_to": sign * band,
-        "last_at_chance": point(last_at),
-        "first_above_chance": point(first_above),
-        "above_chance_before_onset": n_above_before,
-        "at_chance_after_onset": n_at_after,
-        "n_models": len(s.u),
+        "n_floor_past_warmup": det.n_floor_past_warmup,
+        "at_chance_up_to": own(det.band),
+        "last_at_chance": point(det.last_at),
+        "first_above_chance": point(det.first_above),
+        "above_chance_before_onset": det.n_above_before,
+        "at_chance_after_onset": det.n_at_after,
+        "n_models": len(u),
+        "n_random_init": int(s.init.sum()) + s.n_zero,
         "n_dropped": s.n_dropped,
-        "x_min": float(s.xval.min()),
-        "x_max": float(s.xval.max()),
+        "x_min": float(s.xval[fit_idx].min()) if len(u) else None,
+        "x_max": float(s.xval[fit_idx].max()) if len(u) else None,
         "elbow_fit": elbow,
         "reason": "; ".join(det.reasons),
     }
     return clean(row)
-
-
-def filter_table(df: pd.DataFrame, *, task: str | None = None, metric: str | None = None,
-                 family: str | None = None) -> pd.DataFrame:
-    """Keep rows of one task / metric / family (exact names); InputError naming what exists."""
-    for col, want in (("task", task), ("metric", metric), ("family", family)):
-        if want is None:
-            continue
-        if col not in df.columns:
-            raise InputError(f"--{col} {want!r} given but the table has no {col} column")
-        sub = df[df[col].astype(str) == want]
-        if sub.empty:
-            names = sorted(df[col].dropna().astype(str).unique())
-            shown = ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
-            raise InputError(f"no rows with {col} {want!r}; the table has: {shown}")
-        df = sub
-    return df
 
 
 def detect_table(
@@ -330,53 +133,101 @@ def detect_table(
     task: str | None = None,
     metric: str | None = None,
     family: str | None = None,
+    model: str | None = None,
     group: str = "both",
     config: DetectConfig = DEFAULT_CONFIG,
     with_points: bool = True,
+    directions: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Detect emergence in every series of a results table; returns the detect.json payload.
 
-    Keys: x, x_units, group, counts (per label), series (one dict per curve, see
-    ``detect_series``), metric_comparison, prompting, config, summary, and (with_points) points
-    {series id: {model, x, value}} for plots.
+    Keys: x, x_units, group, group_by ("family", or "run" for a checkpoint log), curve_keys (the
+    columns that define a curve: task, metric, shots, ..., family), counts (per
+    label), series (one dict per curve, see ``detect_series``), metric_comparison, prompting,
+    config, summary, warnings, and (with_points) points {series id: {model, step, x, value,
+    init}} for plots. ``directions`` declares the direction of metrics the registry does not know
+    (a ``higher_is_better`` column does the same).
     """
-    df = filter_table(df, task=task, metric=metric, family=family)
+    df = filter_table(df, task=task, metric=metric, family=family, model=model)
     xcol = choose_x(df, x)
-    n_models = df.loc[df[xcol].notna(), "model"].nunique()
-    if n_models < 2:
+    checkpoints = is_checkpoint_table(df)
+    what = "checkpoints" if checkpoints else "models"
+    xv = x_values(df, xcol)
+    usable = np.isfinite(xv) & ((xv > 0) if xcol in LOG_AXES else True)
+    ids = df["model"].astype(str) + ("@" + df["step"].astype(str) if checkpoints else "")
+    n_points = ids[usable].nunique()
+    if n_points < 2:
         raise InputError(
-            f"the table has {n_models} model(s) with {xcol}; detection needs a ladder of at least "
-            f"{config.min_points} models of different scale"
+            f"the table has {n_points} {what[:-1]}(s) with {xcol}; detection needs at least {config.min_points} "
+            f"{what} of different scale"
         )
-    all_series = build_series(df, xcol, group=group, min_points=config.min_points)
+    all_series = [s for s in build_series(df, xcol, group=group, min_points=config.min_points,
+                                          warmup_share=config.warmup_share) if (~s.init).sum() >= 2]
     if not all_series:
-        raise InputError(f"no series with {xcol} values to analyse; check the scale column")
-    rows = [detect_series(s, xcol, config) for s in all_series]
-    counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("emergent", "smooth", "flat", "noisy")}
+        raise InputError(f"no curve with {xcol} values at 2+ {what} to analyse; check the scale column")
+    directions = {**declared_directions(df), **(directions or {})}
+    rows = [detect_series(s, xcol, config, directions) for s in all_series]
+    notes = [unknown_note(m) for m in sorted({str(s.key["metric"]) for s in all_series})
+             if resolve(m, directions).assumed]
+    notes += _dropped_notes(df, xcol, all_series)
+    counts = {lab: sum(r["label"] == lab for r in rows) for lab in LABELS}
 
     from emergence_laws.analysis.metrics import compare_metrics
     from emergence_laws.analysis.prompting import compare_prompting
 
-    comparison = compare_metrics(all_series, rows, xcol, config)
-    prompting = compare_prompting(all_series, xcol, config)
-    summary = (
-        f"{len(rows)} curves by {xcol} ({X_UNITS[xcol]}): {counts['emergent']} emergent, "
-        f"{counts['smooth']} smooth, {counts['flat']} flat, {counts['noisy']} noisy."
-    )
+    comparison = compare_metrics(all_series, rows, xcol, config, directions)
+    prompting = compare_prompting(all_series, xcol, config, directions)
+    summary = f"{len(rows)} curves by {xcol} ({X_UNITS[xcol]}): " + ", ".join(
+        f"{counts[lab]} {lab}" for lab in LABELS if counts[lab] or lab in ("emergent", "smooth", "flat", "noisy")
+    ) + "."
     payload: dict[str, Any] = {
         "summary": summary,
         "x": xcol,
         "x_units": X_UNITS[xcol],
         "group": group,
+        "group_by": "run" if checkpoints else "family",
+        "curve_keys": list(dict.fromkeys(k for s in all_series for k in s.key)),
         "counts": counts,
         "series": rows,
         "metric_comparison": comparison,
         "prompting": prompting,
         "config": config.to_dict(),
+        "warnings": notes,
     }
     if with_points:
-        payload["points"] = {
-            s.sid: {"model": s.model.tolist(), "x": s.xval.tolist(), "value": s.value.tolist()}
-            for s in all_series
-        }
+        payload["points"] = {s.sid: _points(s) for s in all_series}
     return payload
+
+
+def _points(s: Series) -> dict[str, list]:
+    out: dict[str, list] = {"model": s.model.tolist(), "x": s.xval.tolist(), "value": s.value.tolist()}
+    if s.step is not None:
+        out["step"] = [None if v is None else str(v) for v in s.step]
+    if s.init.any():
+        out["init"] = s.init.tolist()
+    return out
+
+
+def _dropped_notes(df: pd.DataFrame, x: str, series: list[Series]) -> list[str]:
+    """Say which checkpoints a curve could not use: random init on a log axis, non-numeric steps."""
+    notes = []
+    n_zero = max((s.n_zero for s in series), default=0)
+    if n_zero:
+        notes.append(
+            f"{x} = 0 (random init) in up to {n_zero} row(s) per curve: a log axis cannot place them, so they are "
+            "left out"
+        )
+    n_init = max((int(s.init.sum()) for s in series), default=0)
+    if n_init:
+        notes.append(
+            f"{n_init} random-init checkpoint(s) per curve (step 0) shown in plots but left out of detection: they "
+            "are at chance trivially"
+        )
+    if x == "step":
+        bad = sorted({str(v) for v in df["step"].dropna() if not math.isfinite(step_number(v))})
+        if bad:
+            notes.append(
+                f"step {', '.join(bad[:5])} is not a number: those checkpoints have no place on the step axis and are "
+                "left out (use --x pretrain_loss, tokens or flops to include them)"
+            )
+    return notes

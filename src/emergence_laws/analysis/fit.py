@@ -4,10 +4,12 @@ Used by the CLI (`emergence fit`, `emergence backtest`) and the micro-world demo
 stable:
 
     fit_table(df, task=None, metric=None, d0=None, form="logpower", elbow="relu", bootstrap=0, seed=0,
-              method=None, cutoff_loss=None, fit_delta=True, d0_range=None, resample="checkpoints") -> FitResult
+              method=None, cutoff_loss=None, fit_delta=True, directions=None, d0_range=None,
+              resample="checkpoints") -> FitResult
     baseline_table(df, task=None, metric=None, cutoff_loss=None) -> FitResult   # few-shot sigmoid only
     backtest_table(df, task, cutoff_loss, metric=None, d0=None, form="logpower", elbow="relu",
-                   bootstrap=0, seed=0, method=None, d0_range=None, resample="checkpoints") -> FitResult
+                   bootstrap=0, seed=0, method=None, directions=None, d0_range=None,
+                   resample="checkpoints") -> FitResult
     scaling_inversion(df, loss, samples=None, seed=0) -> dict | None
 
 Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
@@ -21,33 +23,46 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import (
+    checkpoint_ids,
+    is_checkpoint_table,
+    split_columns,
+)
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.jsonutil import clean, finite_or_none
-from emergence_laws.laws.backtest import Backtest, backtest
+from emergence_laws.laws.backtest import Backtest, SigmoidBacktest, backtest
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import BootstrapResult, fit_and_bootstrap
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import bootstrap_scaling_law, fit_scaling_law
+from emergence_laws.metrics import (
+    PREFERENCE,
+    Metric,
+    declared_directions,
+    resolve,
+    unknown_note,
+)
 
+#: Scale axes of the sigmoid baseline, in order of preference.
+BASELINE_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "tokens", "params")
 #: Metrics tried, in order, when the task has several and none is named.
-METRIC_PREFERENCE: tuple[str, ...] = ("accuracy", "acc", "acc_norm", "exact_match", "loglik", "brier")
-#: Metrics where lower is better; their values are negated before fitting.
-LOWER_IS_BETTER: tuple[str, ...] = ("brier",)
+METRIC_PREFERENCE: tuple[str, ...] = PREFERENCE
 
 
 @dataclass(frozen=True, eq=False)
 class FitResult(Mapping[str, Any]):
-    """What :func:`fit_table`, :func:`baseline_table` and :func:`backtest_table` return.
+    """What :func:`fit_table`, :func:`baseline_table`, :func:`backtest_table` and :func:`sigmoid_backtest_table` return.
 
     Attributes:
         payload: the JSON-ready result (what ``--json`` prints and ``prediction.json`` holds).
         law: the fitted :class:`~emergence_laws.laws.law.EmergenceLaw` (None for the sigmoid baseline).
         data: the rows fitted (:class:`~emergence_laws.laws.data.LawData`; None for the baseline).
         boot: the bootstrap behind the interval (None without one).
-        baseline: the few-shot sigmoid (:func:`baseline_table` only), fitted to ``baseline_xy`` = (x, y).
-        backtest: the :class:`~emergence_laws.laws.backtest.Backtest` (:func:`backtest_table` only).
+        baseline: the few-shot sigmoid (:func:`baseline_table` only).
+        baseline_xy: the (x, y) points the sigmoid was fitted to (the baseline and its backtest).
+        backtest: the :class:`~emergence_laws.laws.backtest.Backtest` (or ``SigmoidBacktest``) of a backtest.
 
     It reads as a read-only mapping of ``payload`` (``res["interval"]``, ``dict(res)``).
     """
@@ -58,7 +73,7 @@ class FitResult(Mapping[str, Any]):
     boot: BootstrapResult | None = None
     baseline: SigmoidBaseline | None = None
     baseline_xy: tuple[np.ndarray, np.ndarray] | None = None
-    backtest: Backtest | None = None
+    backtest: Backtest | SigmoidBacktest | None = None
 
     @property
     def task(self) -> str:
@@ -112,10 +127,27 @@ def _pick(df, task: str | None, metric: str | None):
             notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with --metric)")
     elif metric not in metrics:
         raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
-    return rows[rows["metric"].astype(str) == metric], task, metric, notes
+    rows = rows[rows["metric"].astype(str) == metric]
+    for col in split_columns(rows):
+        values = sorted(map(str, rows[col].dropna().unique()))
+        raise InputError(
+            f"task {task!r} ({metric}) has rows for the same checkpoint that differ in column {col!r} "
+            f"({', '.join(values[:6])}); fit one at a time, e.g. --where {col}={values[0]}"
+        )
+    return rows, task, metric, notes
 
 
-def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: float | None):
+def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> tuple[Metric, list[str]]:
+    """The metric's facts (registry + the table's higher_is_better column + ``directions``), and notes."""
+    info = resolve(metric, {**declared_directions(rows), **(directions or {})})
+    notes = [unknown_note(metric)] if info.assumed else []
+    if not info.higher_is_better:
+        fitted = f"{info.offset:g} - {metric}" if info.offset else f"-{metric}"
+        notes.append(f"{metric} is lower-is-better: fitted as {fitted}")
+    return info, notes
+
+
+def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: float | None):
     """Build LawData (+ per-row FLOPs) from the rows of one task/metric."""
     notes: list[str] = []
     no_loss = "pretrain_loss" not in rows.columns or rows["pretrain_loss"].isna().all()
@@ -162,20 +194,13 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
                 f"using shots={shots} (the most common)"
             )
             rows = rows[(~fs) | (rows["shots"] == shots)]
-    value = rows["value"].to_numpy(dtype=float)
-    if metric in LOWER_IS_BETTER:
-        value = -value
-        notes.append(f"{metric} is lower-is-better: fitted as -{metric}")
-    chance = None
-    if "chance" in rows.columns and rows["chance"].notna().any():
-        chance = float(rows["chance"].median())
-        if metric in LOWER_IS_BETTER:
-            chance = -chance
+    value = info.orient(rows["value"].to_numpy(dtype=float))
+    chance = _chance(rows, info)
     n_eval = rows["n_eval"].to_numpy(dtype=float) if "n_eval" in rows.columns else None
-    if metric in LOWER_IS_BETTER or metric == "loglik":
-        n_eval = None  # not a proportion: Gaussian noise
+    if not info.discrete:
+        n_eval = None  # not a proportion of right answers: Gaussian noise
     seed = rows["seed"].fillna(0).to_numpy(dtype=np.int64) if "seed" in rows.columns else None
-    model = rows["model"].astype(str).factorize()[0] if "model" in rows.columns else None
+    model = checkpoint_ids(rows).factorize()[0] if "model" in rows.columns else None
     data = LawData.from_arrays(
         rows["pretrain_loss"].to_numpy(dtype=float),
         rows["n_train"].to_numpy(dtype=float),
@@ -190,25 +215,36 @@ def _law_data(rows, task: str, metric: str, method: str | None, cutoff_loss: flo
     return data, flops, notes
 
 
+def _chance(rows, info: Metric) -> float | None:
+    """The metric's random-guess level, oriented: the rows' chance column, else the registry's."""
+    if "chance" in rows.columns and rows["chance"].notna().any():
+        return float(info.orient(float(rows["chance"].median())))
+    return None if info.chance is None else float(info.orient(info.chance))
+
+
 def scaling_inversion(df, loss: float | None, samples=None, seed: int = 0) -> dict | None:
-    """Fit ``L(N) = E + A/N^alpha`` over the table's models (params and/or FLOPs) and invert it at ``loss``.
+    """Fit ``L(N) = E + A/N^alpha`` over the table's checkpoints (params and/or FLOPs) and invert it at ``loss``.
 
     With ``samples`` (the emergence point's bootstrap replicates, nats), each replicate is inverted
-    through a scaling law refitted to the models resampled with replacement, and the 5th-95th
-    percentile of the scales is the interval (it carries both the emergence point's and the scaling
-    fit's uncertainty; an end is None where the loss is below the fitted irreducible loss).
+    through a scaling law refitted to the checkpoints resampled with replacement, and the 5th-95th
+    percentile of the scales is the ``interval``: it carries both the emergence point's and the scaling
+    fit's uncertainty (an end is None where the loss is below the fitted irreducible loss).
 
     Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
     reaching ``loss`` or None if unreachable, ``interval``), or None when the table lacks pretrain_loss or scales.
+    Checkpoints at 0 (random init) are left out; in a checkpoint log (a step column) params do not
+    change along a run and are not used.
     """
     if "pretrain_loss" not in df.columns or "model" not in df.columns:
         return None
     out: dict[str, Any] = {}
+    ids = checkpoint_ids(df)
     rng = np.random.default_rng(seed)
     for axis in ("params", "flops"):
-        if axis not in df.columns:
+        if axis not in df.columns or (axis == "params" and is_checkpoint_table(df)):
             continue
-        m = df[["model", "pretrain_loss", axis]].dropna().drop_duplicates("model")
+        m = df.assign(_id=ids)[["_id", "pretrain_loss", axis]].dropna().drop_duplicates("_id")
+        m = m[m[axis] > 0]
         N, L = m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float)
         try:
             law = fit_scaling_law(N, L, axis)
@@ -227,7 +263,7 @@ def scaling_inversion(df, loss: float | None, samples=None, seed: int = 0) -> di
 
 def _uncertainty(law: EmergenceLaw) -> dict[str, Any]:
     """The payload fields that say what the point and the interval are."""
-    out: dict[str, Any] = {
+    return {
         "interval": list(law.interval) if law.interval else None,
         "interval_level": 0.90 if law.interval else None,
         "interval_includes": list(law.interval_includes),
@@ -235,7 +271,6 @@ def _uncertainty(law: EmergenceLaw) -> dict[str, Any]:
         "d0": law.d0,
         "d0_range": list(law.d0_range) if law.d0_range else [law.d0, law.d0],
     }
-    return out
 
 
 def _draws(boot: BootstrapResult | None) -> dict[str, Any] | None:
@@ -263,6 +298,7 @@ def fit_table(
     method: str | None = None,
     cutoff_loss: float | None = None,
     fit_delta: bool = True,
+    directions: Mapping[str, bool] | None = None,
     d0_range: tuple[float, float] | None = None,
     resample: str = "checkpoints",
 ) -> FitResult:
@@ -278,22 +314,25 @@ def fit_table(
         seed: random seed of the bootstrap.
         method: finetuning method to fit when rows mix several (full/lora).
         cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
+        directions: metric name -> higher_is_better, for metrics the registry does not know
+            (:mod:`emergence_laws.metrics`; a ``higher_is_better`` column does the same).
         resample: bootstrap scheme, "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`).
 
     Returns:
-        :class:`FitResult` with keys task, metric, emergence_point (nats: the median of the bootstrap
-        replicates, or the fit at the median D0 without a bootstrap), fit_emergence_point (E_theta(D0) of
-        that fit), interval ([p5, p95] or None), interval_level, interval_includes (what the interval
-        accounts for, in words), median, d0, d0_range, law {form, elbow, params, ...}, n_rows,
-        n_finetuned, n_fewshot, warnings, fewshot_observed (elbow of the few-shot curve if it has
-        emerged), scale (scaling-law inversion, with an interval), draws (the replicates, for predict).
+        :class:`FitResult` with keys task, metric, higher_is_better, emergence_point (nats: the median of
+        the bootstrap replicates, or the fit at the median D0 without a bootstrap), fit_emergence_point
+        (E_theta(D0) of that fit), interval ([p5, p95] or None), interval_level, interval_includes (what
+        the interval accounts for, in words), median, d0, d0_range, law {form, elbow, params, ...},
+        n_rows, n_finetuned, n_fewshot, warnings, fewshot_observed (elbow of the few-shot curve if it
+        has emerged), scale (scaling-law inversion, with an interval), draws (the replicates, for predict).
 
     Raises:
         InputError / NotIdentifiableError with a one-line message saying what to add.
     """
     rows, task, metric, notes = _pick(df, task, metric)
-    data, _flops, n2 = _law_data(rows, task, metric, method, cutoff_loss)
-    notes += n2
+    info, n1 = _metric_facts(rows, metric, directions)
+    data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss)
+    notes += n1 + n2
     law, boot = fit_and_bootstrap(
         data, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
     )
@@ -309,6 +348,7 @@ def fit_table(
         {
             "task": task,
             "metric": metric,
+            "higher_is_better": info.higher_is_better,
             "emergence_point": pt,
             "fit_emergence_point": law.few_shot_emergence_point,
             **_uncertainty(law),
@@ -327,25 +367,38 @@ def fit_table(
 
 
 def baseline_table(
-    df, task: str | None = None, metric: str | None = None, cutoff_loss: float | None = None
+    df,
+    task: str | None = None,
+    metric: str | None = None,
+    cutoff_loss: float | None = None,
+    *,
+    directions: Mapping[str, bool] | None = None,
 ) -> FitResult:
     """Few-shot-only sigmoid extrapolation for one task/metric (works without finetuned rows).
 
-    The x axis is pretrain_loss (nats) when present, else ``-log10(flops)`` or ``-log10(params)``;
-    the emergence point is the sigmoid's tangent elbow in those units (FLOPs/params reported as such).
+    The x axis is pretrain_loss (nats) when present, else ``-log10`` of flops, tokens or params
+    (rows with 0 there, e.g. a random-init checkpoint, are dropped and counted in the warnings);
+    the emergence point is the sigmoid's tangent elbow in those units (FLOPs/params reported as
+    such). ``identified`` False: the curve has not started to rise and the number is no
+    prediction (``scale`` is then None).
     """
     rows, task, metric, notes = _pick(df, task, metric)
+    info, n1 = _metric_facts(rows, metric, directions)
+    notes += n1
     rows = rows[rows["n_train"] == 0]
     if rows.empty:
         raise NotIdentifiableError(
             f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them"
         )
-    axis = next(
-        (a for a in ("pretrain_loss", "flops", "params") if a in rows.columns and rows[a].notna().sum() >= 3), None
-    )
+    axis = next((a for a in BASELINE_AXES if a in rows.columns and (rows[a] > 0).sum() >= 3), None)
     if axis is None:
-        raise InputError(f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops or params for 3+ models")
-    rows = rows[rows[axis].notna()]
+        raise InputError(
+            f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops, tokens or params for 3+ checkpoints"
+        )
+    n_zero = int((rows[axis] <= 0).sum())
+    rows = rows[rows[axis] > 0]
+    if n_zero:
+        notes.append(f"{n_zero} row(s) with {axis} = 0 (random init) left out: a log axis cannot place them")
     if cutoff_loss is not None and axis == "pretrain_loss":
         rows = rows[rows["pretrain_loss"] > cutoff_loss]
     counts = rows["shots"].value_counts()
@@ -355,16 +408,15 @@ def baseline_table(
         rows = rows[rows["shots"] == shots]
     x = rows[axis].to_numpy(float)
     if axis != "pretrain_loss":
-        if np.any(x <= 0):
-            raise InputError(f"task {task!r}: {axis} must be positive for the sigmoid baseline")
         x = -np.log10(x)
-    y = rows["value"].to_numpy(float)
-    if metric in LOWER_IS_BETTER:
-        y = -y
-    chance = float(rows["chance"].median()) if "chance" in rows.columns and rows["chance"].notna().any() else None
+    y = info.orient(rows["value"].to_numpy(float))
     n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
     sig = fit_sigmoid_baseline(
-        x, y, chance=chance, n_eval=n_eval, axis=axis if axis == "pretrain_loss" else f"-log10({axis})"
+        x,
+        y,
+        chance=_chance(rows, info),
+        n_eval=n_eval if info.discrete else None,
+        axis=axis if axis == "pretrain_loss" else f"-log10({axis})",
     )
     ep = sig.emergence_point
     point = ep if axis == "pretrain_loss" else float(10 ** (-ep))
@@ -377,6 +429,7 @@ def baseline_table(
         {
             "task": task,
             "metric": metric,
+            "higher_is_better": info.higher_is_better,
             "baseline": "sigmoid",
             "axis": axis,
             "emergence_point": point,
@@ -384,7 +437,7 @@ def baseline_table(
             "interval": None,
             "sigmoid": sig.to_json(),
             "n_rows": len(rows),
-            "scale": scaling_inversion(df, point) if axis == "pretrain_loss" else None,
+            "scale": scaling_inversion(df, point) if axis == "pretrain_loss" and sig.identified else None,
             "warnings": notes,
         }
     )
@@ -403,6 +456,7 @@ def backtest_table(
     seed: int = 0,
     *,
     method: str | None = None,
+    directions: Mapping[str, bool] | None = None,
     d0_range: tuple[float, float] | None = None,
     resample: str = "checkpoints",
 ) -> FitResult:
@@ -421,8 +475,9 @@ def backtest_table(
         ``.law``, ``.data`` and ``.backtest`` hold the Python objects.
     """
     rows, task, metric, notes = _pick(df, task, metric)
-    data, flops, n2 = _law_data(rows, task, metric, method, None)
-    notes += n2
+    info, n1 = _metric_facts(rows, metric, directions)
+    data, flops, n2 = _law_data(rows, task, info, method, None)
+    notes += n1 + n2
     bt = backtest(
         data,
         float(cutoff_loss),
@@ -439,6 +494,7 @@ def backtest_table(
         {
             "task": task,
             "metric": metric,
+            "higher_is_better": info.higher_is_better,
             "predicted": bt.predicted,
             **_uncertainty(bt.law),
             "actual": bt.actual,
@@ -462,3 +518,72 @@ def backtest_table(
         }
     )
     return FitResult(payload, law=bt.law, data=data, backtest=bt)
+
+
+def sigmoid_backtest_table(
+    df,
+    task: str | None,
+    cutoff_loss: float,
+    metric: str | None = None,
+    *,
+    directions: Mapping[str, bool] | None = None,
+) -> FitResult:
+    """Backtest the few-shot sigmoid baseline alone (no finetuned rows needed): fit it on few-shot rows
+    with pretrain_loss > ``cutoff_loss`` (nats), score its tangent elbow against the ReLU elbow of the
+    whole few-shot curve. Keys as :func:`backtest_table` (``baseline`` = "sigmoid", ``identified``,
+    no law); ``.backtest`` holds :class:`~emergence_laws.laws.backtest.SigmoidBacktest`.
+    """
+    from emergence_laws.laws.backtest import backtest_sigmoid
+
+    rows, task, metric, notes = _pick(df, task, metric)
+    info, n1 = _metric_facts(rows, metric, directions)
+    notes += n1
+    rows = rows[rows["n_train"] == 0]
+    if "pretrain_loss" not in rows.columns or rows["pretrain_loss"].notna().sum() < 3:
+        raise NotIdentifiableError(
+            f"task {task!r}: the backtest needs few-shot rows (n_train = 0) with pretrain_loss (nats/token) for 3+ "
+            "checkpoints; add them"
+        )
+    rows = rows[rows["pretrain_loss"].notna()]
+    counts = rows["shots"].value_counts()
+    if len(counts) > 1:
+        shots = int(counts.index[0])
+        notes.append(f"few-shot rows use several shot counts; using shots={shots} (the most common)")
+        rows = rows[rows["shots"] == shots]
+    n_eval = rows["n_eval"].to_numpy(float) if "n_eval" in rows.columns and rows["n_eval"].notna().all() else None
+    loss = rows["pretrain_loss"].to_numpy(float)
+    bt = backtest_sigmoid(
+        loss,
+        info.orient(rows["value"].to_numpy(float)),
+        float(cutoff_loss),
+        chance=_chance(rows, info),
+        n_eval=n_eval if info.discrete else None,
+        flops=rows["flops"].to_numpy(float) if "flops" in rows.columns else None,
+    )
+    if not bt.identified:
+        notes.append(
+            "the few-shot curve of the checkpoints above the cutoff has not started to rise: the sigmoid cannot "
+            "locate an emergence that has not begun, so its number is not a prediction"
+        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "higher_is_better": info.higher_is_better,
+            "baseline": "sigmoid",
+            "predicted": bt.predicted,
+            "identified": bt.identified,
+            "interval": None,
+            "actual": bt.actual,
+            "error_nats": bt.error_nats,
+            "success": bt.success,
+            "compute_ahead": bt.compute_ahead if bt.identified else None,
+            "cutoff_loss": bt.cutoff_loss,
+            "n_checkpoints_fit": bt.n_checkpoints_fit,
+            "strongest_fit_loss": bt.strongest_fit_loss,
+            "first_post_emergence_loss": bt.first_post_emergence_loss,
+            "sigmoid": bt.sigmoid.to_json(),
+            "warnings": notes,
+        }
+    )
+    return FitResult(payload, backtest=bt, baseline_xy=(loss, info.orient(rows["value"].to_numpy(float))))

@@ -13,24 +13,18 @@ those models is positive with p < 0.05 (needs at least 4 models).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig
+from emergence_laws.metrics import is_discrete, resolve
 
 
-def _is_discrete(metric: str) -> bool:
-    from emergence_laws.results.schema import is_discrete_metric
-
-    return is_discrete_metric(metric)
-
-
-def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DEFAULT_CONFIG
-                    ) -> list[dict[str, Any]]:
+def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DEFAULT_CONFIG,
+                    directions: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
     """One dict per (discrete, continuous) metric pair of the same task curve."""
-    from emergence_laws.analysis.detect import higher_is_better
-
     by_sid = {r["series"]: r for r in rows}
     groups: dict[tuple, list] = {}
     for s in series:
@@ -38,21 +32,21 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
         groups.setdefault(k, []).append(s)
     out: list[dict[str, Any]] = []
     for members in groups.values():
-        disc = [s for s in members if _is_discrete(str(s.key["metric"]))]
-        cont = [s for s in members if not _is_discrete(str(s.key["metric"]))]
+        disc = [s for s in members if is_discrete(str(s.key["metric"]))]
+        cont = [s for s in members if not is_discrete(str(s.key["metric"]))]
         for d in disc:
             rd = by_sid[d.sid]
             for c in cont:
                 rc = by_sid[c.sid]
                 if rd["label"] == "emergent":
                     onset = _onset_u(rd, x)
-                    at_models = set(d.model[d.u < onset])
+                    at_models = set(d.ids[(d.u < onset) & ~d.init])
                 elif rd["label"] == "flat":
-                    at_models = set(d.model)
+                    at_models = set(d.ids[~d.init])
                 else:
                     at_models = set()
-                mask = np.isin(c.model, list(at_models))
-                sign = 1.0 if higher_is_better(str(c.key["metric"])) else -1.0
+                mask = np.isin(c.ids, list(at_models))
+                sign = resolve(str(c.key["metric"]), directions).sign
                 rho = p = None
                 improves = None
                 if mask.sum() >= 4 and np.ptp(c.u[mask]) > 0:
@@ -97,6 +91,6 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
 
 
 def _onset_u(row: dict[str, Any], x: str) -> float:
-    from emergence_laws.analysis.detect import to_u
+    from emergence_laws.analysis.series import to_u
 
     return float(to_u(x, np.array([row["emergent_scale"]]))[0])

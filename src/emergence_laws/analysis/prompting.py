@@ -23,11 +23,13 @@ by the margin.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig, crossover
+from emergence_laws.metrics import resolve
 
 _COT = re.compile(r"(^|_)cot(?=_|$)")
 
@@ -40,8 +42,9 @@ def strip_cot(task: str) -> str | None:
     return re.sub("__+", "_", base)
 
 
-def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
-    from emergence_laws.analysis.detect import from_u, higher_is_better, metric_scale
+def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFIG,
+                      directions: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
+    from emergence_laws.analysis.series import from_u
 
     index: dict[tuple, Any] = {}
     for s in series:
@@ -83,18 +86,21 @@ def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFI
 
     out: list[dict[str, Any]] = []
     for a, b, how in pairs:
-        common, ia, ib = np.intersect1d(a.model, b.model, return_indices=True)
+        ka, kb = np.flatnonzero(~a.init), np.flatnonzero(~b.init)  # random init stays out
+        common, ia, ib = np.intersect1d(a.ids[ka].astype(str), b.ids[kb].astype(str), return_indices=True)
+        ia, ib = ka[ia], kb[ib]
         if len(common) < 4:
             continue
         u = a.u[ia]
         metric = str(a.key["metric"])
-        sign = 1.0 if higher_is_better(metric) else -1.0
+        info = resolve(metric, directions)
+        sign = info.sign
         d = sign * (a.value[ia] - b.value[ib])
         if how == "prompt_method column":
             top = u >= np.quantile(u, 2 / 3)
             if d[top].mean() < 0:
                 a, b, d = b, a, -d
-        scale = metric_scale(metric, np.concatenate([a.value, b.value]))
+        scale = info.natural_scale(np.concatenate([a.value, b.value]))
         margin = config.chance_tol * scale
         res = crossover(u, d, n_boot=min(config.n_boot, 100), seed=config.seed, margin=margin)
         order = np.argsort(u)

@@ -6,10 +6,18 @@ import argparse
 import json
 import sys
 
-#: options of `emergence backtest` recorded in the provenance of its results
-BACKTEST_OPTIONS: tuple[str, ...] = (
-    "task", "cutoff_loss", "metric", "method", "d0", "form", "elbow", "bootstrap", "seed",
+from emergence_laws.commands.common import (
+    LAW_OPTIONS,
+    add_law_options,
+    check_bootstrap,
+    directions,
+    load_table,
+    make_out_dir,
+    provenance,
 )
+
+#: options of `emergence backtest` recorded in the provenance of its results
+BACKTEST_OPTIONS: tuple[str, ...] = ("task", "cutoff_loss", *LAW_OPTIONS, "baseline")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,70 +36,94 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cutoff-loss", type=float, required=True, help="use only checkpoints with pretrain_loss above this (nats)"
     )
-    p.add_argument("--metric", help="metric (default: accuracy, acc, acc_norm, exact_match, ... in that order)")
-    p.add_argument("--method", help="finetuning method when rows mix several (full, lora)")
-    p.add_argument("--d0", type=float, help="low-data limit D0 in examples (default: the few-shot rows' shots)")
-    p.add_argument("--form", choices=("logpower", "power"), default="logpower", help="E(D) form (default logpower)")
-    p.add_argument("--elbow", choices=("relu", "softplus"), default="relu", help="elbow shape (default relu)")
+    add_law_options(p, bootstrap=0)
     p.add_argument(
-        "--bootstrap", type=int, default=0, metavar="N", help="bootstrap replicates for the prediction's interval"
+        "--baseline",
+        choices=("none", "sigmoid"),
+        default="none",
+        help="sigmoid: backtest the few-shot sigmoid baseline alone (no finetuned rows needed)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--out", help="directory for backtest.json and backtest.png")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.analysis.fit import backtest_table
-    from emergence_laws.commands.fit import make_out_dir, provenance, resolve_results
-    from emergence_laws.errors import InputError
-    from emergence_laws.results import load_results
+    from emergence_laws.analysis.fit import backtest_table, sigmoid_backtest_table
+    from emergence_laws.errors import NotIdentifiableError
 
-    if args.bootstrap < 0:
-        raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
-    df = load_results(resolve_results(args.results))
-    res = backtest_table(
-        df,
-        args.task,
-        args.cutoff_loss,
-        metric=args.metric,
-        d0=args.d0,
-        form=args.form,
-        elbow=args.elbow,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        method=args.method,
-    )
+    check_bootstrap(args)
+    df = load_table(args)
+    sigmoid = args.baseline == "sigmoid"
+    if sigmoid:
+        res = sigmoid_backtest_table(df, args.task, args.cutoff_loss, metric=args.metric, directions=directions(args))
+    else:
+        res = backtest_table(
+            df,
+            args.task,
+            args.cutoff_loss,
+            metric=args.metric,
+            d0=args.d0,
+            form=args.form,
+            elbow=args.elbow,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            method=args.method,
+            directions=directions(args),
+            d0_range=args.d0_range,
+            resample=args.resample,
+        )
     out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
     files = []
     if args.out:
-        from emergence_laws.report.plots_fit import plot_backtest
+        from emergence_laws.report.plots_fit import plot_backtest, plot_sigmoid_backtest
 
         out = make_out_dir(args.out)
         (out / "backtest.json").write_text(json.dumps(out_json, indent=2) + "\n")
-        files = [out / "backtest.json", plot_backtest(res, out / "backtest.png")]
+        plot = plot_sigmoid_backtest if sigmoid else plot_backtest
+        files = [out / "backtest.json", plot(res, out / "backtest.png")]
+    unidentified = sigmoid and not res["identified"]
     if args.json:
         print(json.dumps(out_json))
-        return 0
-    iv = res["interval"]
-    ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
-    verdict = "success" if res["success"] else "miss"
+    else:
+        _print_text(res, files, sigmoid)
+        for w in res["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
+    if unidentified:
+        raise NotIdentifiableError(
+            f"task {res['task']}: the few-shot curve above the cutoff {res['cutoff_loss']:g} nats has not started to "
+            "rise, so the sigmoid locates no emergence; lower --cutoff-loss or fit the emergence law to finetuned rows"
+        )
+    return 0
+
+
+def _print_text(res, files: list, sigmoid: bool) -> None:
+    head = "few-shot sigmoid baseline, " if sigmoid else ""
     print(
-        f"task {res['task']} ({res['metric']}), fit on {res['n_checkpoints_fit']} checkpoints with loss > "
+        f"task {res['task']} ({res['metric']}), {head}fit on {res['n_checkpoints_fit']} checkpoints with loss > "
         f"{res['cutoff_loss']:g} nats:"
     )
-    print(
-        f"  predicted {res['predicted']:.3f}{ivs}, actual {res['actual']:.3f} nats, error {res['error_nats']:.3f} nats ({verdict})"
-    )
-    if res["compute_ahead"] is not None:
-        print(f"  predicted {res['compute_ahead']:.2f}x compute ahead of the strongest model used")
+    iv = res["interval"]
+    ivs = f" [90%: {iv[0]:.3f}, {iv[1]:.3f}]" if iv else ""
+    if sigmoid and not res["identified"]:
+        print(
+            f"  predicted: NOT identified (the curve above the cutoff is flat), actual {res['actual']:.3f} nats"
+        )
+    else:
+        verdict = "success" if res["success"] else "miss"
+        print(
+            f"  predicted {res['predicted']:.3f}{ivs}, actual {res['actual']:.3f} nats, error {res['error_nats']:.3f} "
+            f"nats ({verdict})"
+        )
+        if res["compute_ahead"] is not None:
+            print(f"  predicted {res['compute_ahead']:.2f}x compute ahead of the strongest model used")
+        if iv and not sigmoid:
+            lo, hi = res["d0_range"]
+            d0s = f"D0 in [{lo:g}, {hi:g}] examples" if hi > lo else f"D0 = {lo:g} examples"
+            print(f"  {d0s}; the interval includes: " + "; ".join(res["interval_includes"]))
     sb = res.get("sigmoid_baseline")
     if sb:
         tag = "" if sb["identified"] else ", not identified: the weak models' few-shot curve is flat"
         print(f"  few-shot sigmoid baseline: {sb['emergence_point']:.3f} nats, error {sb['error_nats']:.3f}{tag}")
     for f in files:
         print(f"  wrote {f}")
-    for w in res["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
-    return 0

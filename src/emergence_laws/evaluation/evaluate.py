@@ -11,6 +11,7 @@ import numpy as np
 from emergence_laws.errors import InputError
 from emergence_laws.evaluation.generation import greedy_generate
 from emergence_laws.evaluation.loglikelihood import loglikelihood
+from emergence_laws.evaluation.ties import tie_argmax
 from emergence_laws.evaluation.tokenization import encode_many
 from emergence_laws.tasks.fewshot import build_fewshot_context
 from emergence_laws.tasks.spec import TaskSpec
@@ -20,8 +21,10 @@ from emergence_laws.tasks.spec import TaskSpec
 class EvalResult:
     """Metrics (means over `n_eval` test examples), their standard errors, and per-example records.
 
-    Multiple choice: `accuracy`, `acc_norm` (argmax of loglik / choice length in characters, as
-    lm-eval), `loglik` (log-likelihood of the correct choice, nats, <= 0), `brier` (multi-class
+    Multiple choice: `accuracy` (argmax of the choices' log-likelihoods), `acc_norm` (argmax of
+    loglik / choice length in characters, as lm-eval); both argmaxes follow the tie rule of
+    `emergence_laws.evaluation.ties` (scores within 1e-5 nats + 1e-6 relative of the best are tied;
+    the first tied choice wins), `loglik` (log-likelihood of the correct choice, nats, <= 0), `brier` (multi-class
     Brier score of the softmax over choice log-likelihoods). Generation: `exact_match` (greedy
     output == target after stripping whitespace) and `loglik` (of the target, nats).
     """
@@ -67,8 +70,8 @@ def _mc(model, tokenizer, task: TaskSpec, examples, contexts, batch_size, progre
         at += k
         lls = np.array([x.logprob for x in s])
         lengths = np.array([float(len(c)) for c in ex.choices])
-        pred = int(np.argmax(lls))
-        pred_norm = int(np.argmax(lls / lengths))
+        pred = tie_argmax(lls)
+        pred_norm = tie_argmax(lls / lengths)
         probs = np.exp(lls - lls.max())
         probs /= probs.sum()
         onehot = np.zeros(k)

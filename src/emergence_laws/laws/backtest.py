@@ -48,6 +48,111 @@ class Backtest:
     sigmoid_error_nats: float | None
 
 
+def actual_elbow(loss, value, *, chance: float | None = None, n_eval=None) -> ElbowFit:
+    """The few-shot emergence that happened: a ReLU elbow fitted to the whole few-shot curve up to its
+    saturation (:func:`~emergence_laws.laws.elbow.before_saturation`). ``loss`` in nats, ``value``
+    oriented higher-is-better.
+
+    Raises:
+        NotIdentifiableError: fewer than 3 checkpoints, or the curve never leaves its floor.
+    """
+    loss = np.asarray(loss, dtype=float)
+    value = np.asarray(value, dtype=float)
+    if np.unique(loss).size < 3:
+        raise NotIdentifiableError(
+            "backtest needs the few-shot curve (n_train = 0) at 3+ checkpoints to know where emergence actually "
+            "happened; add few-shot rows"
+        )
+    truth = fit_elbow(loss, value, chance=chance, n_eval=n_eval)
+    top = before_saturation(loss, value)  # a saturated top would tilt the ReLU (see before_saturation)
+    if truth.emerged and not top.all() and np.unique(loss[top]).size >= 3:
+        ne = None if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), loss.shape)[top]
+        refit = fit_elbow(loss[top], value[top], chance=chance, n_eval=ne)
+        if refit.emerged:
+            truth = refit
+    if not truth.emerged:
+        raise NotIdentifiableError(
+            f"the few-shot curve never leaves its floor (strongest loss {truth.e_upper:.4g} nats): there is no actual "
+            "emergence point to backtest against; add stronger checkpoints"
+        )
+    return truth
+
+
+def compute_ahead(loss, flops, first_post: float | None, strongest: float) -> float | None:
+    """FLOPs of the first post-emergence checkpoint / FLOPs of the strongest one in the fit (None if unknown)."""
+    if flops is None or first_post is None:
+        return None
+    loss = np.asarray(loss, dtype=float)
+    fl = np.asarray(flops, dtype=float)
+    f_post = fl[loss == first_post]
+    f_fit = fl[loss == strongest]
+    f_post, f_fit = f_post[np.isfinite(f_post)], f_fit[np.isfinite(f_fit)]
+    if not (f_post.size and f_fit.size and f_fit.max() > 0):
+        return None
+    ahead = float(np.median(f_post) / np.median(f_fit))
+    return ahead if math.isfinite(ahead) else None
+
+
+@dataclass(frozen=True)
+class SigmoidBacktest:
+    """Outcome of :func:`backtest_sigmoid`: the few-shot sigmoid baseline scored like the law.
+
+    ``predicted`` is the sigmoid's tangent elbow (nats) fitted on checkpoints weaker than the
+    cutoff; ``identified`` False means that curve had not started to rise, so the number is no
+    prediction (``success`` is then False whatever the error).
+    """
+
+    predicted: float
+    identified: bool
+    actual: float
+    error_nats: float
+    success: bool
+    cutoff_loss: float
+    n_checkpoints_fit: int
+    strongest_fit_loss: float
+    first_post_emergence_loss: float | None
+    compute_ahead: float | None
+    sigmoid: SigmoidBaseline
+    truth: ElbowFit
+
+
+def backtest_sigmoid(loss, value, cutoff_loss: float, *, chance: float | None = None, n_eval=None,
+                     flops=None) -> SigmoidBacktest:
+    """Backtest the few-shot-only sigmoid: fit it on checkpoints with ``loss > cutoff_loss`` (nats),
+    compare its tangent elbow with :func:`actual_elbow` of the whole curve. ``value`` oriented
+    higher-is-better; ``flops`` (per row) for ``compute_ahead``.
+    """
+    loss = np.asarray(loss, dtype=float)
+    value = np.asarray(value, dtype=float)
+    ne = None if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), loss.shape)
+    truth = actual_elbow(loss, value, chance=chance, n_eval=ne)
+    keep = loss > cutoff_loss
+    if np.unique(loss[keep]).size < 3:
+        raise NotIdentifiableError(
+            f"{np.unique(loss[keep]).size} checkpoint(s) have loss above the cutoff {cutoff_loss:g} nats; the sigmoid "
+            "needs 3+; raise --cutoff-loss"
+        )
+    sig = fit_sigmoid_baseline(loss[keep], value[keep], chance=chance, n_eval=None if ne is None else ne[keep])
+    err = abs(sig.emergence_point - truth.E)
+    strongest = float(loss[keep].min())
+    post = np.unique(loss[loss < truth.E])
+    first_post = float(post.max()) if post.size else None
+    return SigmoidBacktest(
+        predicted=sig.emergence_point,
+        identified=sig.identified,
+        actual=truth.E,
+        error_nats=err,
+        success=bool(sig.identified and err <= SUCCESS_NATS),
+        cutoff_loss=float(cutoff_loss),
+        n_checkpoints_fit=int(np.unique(loss[keep]).size),
+        strongest_fit_loss=strongest,
+        first_post_emergence_loss=first_post,
+        compute_ahead=compute_ahead(loss, flops, first_post, strongest),
+        sigmoid=sig,
+        truth=truth,
+    )
+
+
 def backtest(
     data: LawData,
     cutoff_loss: float,
@@ -77,23 +182,8 @@ def backtest(
             the cutoff cannot identify the law.
     """
     fs = data.is_fewshot
-    if np.unique(data.loss[fs]).size < 3:
-        raise NotIdentifiableError(
-            "backtest needs the few-shot curve (n_train = 0) at 3+ checkpoints to know where emergence actually happened; add few-shot rows"
-        )
     ne = data.n_eval
-    fs_loss, fs_value, fs_ne = data.loss[fs], data.value[fs], None if ne is None else ne[fs]
-    truth = fit_elbow(fs_loss, fs_value, chance=data.chance, n_eval=fs_ne)
-    top = before_saturation(fs_loss, fs_value)  # a saturated top would tilt the ReLU (see before_saturation)
-    if truth.emerged and not top.all() and np.unique(fs_loss[top]).size >= 3:
-        refit = fit_elbow(fs_loss[top], fs_value[top], chance=data.chance, n_eval=None if fs_ne is None else fs_ne[top])
-        if refit.emerged:
-            truth = refit
-    if not truth.emerged:
-        raise NotIdentifiableError(
-            f"the few-shot curve never leaves its floor (strongest loss {truth.e_upper:.4g} nats): there is no actual "
-            "emergence point to backtest against; add stronger checkpoints"
-        )
+    truth = actual_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if ne is None else ne[fs])
     keep = data.loss > cutoff_loss
     if not keep.any():
         raise NotIdentifiableError(f"no checkpoint has loss above the cutoff {cutoff_loss:g} nats; raise --cutoff-loss")
@@ -106,14 +196,7 @@ def backtest(
     strongest = float(sub.loss.min())
     post = np.unique(data.loss[fs & (data.loss < truth.E)])
     first_post = float(post.max()) if post.size else None
-    ahead = None
-    if flops is not None and first_post is not None:
-        fl = np.asarray(flops, dtype=float)
-        f_post = fl[data.loss == first_post]
-        f_fit = fl[data.loss == strongest]
-        f_post, f_fit = f_post[np.isfinite(f_post)], f_fit[np.isfinite(f_fit)]
-        if f_post.size and f_fit.size and f_fit.max() > 0:
-            ahead = float(np.median(f_post) / np.median(f_fit))
+    ahead = compute_ahead(data.loss, flops, first_post, strongest)
     sig, sig_err = None, None
     fs_sub = sub.is_fewshot
     if np.unique(sub.loss[fs_sub]).size >= 3:
@@ -135,7 +218,7 @@ def backtest(
         n_checkpoints_fit=int(np.unique(sub.loss).size),
         strongest_fit_loss=strongest,
         first_post_emergence_loss=first_post,
-        compute_ahead=None if ahead is None or not math.isfinite(ahead) else ahead,
+        compute_ahead=ahead,
         law=law,
         truth=truth,
         sigmoid=sig,

@@ -53,7 +53,7 @@ import numpy as np
 
 from emergence_laws.jsonutil import clean
 
-LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy")
+LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy", "not identifiable", "warm-up")
 
 _EPS_VAR = 1e-10  # variance floor for BIC when a fit is exact (e.g. every value exactly 0)
 
@@ -75,6 +75,8 @@ class DetectConfig:
     min_floor_span: float = 0.2  #: share of the log-scale range before the onset, for emergent
     chance_tol: float = 0.03  #: floor median may differ from chance by this (metric units), for emergent
     max_floor_gain: float = 0.1  #: share of the rise the floor may gain before the onset, for emergent
+    warmup_share: float = 0.5  #: a checkpoint is in warm-up until its loss has fallen this share of the way
+    #: from random init to the run's lowest loss (checkpoint logs with pretrain_loss)
     n_boot: int = 200  #: bootstrap resamples for the onset interval
     min_boot_points: int = 10  #: bootstrap only series with at least this many models
     seed: int = 0
@@ -132,6 +134,13 @@ class CurveDetection:
     floor_at_chance: bool | None  #: None when chance is unknown
     n: int
     reasons: list[str] = field(default_factory=list)
+    scale: float | None = None  #: emergent scale (u): the onset moved inside [last_at, first_above]
+    band: float | None = None  #: upper edge of the at-chance band (oriented metric units)
+    last_at: int | None = None  #: index (input order) of the last point at chance before the rise
+    first_above: int | None = None  #: index of the first point above chance from the rise on
+    n_above_before: int = 0  #: points above chance before the rise (pooled tables mix families)
+    n_at_after: int = 0  #: points at chance from the rise on
+    n_floor_past_warmup: int | None = None  #: floor points past warm-up (None: warm-up unknown)
 
     def to_dict(self) -> dict[str, Any]:
         return clean(asdict(self))
@@ -255,18 +264,21 @@ def classify_curve(
     n_eval: float | None = None,
     scale: float = 1.0,
     config: DetectConfig = DEFAULT_CONFIG,
+    warmup: np.ndarray | None = None,
 ) -> CurveDetection:
     """Classify one oriented curve. ``scale`` is the metric's natural unit (1 for accuracy).
 
-    u: scale coordinate, bigger = larger model (log10 FLOPs/params or -loss in nats).
+    u: scale coordinate, bigger = larger model (log10 FLOPs/params/tokens/steps or -loss in nats).
     y: metric, bigger = better. chance: random-guess level in the same orientation (None/NaN
     when unknown). n_eval: evaluation examples per point, widens the at-chance tolerance by
-    3 binomial standard errors.
+    3 binomial standard errors. warmup: per point, True for a checkpoint in its run's warm-up
+    (None when unknown); leave random-init checkpoints out of ``u`` altogether.
     """
     u = np.asarray(u, dtype=float)
     y = np.asarray(y, dtype=float)
     order = np.argsort(u, kind="stable")
     u, y = u[order], y[order]
+    warm = None if warmup is None else np.asarray(warmup, dtype=bool)[order]
     n = len(u)
     reasons: list[str] = []
     if chance is not None and not math.isfinite(chance):
@@ -300,10 +312,11 @@ def classify_curve(
     if chance is not None and floor_med is not None:
         at_chance = bool(abs(floor_med - chance) <= tol)
 
+    n_post = None if warm is None else int((pre & ~warm).sum())
     label: str
     if n < config.min_points:
         label = "noisy"
-        reasons.append(f"only {n} models (< {config.min_points}): too few to classify")
+        reasons.append(f"only {n} points (< {config.min_points}): too few to classify")
     elif fit.rise < config.min_rise * scale or trend < config.trend_bic:
         # no rise; a significant *decrease* is noted as noisy (inverse scaling)
         dec_trend = _bic(syy, n, 1, var_floor) - _bic(rss_lin, n, 2, var_floor)
@@ -323,33 +336,36 @@ def classify_curve(
         label = "noisy"
         reasons.append(f"ramp explains only {r2:.0%} of the variance (< {config.noisy_r2:.0%})")
     else:
-        checks = {
-            f"floor of {n_floor} models before the onset (need {config.min_floor_points})": n_floor
-            >= config.min_floor_points,
-            f"floor spans {floor_span:.0%} of the scale range (need {config.min_floor_span:.0%})": floor_span
-            >= config.min_floor_span,
-            f"floor gains {_pct(floor_gain)} of the rise before the onset (max {config.max_floor_gain:.0%})":
-            floor_gain is not None and floor_gain < config.max_floor_gain,
-            f"kink evidence {kink:.1f} (need {config.kink_bic:g})": kink >= config.kink_bic,
-        }
-        if chance is not None:
-            checks[f"floor median {_g(floor_med)} within {tol:.3g} of chance {chance:.3g}"] = bool(at_chance)
-        failed = [k for k, ok in checks.items() if not ok]
-        if failed:
-            label = "smooth"
-            reasons.append("not emergent: " + "; ".join(failed))
-        else:
-            label = "emergent"
-            reasons.append("; ".join(checks))
+        label, why = _rise_label(n_floor, n_post, floor_span, floor_gain, kink, chance, floor_med, at_chance, tol,
+                                 config)
+        reasons.append(why)
 
-    lo_q = hi_q = None
+    band = at_chance_band(chance, fit.floor, n_eval=n_eval, scale=scale, config=config)
+    at = y <= band
+    k = _split(u, at, fit.onset)
+    cand = np.nonzero(at[:k])[0]
+    last_at = int(cand[-1]) if len(cand) else None
+    cand = np.nonzero(~at[k:])[0]
+    first_above = int(cand[0]) + k if len(cand) else None
+
+    lo_q = hi_q = em_scale = None
     if label == "emergent":
+        em_scale = fit.onset
+        if last_at is not None:
+            em_scale = max(em_scale, float(u[last_at]))
+        if first_above is not None:
+            em_scale = min(em_scale, float(u[first_above]))
         lo_q, hi_q = profile_onset_interval(u, y)
         if config.n_boot > 0 and n >= config.min_boot_points:
             onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
             b_lo, b_hi = (float(q) for q in np.quantile(onsets, [0.05, 0.95]))
             lo_q, hi_q = min(lo_q, b_lo), max(hi_q, b_hi)
-        lo_q, hi_q = min(lo_q, fit.onset), max(hi_q, fit.onset)
+        # the jump lies between the last point at chance and the first above: the interval covers both
+        bracket = [em_scale] + [float(u[i]) for i in (last_at, first_above) if i is not None]
+        lo_q, hi_q = min(lo_q, *bracket), max(hi_q, *bracket)
+
+    def back(i: int | None) -> int | None:  # sorted position -> input position
+        return None if i is None else int(order[i])
 
     return CurveDetection(
         label=label,
@@ -374,7 +390,65 @@ def classify_curve(
         floor_at_chance=at_chance,
         n=n,
         reasons=reasons,
+        scale=em_scale,
+        band=float(band),
+        last_at=back(last_at),
+        first_above=back(first_above),
+        n_above_before=int((~at[:k]).sum()),
+        n_at_after=int(at[k:].sum()),
+        n_floor_past_warmup=n_post,
     )
+
+
+def _rise_label(n_floor: int, n_post: int | None, floor_span: float, floor_gain: float | None, kink: float,
+                chance: float | None, floor_med: float | None, at_chance: bool | None, tol: float,
+                config: DetectConfig) -> tuple[str, str]:
+    """The label of a curve that rises, and why (see the module docstring for the rule)."""
+    count_ok = n_floor >= config.min_floor_points
+    checks = {
+        f"floor of {n_floor} points before the onset (need {config.min_floor_points})": count_ok,
+        f"floor spans {floor_span:.0%} of the scale range (need {config.min_floor_span:.0%})":
+        floor_span >= config.min_floor_span,
+        f"floor gains {_pct(floor_gain)} of the rise before the onset (max {config.max_floor_gain:.0%})":
+        floor_gain is not None and floor_gain < config.max_floor_gain,
+        f"kink evidence {kink:.1f} (need {config.kink_bic:g})": kink >= config.kink_bic,
+    }
+    if chance is not None:
+        checks[f"floor median {_g(floor_med)} within {tol:.3g} of chance {chance:.3g}"] = bool(at_chance)
+    failed = [k for k, ok in checks.items() if not ok]
+    # too short a floor: 2+ points at chance (one point is no stretch), fewer than min_floor_points, and
+    # the floor-size checks (count, span, a gain that needs 3 points) are all that fail
+    size_only = (
+        not count_ok
+        and n_floor >= 2
+        and bool(at_chance)
+        and all(k.startswith(("floor of", "floor spans")) or (k.startswith("floor gains") and floor_gain is None)
+                for k in failed)
+    )
+    if n_post is not None and n_post < config.min_floor_points and ((not failed and count_ok) or (
+            size_only and n_post == 0)):
+        return "warm-up", (
+            f"warm-up, not emergent: flat only while the loss still falls from random init; {n_post} of the "
+            f"{n_floor} points before the rise are past warm-up (need {config.min_floor_points})"
+        )
+    if not failed:
+        return "emergent", "; ".join(checks)
+    if size_only:
+        return "not identifiable", (
+            f"not identifiable: only {n_floor} points at chance before the rise (need {config.min_floor_points}) to "
+            "tell a flat floor from a gradual rise; add earlier checkpoints or smaller models"
+        )
+    return "smooth", "not emergent: " + "; ".join(failed)
+
+
+def _split(u: np.ndarray, at: np.ndarray, onset: float) -> int:
+    """Where the curve leaves chance: the k that puts the fewest points on the wrong side (above chance
+    before k, at chance from k on); among ties the boundary nearest the ramp's onset."""
+    n = len(at)
+    wrong = np.concatenate([[0], np.cumsum(~at)]) + np.concatenate([np.cumsum(at[::-1])[::-1], [0]])
+    best = np.flatnonzero(wrong == wrong.min())
+    edges = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2, [u[-1]]]) if n else np.zeros(1)
+    return int(best[np.argmin(np.abs(edges[best] - onset))])
 
 
 def _pct(v: float | None) -> str:

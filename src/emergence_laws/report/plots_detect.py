@@ -1,7 +1,9 @@
 """Figures for `emergence detect`: curves with their ramp fit, metrics side by side, prompting.
 
 Every function writes one PNG and returns its path. The x axis reads "bigger model to the
-right": log scale for FLOPs/params, inverted linear scale for pretraining loss (nats).
+right" (:mod:`emergence_laws.report.figure`): log scale for FLOPs, params, tokens and steps,
+inverted linear scale for pretraining loss (nats), where a random-init checkpoint is clipped off
+the axis and marked at its edge.
 """
 
 from __future__ import annotations
@@ -13,33 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import to_u
+from emergence_laws.report import figure
+from emergence_laws.report.figure import X_LABELS
+
 LABEL_COLORS: dict[str, str] = {
     "emergent": "#c0392b",
     "smooth": "#2471a3",
     "flat": "#7f8c8d",
     "noisy": "#b9770e",
+    "not identifiable": "#8e44ad",
+    "warm-up": "#16a085",
 }
-X_LABELS: dict[str, str] = {
-    "pretrain_loss": "pretraining loss (nats/token) - lower is bigger",
-    "flops": "pretraining compute (FLOPs)",
-    "params": "parameters",
-}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _setup_x(ax, x: str) -> None:
-    if x in ("flops", "params"):
-        ax.set_xscale("log")
-    elif not ax.xaxis_inverted():
-        ax.invert_xaxis()
 
 
 def _ramp_curve(row: Mapping[str, Any], x: str, xs: np.ndarray) -> np.ndarray | None:
@@ -47,20 +34,9 @@ def _ramp_curve(row: Mapping[str, Any], x: str, xs: np.ndarray) -> np.ndarray | 
     onset, end, floor, top = (row.get(k) for k in ("onset", "rise_end", "floor", "top"))
     if any(v is None for v in (onset, end, floor, top)):
         return None
-
-    def u(v):
-        v = np.asarray(v, dtype=float)
-        return -v if x == "pretrain_loss" else np.log10(v)
-
-    uo, ue = float(u(onset)), float(u(end))
+    uo, ue = float(to_u(x, onset)), float(to_u(x, end))
     width = max(ue - uo, 1e-12)
-    return floor + (top - floor) * np.clip((u(xs) - uo) / width, 0.0, 1.0)
-
-
-def _dense(xmin: float, xmax: float, x: str, n: int = 200) -> np.ndarray:
-    if x in ("flops", "params"):
-        return np.logspace(math.log10(xmin), math.log10(xmax), n)
-    return np.linspace(xmin, xmax, n)
+    return floor + (top - floor) * np.clip((to_u(x, xs) - uo) / width, 0.0, 1.0)
 
 
 def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str, *, title: bool = True) -> None:
@@ -68,9 +44,11 @@ def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str,
     color = LABEL_COLORS.get(str(row.get("label")), "#333333")
     xs = np.asarray(pts["x"], dtype=float)
     ys = np.asarray(pts["value"], dtype=float)
+    init = np.asarray(pts.get("init") or np.zeros(len(xs), dtype=bool), dtype=bool)
     ax.scatter(xs, ys, s=14, color=color, alpha=0.8, zorder=3, edgecolors="none")
-    if len(xs):
-        dense = _dense(float(xs.min()), float(xs.max()), x)
+    near = xs[~init]
+    if len(near):
+        dense = figure.dense(float(near.min()), float(near.max()), x)
         fit = _ramp_curve(row, x, dense)
         if fit is not None:
             ax.plot(dense, fit, color="#222222", lw=1.2, zorder=4, label="ramp fit")
@@ -81,7 +59,9 @@ def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str,
         lo, hi = row.get("scale_lo"), row.get("scale_hi")
         if lo is not None and hi is not None:
             ax.axvspan(min(lo, hi), max(lo, hi), color=LABEL_COLORS["emergent"], alpha=0.12, lw=0)
-    _setup_x(ax, x)
+    figure.setup_x(ax, x)
+    if x == "pretrain_loss":  # the random-init checkpoint would squeeze the axis: clip and mark it
+        figure.clip_x(ax, xs, ys, init if init.any() else figure.far_out(xs))
     if title:
         fam = row.get("family")
         ax.set_title(
@@ -108,29 +88,18 @@ def plot_series_grid(
     ncols: int = 4,
 ) -> Path:
     """A grid of curves (one panel per series row); writes a PNG."""
-    plt = _plt()
     rows = [r for r in rows if r["series"] in points]
-    n = max(len(rows), 1)
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.75 * nrows + 0.6), squeeze=False)
-    for ax, row in zip(axes.flat, rows):
+    fig, axes = figure.grid(len(rows), ncols, (3.4, 2.75), extra_height=0.6)
+    for ax, row in zip(axes, rows):
         draw_series(ax, row, points[row["series"]], x)
-    for ax in list(axes.flat)[len(rows):]:
-        ax.axis("off")
     fig.suptitle(title, fontsize=11)
     fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return figure.save(fig, path)
 
 
 def plot_statistics(rows: Sequence[Mapping[str, Any]], path: Path | str, *, title: str) -> Path:
     """Every curve as a point: sharpness (threshold-free) vs kink evidence, coloured by label."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = figure.plt().subplots(figsize=(6.4, 4.2))
     for lab, color in LABEL_COLORS.items():
         sel = [r for r in rows if r.get("label") == lab]
         if not sel:
@@ -154,11 +123,7 @@ def plot_statistics(rows: Sequence[Mapping[str, Any]], path: Path | str, *, titl
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.25, lw=0.5)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return figure.save(fig, path)
 
 
 def plot_metric_pairs(
@@ -171,13 +136,9 @@ def plot_metric_pairs(
     max_panels: int = 8,
 ) -> Path:
     """Discrete (left axis) and continuous (right axis) metric of the same task against scale."""
-    plt = _plt()
     comps = list(comparisons)[:max_panels]
-    n = max(len(comps), 1)
-    ncols = min(2, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.2 * nrows + 0.4), squeeze=False)
-    for ax, c in zip(axes.flat, comps):
+    fig, axes = figure.grid(len(comps), 2, (5.6, 3.2), extra_height=0.4)
+    for ax, c in zip(axes, comps):
         d = rows_by_sid[c["discrete_series"]]
         draw_series(ax, d, points[c["discrete_series"]], x, title=False)
         ax.set_ylabel(str(c["discrete"]), color=LABEL_COLORS["emergent"], fontsize=8)
@@ -189,14 +150,8 @@ def plot_metric_pairs(
         ax2.tick_params(labelsize=7)
         verdict = "continuous improves at chance" if c.get("continuous_improves_at_chance") else "no hidden progress"
         ax.set_title(f"{_short(str(c['task']), 30)} · {c['family']}\n{verdict}", fontsize=8.5)
-    for ax in list(axes.flat)[len(comps):]:
-        ax.axis("off")
     fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return figure.save(fig, path)
 
 
 def plot_prompting(
@@ -208,13 +163,9 @@ def plot_prompting(
     max_panels: int = 8,
 ) -> Path:
     """Two prompting methods of the same task against scale, with the crossover scale."""
-    plt = _plt()
     ps = list(pairs)[:max_panels]
-    n = max(len(ps), 1)
-    ncols = min(4, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.5), squeeze=False)
-    for ax, p in zip(axes.flat, ps):
+    fig, axes = figure.grid(len(ps), 4, (3.6, 2.9), extra_height=0.5)
+    for ax, p in zip(axes, ps):
         for sid, color, name in ((p["series_a"], "#c0392b", p["method_a"]), (p["series_b"], "#2471a3", p["method_b"])):
             pt = points[sid]
             ax.scatter(pt["x"], pt["value"], s=10, color=color, alpha=0.75, label=_short(str(name), 36),
@@ -224,26 +175,25 @@ def plot_prompting(
             lo, hi = p.get("crossover_lo"), p.get("crossover_hi")
             if lo is not None and hi is not None:
                 ax.axvspan(min(lo, hi), max(lo, hi), color="#222222", alpha=0.08, lw=0)
-        _setup_x(ax, x)
+        figure.setup_x(ax, x)
+        if x == "pretrain_loss":
+            pa = points[p["series_a"]]
+            xa, ya = np.asarray(pa["x"], dtype=float), np.asarray(pa["value"], dtype=float)
+            ia = np.asarray(pa.get("init") or np.zeros(len(xa), dtype=bool), dtype=bool)
+            figure.clip_x(ax, xa, ya, ia if ia.any() else figure.far_out(xa))
         ax.legend(fontsize=6, loc="upper left")
         ax.set_title(f"{_short(str(p['task']), 30)} · {p['family']}\n{_short(str(p['metric']), 30)}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.25, lw=0.5)
-    for ax in list(axes.flat)[len(ps):]:
-        ax.axis("off")
     fig.supxlabel(X_LABELS.get(x, x), fontsize=9)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return figure.save(fig, path)
 
 
 def select_for_plots(rows: Sequence[Mapping[str, Any]], *, n_emergent: int = 16, n_other: int = 4
                      ) -> dict[str, list[Mapping[str, Any]]]:
     """Which curves to draw: the emergent ones with the most kink evidence, a few of each other label."""
     out: dict[str, list[Mapping[str, Any]]] = {}
-    for lab in ("emergent", "smooth", "flat", "noisy"):
+    for lab in LABEL_COLORS:
         sel = [r for r in rows if r.get("label") == lab]
         key = (lambda r: -(r.get("kink_evidence") or 0.0)) if lab == "emergent" else (
             lambda r: (-(r.get("n_models") or 0), -(r.get("trend_evidence") or 0.0)))
@@ -267,10 +217,11 @@ def write_detect_figures(payload: Mapping[str, Any], out_dir: Path | str) -> dic
             plot_series_grid(chosen["emergent"], points, x, out_dir / "emergent.png",
                              title=f"Emergent curves by {x}")
         )
-    others = chosen["smooth"] + chosen["flat"] + chosen["noisy"]
+    others = [r for lab, sel in chosen.items() if lab != "emergent" for r in sel]
     if others:
-        figs["Examples of smooth, flat and noisy curves"] = plot_series_grid(
-            others, points, x, out_dir / "other_labels.png", title=f"Smooth, flat and noisy curves by {x}"
+        names = [lab for lab, sel in chosen.items() if lab != "emergent" and sel]
+        figs["Examples of " + ", ".join(names) + " curves"] = plot_series_grid(
+            others, points, x, out_dir / "other_labels.png", title=f"Other labels by {x}: {', '.join(names)}"
         )
     if len(rows) >= 2:
         figs["Sharpness and kink evidence of every curve"] = plot_statistics(

@@ -1,6 +1,8 @@
 """Figures for fits and backtests (matplotlib, Agg backend; no torch).
 
-Convention: pretraining loss on the x axis, inverted, so stronger models (lower loss) are on the right.
+Convention: pretraining loss on the x axis, inverted, so stronger models (lower loss) are on the right;
+a random-init checkpoint far above the other losses is clipped off the axis and marked at its edge.
+Metrics are drawn in their own units (a lower-is-better metric is fitted negated, drawn as it is).
 
 - :func:`plot_law_fit` — the metric vs loss per finetuning data amount, with the fitted law.
 - :func:`plot_shift` — ``E_theta(D)`` vs ``D`` (log axis), extrapolated to ``D0`` with its interval.
@@ -16,65 +18,69 @@ import numpy as np
 
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.forms import shift
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from emergence_laws.metrics import metric_info
+from emergence_laws.report import figure
 
 
 def _colors(n: int):
-    plt = _plt()
-    cmap = plt.get_cmap("viridis")
+    cmap = figure.plt().get_cmap("viridis")
     return [cmap(x) for x in np.linspace(0.1, 0.85, max(n, 1))]
+
+
+def _units(result):
+    """(own, curve): fitted (oriented) values -> the metric's own units; curve also clips to its range."""
+    info = metric_info(result.metric, result.payload.get("higher_is_better"))
+    bounds = info.bounds or (-np.inf, np.inf)
+    return info.unorient, (lambda v: np.clip(info.unorient(v), *bounds))
+
+
+def _loss_grid(loss, far) -> np.ndarray:
+    near = np.asarray(loss, dtype=float)[~far]
+    return np.linspace(near.min() - 0.05, near.max() + 0.05, 300)
+
+
+def _d0_note(law) -> str:
+    lo, hi = law.d0_range or (law.d0, law.d0)
+    return f" (D0 in [{lo:g}, {hi:g}])" if hi > lo else f" (D0 = {lo:g})"
 
 
 def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
     """Metric vs pretraining loss per data amount (points: rows; lines: the fitted law); few-shot in black."""
-    plt = _plt()
     law, data = result.law, result.data
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    grid = np.linspace(data.loss.min() - 0.05, data.loss.max() + 0.05, 300)
+    own, units = _units(result)
+    fig, ax = figure.plt().subplots(figsize=(7, 4.6))
+    far = figure.far_out(data.loss)
+    grid = _loss_grid(data.loss, far)
     amounts = data.amounts
-    prop = bool(np.all((data.value >= 0) & (data.value <= 1)))
-    cap = (lambda v: np.minimum(v, 1.0)) if prop else (lambda v: v)  # a proportion saturates at 1
     for c, d in zip(_colors(len(amounts)), amounts):
         m = data.n_train == d
-        ax.scatter(data.loss[m], data.value[m], s=14, color=c, alpha=0.7)
-        ax.plot(grid, cap(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
+        ax.scatter(data.loss[m], own(data.value[m]), s=14, color=c, alpha=0.7)
+        ax.plot(grid, units(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
     fs = data.is_fewshot
-    ept = law.few_shot_emergence_point
+    ept = law.point_estimate
     if fs.any():
         ax.scatter(
-            data.loss[fs], data.value[fs], s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
+            data.loss[fs], own(data.value[fs]), s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
         )
-        ax.plot(grid, cap(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
+        ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
     ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} nats")
     if law.interval:
-        ax.axvspan(*law.interval, color="crimson", alpha=0.12, label="5-95% interval")
+        ax.axvspan(*law.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(law)}")
     if data.chance is not None:
-        ax.axhline(data.chance, color="grey", lw=0.8, ls=":", label="chance")
-    ax.invert_xaxis()
+        ax.axhline(own(data.chance), color="grey", lw=0.8, ls=":", label="chance")
+    figure.setup_x(ax, "pretrain_loss")
+    figure.clip_x(ax, data.loss, own(data.value), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.metric)
     ax.set_title(title or f"{result.task}: emergence law ({law.form}, {law.elbow})")
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return figure.save(fig, path, dpi=120)
 
 
 def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
     """``E_theta(D)`` vs ``D`` on a log axis: per-amount elbows, the fitted law, its extrapolation to ``D0``."""
-    plt = _plt()
     law, data = result.law, result.data
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
     amounts = data.amounts
     ne = data.n_eval
     pts = []
@@ -86,15 +92,20 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
                 pts.append((d, ef.E))
     if pts:
         ax.scatter(*zip(*pts), color="tab:blue", zorder=3, label="elbow per data amount (single-curve fit)")
-    lo = max(min(law.d0, amounts.min()) / 1.5, 1.0)
+    d0_lo, d0_hi = law.d0_range or (law.d0, law.d0)
+    lo = max(min(d0_lo, amounts.min()) / 1.5, 1.0)
     Dg = np.geomspace(lo, amounts.max() * 1.5, 200)
+    if d0_hi > d0_lo:
+        ax.axvspan(d0_lo, d0_hi, color="grey", alpha=0.10, label=f"D0 range [{d0_lo:g}, {d0_hi:g}]")
     ax.plot(Dg, shift(law.form, Dg, law.k, law.alpha, law.C), color="tab:blue", lw=1.6, label=f"E(D), {law.form}")
     if result.boot is not None:
         P = result.boot.params
         curves = shift(law.form, Dg[None, :], P[:, 0:1], P[:, 1:2], P[:, 2:3])
         q5, q95 = np.percentile(curves, [5, 95], axis=0)
         ax.fill_between(Dg, q5, q95, color="tab:blue", alpha=0.12, label="5-95% band")
-    ept = law.few_shot_emergence_point
+        ax.scatter(result.boot.d0, result.boot.samples, s=4, color="crimson", alpha=0.15, zorder=2,
+                   label="replicates: (D0, E(D0))")
+    ept = law.point_estimate
     yerr = None
     if law.interval:
         yerr = [[ept - law.interval[0]], [law.interval[1] - ept]]
@@ -106,7 +117,7 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         color="crimson",
         capsize=4,
         zorder=4,
-        label=f"prediction E(D0={law.d0:g}) = {ept:.3f}",
+        label=f"prediction {ept:.3f}" + (" (median over D0 and replicates)" if law.interval else f" at D0={law.d0:g}"),
     )
     obs = result.payload.get("fewshot_observed")
     if obs and obs.get("emerged") and obs.get("E") is not None:
@@ -124,52 +135,49 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
     ax.set_ylabel("emergence point E(D) (nats/token)")
     ax.set_title(title or f"{result.task}: emergence shifts with data")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return figure.save(fig, path, dpi=120)
 
 
 def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     """Few-shot curve (used vs held-out checkpoints), actual elbow, predicted elbow and its interval."""
-    plt = _plt()
     bt, data = result.backtest, result.data
-    fig, ax = plt.subplots(figsize=(7, 4.6))
+    own, units = _units(result)
+    fig, ax = figure.plt().subplots(figsize=(7, 4.6))
+    far = figure.far_out(data.loss)
     fs = data.is_fewshot
     used = data.loss > bt.cutoff_loss
     ft = ~fs
     ax.scatter(
-        data.loss[ft & used], data.value[ft & used], s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)"
+        data.loss[ft & used], own(data.value[ft & used]), s=8, color="tab:blue", alpha=0.35, label="finetuned (in fit)"
     )
     ax.scatter(
         data.loss[ft & ~used],
-        data.value[ft & ~used],
+        own(data.value[ft & ~used]),
         s=8,
         facecolors="none",
         edgecolors="tab:blue",
         alpha=0.35,
         label="finetuned (held out)",
     )
-    ax.scatter(data.loss[fs & used], data.value[fs & used], s=26, color="black", marker="s", label="few-shot (in fit)")
+    ax.scatter(data.loss[fs & used], own(data.value[fs & used]), s=26, color="black", marker="s", label="few-shot (in fit)")
     ax.scatter(
         data.loss[fs & ~used],
-        data.value[fs & ~used],
+        own(data.value[fs & ~used]),
         s=26,
         facecolors="none",
         edgecolors="black",
         marker="s",
         label="few-shot (held out)",
     )
-    grid = np.linspace(data.loss.min() - 0.05, data.loss.max() + 0.05, 300)
-    ax.plot(grid, bt.truth.predict(grid), color="black", lw=1.2, label="ReLU fit to the full few-shot curve")
+    grid = _loss_grid(data.loss, far)
+    ax.plot(grid, units(bt.truth.predict(grid)), color="black", lw=1.2, label="ReLU fit to the full few-shot curve")
     ax.plot(
-        grid, bt.law.predict(grid, 0), color="crimson", lw=1.2, ls="--", label="law's few-shot curve (weak models only)"
+        grid, units(bt.law.predict(grid, 0)), color="crimson", lw=1.2, ls="--", label="law's few-shot curve (weak models only)"
     )
     if bt.sigmoid is not None:
         ax.plot(
             grid,
-            bt.sigmoid.predict(grid),
+            units(bt.sigmoid.predict(grid)),
             color="tab:orange",
             lw=1.2,
             ls=":",
@@ -178,46 +186,88 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     ax.axvline(bt.actual, color="black", lw=1.0, label=f"actual {bt.actual:.3f}")
     ax.axvline(bt.predicted, color="crimson", lw=1.2, label=f"predicted {bt.predicted:.3f} (error {bt.error_nats:.3f})")
     if bt.interval:
-        ax.axvspan(*bt.interval, color="crimson", alpha=0.12)
+        ax.axvspan(*bt.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(bt.law)}")
     ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
-    lo, hi = float(np.min(data.value)), float(np.max(data.value))
-    pad = 0.08 * max(hi - lo, 1e-6)
-    ax.set_ylim(lo - pad, hi + 3 * pad)  # the unbounded ReLU lines would stretch the axis past the data
-    ax.invert_xaxis()
+    _data_ylim(ax, own(data.value))
+    figure.setup_x(ax, "pretrain_loss")
+    figure.clip_x(ax, data.loss, own(data.value), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
     ax.set_ylabel(result.metric)
     ahead = f", {bt.compute_ahead:.1f}x compute ahead" if bt.compute_ahead else ""
     ax.set_title(title or f"{result.task}: backtest{ahead}")
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return figure.save(fig, path, dpi=120)
+
+
+def _data_ylim(ax, values) -> None:
+    """Y limits from the data (the unbounded ReLU lines would stretch the axis past it)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    pad = 0.08 * max(hi - lo, 1e-6)
+    ax.set_ylim(lo - pad, hi + 3 * pad)
+
+
+def _sigmoid_axes(ax, axis: str):
+    """Draw-ready x of a sigmoid fit: loss as it is (inverted, far point clipped), ``-log10(scale)`` back
+    to the scale on a log axis. Returns (to_plot: u -> x, name of the x column)."""
+    if axis.startswith("-log10("):
+        name = axis[len("-log10("):-1]
+        figure.setup_x(ax, name)
+        return (lambda v: 10.0 ** (-np.asarray(v, dtype=float))), name
+    figure.setup_x(ax, "pretrain_loss")
+    return (lambda v: np.asarray(v, dtype=float)), "pretrain_loss"
 
 
 def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) -> Path:
     """The few-shot sigmoid baseline: points, the sigmoid, its tangent elbow."""
-    plt = _plt()
     sig = result.baseline
     x, y = result.baseline_xy
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    ax.scatter(x, y, s=18, color="black")
-    g = np.linspace(x.min() - 0.05 * np.ptp(x), x.max() + 0.05 * np.ptp(x), 300)
-    ax.plot(g, sig.predict(g), color="tab:orange", lw=1.4, label="sigmoid")
+    own, units = _units(result)
+    fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
+    far = figure.far_out(x) if not sig.axis.startswith("-log10(") else np.zeros(len(x), dtype=bool)
+    to_x, name = _sigmoid_axes(ax, sig.axis)
+    ax.scatter(to_x(x), own(y), s=18, color="black")
+    near = np.asarray(x)[~far]
+    g = np.linspace(near.min() - 0.05 * np.ptp(near), near.max() + 0.05 * np.ptp(near), 300)
+    ax.plot(to_x(g), units(sig.predict(g)), color="tab:orange", lw=1.4, label="sigmoid")
     ax.axvline(
-        sig.emergence_point,
+        float(to_x(sig.emergence_point)),
         color="tab:orange",
         ls="--",
-        label=f"tangent elbow {sig.emergence_point:.3f}" + ("" if sig.identified else " (not identified)"),
+        label=f"tangent elbow {float(to_x(sig.emergence_point)):.4g}" + ("" if sig.identified else " (not identified)"),
     )
-    ax.invert_xaxis()
-    ax.set_xlabel(f"{sig.axis}  →  stronger models")
+    figure.clip_x(ax, x, own(y), far)
+    ax.set_xlabel(f"{figure.X_LABELS.get(name, name)}  →  stronger models")
     ax.set_ylabel(result.metric)
     ax.set_title(title or f"{result.task}: few-shot sigmoid baseline")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return figure.save(fig, path, dpi=120)
+
+
+def plot_sigmoid_backtest(result, path: str | Path, title: str | None = None) -> Path:
+    """Backtest of the sigmoid baseline: few-shot points used vs held out, the sigmoid fitted on the weak
+    ones, the actual elbow (ReLU on the whole curve) and the predicted one."""
+    bt = result.backtest
+    loss, y = (np.asarray(a, dtype=float) for a in result.baseline_xy)
+    own, units = _units(result)
+    fig, ax = figure.plt().subplots(figsize=(7, 4.6))
+    far = figure.far_out(loss)
+    used = loss > bt.cutoff_loss
+    ax.scatter(loss[used], own(y[used]), s=26, color="black", marker="s", label="few-shot (in fit)")
+    ax.scatter(loss[~used], own(y[~used]), s=26, facecolors="none", edgecolors="black", marker="s",
+               label="few-shot (held out)")
+    grid = _loss_grid(loss, far)
+    ax.plot(grid, units(bt.truth.predict(grid)), color="black", lw=1.2, label="ReLU fit to the full few-shot curve")
+    ax.plot(grid, units(bt.sigmoid.predict(grid)), color="tab:orange", lw=1.2, ls=":",
+            label="sigmoid fitted on the weak checkpoints")
+    ax.axvline(bt.actual, color="black", lw=1.0, label=f"actual {bt.actual:.3f}")
+    tag = f"(error {bt.error_nats:.3f})" if bt.identified else "(NOT identified)"
+    ax.axvline(bt.predicted, color="tab:orange", lw=1.2, label=f"predicted {bt.predicted:.3f} {tag}")
+    ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
+    _data_ylim(ax, own(y))
+    figure.setup_x(ax, "pretrain_loss")
+    figure.clip_x(ax, loss, own(y), far)
+    ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: sigmoid baseline backtest")
+    ax.legend(fontsize=7, loc="upper left")
+    return figure.save(fig, path, dpi=120)

@@ -6,6 +6,8 @@ a validated, typed pandas DataFrame; `ResultsStore` keeps rows idempotently by (
 
 from __future__ import annotations
 
+from emergence_laws.metrics import is_discrete as is_discrete_metric
+from emergence_laws.metrics import metric_bounds
 from emergence_laws.results.io import (
     export_table,
     load_csv,
@@ -13,13 +15,7 @@ from emergence_laws.results.io import (
     load_parquet,
     load_results,
 )
-from emergence_laws.results.schema import (
-    COLUMN_DOCS,
-    REQUIRED,
-    SCALE,
-    is_discrete_metric,
-    metric_bounds,
-)
+from emergence_laws.results.schema import COLUMN_DOCS, REQUIRED, SCALE
 from emergence_laws.results.store import ResultsStore, row_key
 from emergence_laws.results.validate import validate_table
 

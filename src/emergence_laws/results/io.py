@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.results.schema import step_label
 from emergence_laws.results.validate import validate_table
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -22,30 +23,36 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 SCALE_SIDECARS = ("scales.csv", "ladder.csv", "models.csv")
 
 
-def load_results(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+def load_results(
+    path: str | Path,
+    *,
+    scales: str | Path | pd.DataFrame | None = None,
+    select: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
     """Load and validate a results table: CSV/TSV, Parquet, a SQLite store, or lm-eval JSON.
 
     For lm-eval JSON (a file, or a folder of them), scale coordinates come from `scales`
     (a CSV or DataFrame with `model` and pretrain_loss/flops/params columns) or from a sidecar
-    `scales.csv` next to the JSON.
+    `scales.csv` next to the JSON. `select` ({"task": ..., "metric": ...}; None = any) keeps only
+    the rows a command uses, and only their values are checked (see ``validate_table``).
     """
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path")
     suffix = p.suffix.lower()
     if p.is_dir() or suffix == ".json" or suffix == ".jsonl":
-        return load_lmeval_json(p, scales=scales)
+        return load_lmeval_json(p, scales=scales, select=select)
     if suffix in SQLITE_SUFFIXES:
         from emergence_laws.results.store import ResultsStore
 
         if not _is_sqlite(p):
             raise InputError(f"{p}: not a SQLite database; give a store written by `emergence run`, or a CSV")
         frame = ResultsStore(p, create=False).to_frame()
-        return validate_table(frame, str(p))
+        return validate_table(frame, str(p), select=select)
     if suffix in PARQUET_SUFFIXES:
-        return load_parquet(p)
+        return load_parquet(p, select=select)
     if suffix in CSV_SUFFIXES or suffix == "":
-        return load_csv(p)
+        return load_csv(p, select=select)
     raise InputError(
         f"{p}: unknown file type {suffix!r}; give a .csv, .tsv, .parquet, .db (SQLite store) or lm-eval .json"
     )
@@ -56,7 +63,7 @@ def _is_sqlite(path: Path) -> bool:
         return fh.read(16) == b"SQLite format 3\x00"
 
 
-def load_csv(path: str | Path) -> pd.DataFrame:
+def load_csv(path: str | Path, *, select: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Read a CSV (or TSV) results table; every value read as text, then validated and typed."""
     p = Path(path)
     raw = p.read_bytes()
@@ -89,17 +96,17 @@ def load_csv(path: str | Path) -> pd.DataFrame:
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
     if unnamed and len(unnamed) == len(df.columns):
         raise InputError(f"{p}: the header row is empty; the first line must name the columns")
-    return validate_table(df, str(p), line_offset=2)
+    return validate_table(df, str(p), line_offset=2, select=select)
 
 
-def load_parquet(path: str | Path) -> pd.DataFrame:
+def load_parquet(path: str | Path, *, select: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Read a Parquet results table, then validate it."""
     p = Path(path)
     try:
         df = pd.read_parquet(p)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for corrupt files; all mean 'unreadable'
         raise InputError(f"{p}: cannot read as Parquet ({type(exc).__name__}); check the file or export CSV") from None
-    return validate_table(df, str(p))
+    return validate_table(df, str(p), select=select)
 
 
 _METRIC_NAMES = {"acc": "accuracy"}
@@ -112,17 +119,19 @@ def _metric_name(key: str) -> str:
     return name if filt in ("", "none") else f"{name}[{filt}]"
 
 
-def _model_id(doc: Mapping, fallback: str) -> str:
+def _model_arg(doc: Mapping, key: str) -> str | None:
+    """One entry of lm-eval's ``config.model_args`` (a "k=v,k=v" string or a mapping), or None."""
     config = doc.get("config") or {}
     args = config.get("model_args") or ""
     if isinstance(args, Mapping):
-        found = args.get("pretrained")
-        if found:
-            return str(found)
-    match = re.search(r"pretrained=([^,]+)", str(args))
-    if match:
-        return match.group(1)
-    return str(doc.get("model_name") or fallback)
+        found = args.get(key)
+        return str(found) if found not in (None, "") else None
+    match = re.search(rf"(?:^|,)\s*{key}=([^,]+)", str(args))
+    return match.group(1).strip() if match else None
+
+
+def _model_id(doc: Mapping, fallback: str) -> str:
+    return _model_arg(doc, "pretrained") or str(doc.get("model_name") or fallback)
 
 
 def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
@@ -130,8 +139,10 @@ def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
     if not isinstance(results, Mapping):
         raise InputError(f"{source}: not an lm-evaluation-harness results file (no 'results' object)")
     model = _model_id(doc, source.stem)
+    revision = _model_arg(doc, "revision")
     n_shot = doc.get("n-shot") or {}
     n_samples = doc.get("n-samples") or {}
+    directions = doc.get("higher_is_better") or {}
     rows = []
     for task, metrics in results.items():
         if not isinstance(metrics, Mapping):
@@ -142,9 +153,11 @@ def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
                 continue
             name, _, filt = key.partition(",")
             stderr = metrics.get(f"{name}_stderr,{filt}" if filt else f"{name}_stderr")
+            hib = (directions.get(task) or {}).get(name) if isinstance(directions.get(task), Mapping) else None
             rows.append(
                 {
                     "model": model,
+                    **({"step": revision} if revision is not None else {}),
                     "task": task,
                     "metric": _metric_name(key),
                     "value": float(value),
@@ -154,19 +167,33 @@ def _lmeval_rows(doc: Mapping, source: Path) -> list[dict]:
                     "n_eval": samples.get("effective") if isinstance(samples, Mapping) else None,
                     "method": "none",
                     "source_path": str(source),
+                    **({"higher_is_better": bool(hib)} if isinstance(hib, bool) else {}),
                 }
             )
     return rows
 
 
-def load_lmeval_json(path: str | Path, *, scales: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
-    """Import lm-evaluation-harness `results*.json` (one file or a folder, searched recursively).
+def load_lmeval_json(
+    path: str | Path,
+    *,
+    scales: str | Path | pd.DataFrame | None = None,
+    select: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
+    """Import lm-evaluation-harness results JSON: one file, or a folder searched recursively for
+    ``results*.json`` (every ``*.json`` when it has none).
 
-    Each model's scale (pretrain_loss / flops / params) comes from `scales` or a sidecar
-    `scales.csv` beside the JSON; lm-eval does not record it.
+    A folder written for many checkpoints of a run (``revision=stepN`` in ``model_args``, one results
+    file per revision) becomes one checkpoint table: ``model`` is the run, ``step`` the revision
+    (``step1000`` -> 1000; other revisions such as ``main`` kept as text). Each checkpoint's scale
+    (pretrain_loss / flops / params / tokens) comes from `scales` or a sidecar `scales.csv` beside the
+    JSON (lm-eval does not record it), keyed by model, or by (model, step) when it has a step column.
+    lm-eval's ``higher_is_better`` map becomes the column of that name.
     """
     p = Path(path)
-    files = sorted(p.rglob("*.json")) if p.is_dir() else [p]
+    if p.is_dir():
+        files = sorted(p.rglob("results*.json")) or sorted(p.rglob("*.json"))
+    else:
+        files = [p]
     if not files:
         raise InputError(f"{p}: no .json files found; point at lm-eval output or a CSV table")
     rows: list[dict] = []
@@ -181,17 +208,26 @@ def load_lmeval_json(path: str | Path, *, scales: str | Path | pd.DataFrame | No
     if not rows:
         raise InputError(f"{p}: the lm-eval results hold no numeric metrics")
     df = pd.DataFrame(rows)
+    if "step" in df.columns:
+        df["step"] = df["step"].map(step_label)
     scale_df = _scale_table(p, scales)
     if scale_df is None:
         raise InputError(
-            f"{p}: lm-eval JSON has no scale; put a scales.csv (columns: model, pretrain_loss|flops|params) "
-            "beside it or pass scales="
+            f"{p}: lm-eval JSON has no scale; put a scales.csv (columns: model[, step], "
+            "pretrain_loss|flops|params|tokens) beside it or pass --scales"
         )
-    unknown = sorted(set(df["model"]) - set(scale_df["model"]))
-    if unknown:
-        raise InputError(f"{p}: model {unknown[0]!r} has no row in the scales table; add it")
-    df = df.merge(scale_df, on="model", how="left", suffixes=("", "_scale"))
-    return validate_table(df, str(p))
+    on = ["model", "step"] if "step" in scale_df.columns and "step" in df.columns else ["model"]
+    if on == ["model", "step"]:
+        scale_df = scale_df.assign(step=scale_df["step"].map(step_label)).drop_duplicates(on)
+    else:
+        scale_df = scale_df.drop(columns=[c for c in ("step",) if c in scale_df.columns]).drop_duplicates("model")
+    keys = set(map(tuple, scale_df[on].astype(str).to_numpy()))
+    missing = [k for k in map(tuple, df[on].astype(str).to_numpy()) if k not in keys]
+    if missing:
+        what = f"model {missing[0][0]!r}" + (f" at step {missing[0][1]}" if len(on) == 2 else "")
+        raise InputError(f"{p}: {what} has no row in the scales table; add it")
+    df = df.merge(scale_df, on=on, how="left", suffixes=("", "_scale"))
+    return validate_table(df, str(p), select=select)
 
 
 def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
@@ -206,15 +242,15 @@ def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFr
                 return None
             scales = found[0]
         try:
-            table = pd.read_csv(scales)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, FileNotFoundError) as exc:
+            table = pd.read_csv(scales, dtype={"model": str, "step": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, FileNotFoundError, IsADirectoryError) as exc:
             raise InputError(f"{scales}: cannot read the scales table ({type(exc).__name__})") from None
         where = str(scales)
     if "model" not in table.columns:
         raise InputError(f"{where}: the scales table needs a 'model' column")
     keep = [c for c in table.columns if c != "model" and c not in ("task", "metric", "value")]
     table["model"] = table["model"].astype(str)
-    return table[["model", *keep]].drop_duplicates("model")
+    return table[["model", *keep]]
 
 
 def export_table(df: pd.DataFrame, path: str | Path) -> Path:

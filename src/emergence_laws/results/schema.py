@@ -2,11 +2,15 @@
 
 This is the contract between the two halves of the tool (DESIGN.md): everything that measures
 writes these rows; everything that fits reads them. Unknown columns pass through untouched.
+Facts about metrics (direction, bounds, chance, discrete or continuous) live in
+:mod:`emergence_laws.metrics`.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 #: Columns every row must have.
 REQUIRED: tuple[str, ...] = ("model", "task", "metric", "value", "n_train", "shots")
@@ -24,28 +28,41 @@ OPTIONAL: tuple[str, ...] = (
     "stderr",
     "run_key",
     "created_at",
+    "step",
+    "higher_is_better",
 )
 
 #: What each known column holds, with units. Shown by `--help` texts and the README.
 COLUMN_DOCS: dict[str, str] = {
     "model": "checkpoint id (path, hub id or name); one point on the scaling ladder",
     "task": "task name",
-    "metric": "metric name: accuracy, acc_norm, exact_match, loglik (nats, <= 0), brier, ...",
+    "metric": (
+        "metric name: accuracy, acc_norm, exact_match, loglik (nats, <= 0), brier, bpb, loss, perplexity, ... "
+        "(emergence_laws.metrics knows each one's direction and range)"
+    ),
     "value": "the metric's value (accuracy-like metrics in [0, 1])",
     "n_train": "number of finetuning examples D; 0 = no finetuning (few-shot)",
     "shots": "number of in-context examples in the prompt",
     "pretrain_loss": "pretraining loss of the checkpoint, nats/token on the study's reference text",
-    "flops": "pretraining compute, FLOPs (6 * params * tokens when not given)",
+    "flops": "pretraining compute, FLOPs (6 * params * tokens when not given; 0 at random init)",
     "params": "number of parameters",
     "family": "model family / training run; series are fitted within a family",
-    "tokens": "pretraining tokens seen by the checkpoint",
+    "tokens": "pretraining tokens seen by the checkpoint (0 at random init)",
     "seed": "random seed of the finetuning subset / run",
     "method": "finetuning method: none, full, lora or prefix",
-    "chance": "random-guess value of the metric (e.g. 0.25 for 4-way multiple choice)",
+    "chance": "random-guess value of the metric (e.g. 0.25 for 4-way multiple choice), in the metric's units",
     "n_eval": "number of evaluation examples behind `value`",
     "stderr": "standard error of `value`",
     "run_key": "content hash of the job that produced the row (idempotent inserts)",
     "created_at": "ISO 8601 time the row was produced",
+    "step": (
+        "training step of an intermediate checkpoint; with it a checkpoint is (model, step) and `model` names "
+        "the run. Step 0 is the random initialisation (tokens = flops = 0); non-numeric steps (e.g. final) "
+        "are kept and ordered by their scale"
+    ),
+    "higher_is_better": (
+        "true/false: declares the direction of a metric the metric registry does not know (emergence_laws.metrics)"
+    ),
 }
 
 #: Numeric columns, and which of them must hold whole numbers.
@@ -70,7 +87,8 @@ MEASUREMENT: tuple[str, ...] = ("value", "stderr", "n_eval", "created_at", "run_
 
 METHODS: tuple[str, ...] = ("none", "full", "lora", "prefix")
 
-#: Inclusive (low, high) bounds of columns other than `value`; None = unbounded on that side.
+#: Inclusive (low, high) bounds of columns other than `value` and `chance` (those two are checked
+#: against the metric's range); None = unbounded on that side.
 #: A tuple's third item says whether the low bound itself is allowed.
 COLUMN_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "n_train": (0, None, True),
@@ -78,46 +96,32 @@ COLUMN_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "seed": (0, None, True),
     "n_eval": (0, None, False),
     "pretrain_loss": (0, None, False),
-    "flops": (0, None, False),
+    "flops": (0, None, True),  # 0 = random init (step 0); a log axis drops it and says so
     "params": (0, None, False),
-    "tokens": (0, None, False),
-    "chance": (0, 1, True),
+    "tokens": (0, None, True),
     "stderr": (0, None, True),
 }
 
-#: Metric name prefixes whose values are fractions in [0, 1].
-UNIT_INTERVAL_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "acc",
-    "acc_norm",
-    "exact_match",
-    "em",
-    "f1",
-    "mc1",
-    "mc2",
-    "pass@",
-    "brier",
-)
-
-#: Metrics that are log-likelihoods (nats): never positive.
-LOGLIK_METRICS: tuple[str, ...] = ("loglik", "logprob", "log_likelihood")
+#: How a step is written: 1000, "1000", "step1000", "global_step1000" (lm-eval revisions, Pythia branches).
+_STEP = re.compile(r"^(?:step|global_step|iter|ckpt|checkpoint)?[-_ ]?(\d+)(?:\.0+)?$", re.IGNORECASE)
 
 
-def metric_bounds(metric: str) -> tuple[float, float] | None:
-    """The allowed value range of a metric, or None when the tool does not know it."""
-    name = metric.strip().lower()
-    base = name.split("[", 1)[0].split(",", 1)[0]
-    if any(base == p or base.startswith(p) for p in LOGLIK_METRICS):
-        return (-math.inf, 0.0)
-    for prefix in UNIT_INTERVAL_METRICS:
-        if base == prefix or (prefix.endswith("@") and base.startswith(prefix)):
-            return (0.0, 1.0)
-        if base.startswith((prefix + "_", prefix + "[")):
-            return (0.0, 1.0)
-    return None
+def step_number(value: Any) -> float:
+    """A step as a number: 1000, "1000", "step1000", "global_step1000" -> 1000.0; "final", blank -> NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        return v if math.isfinite(v) else math.nan
+    m = _STEP.match(str(value).strip())
+    return float(m.group(1)) if m else math.nan
 
 
-def is_discrete_metric(metric: str) -> bool:
-    """Accuracy-like metrics (counted right/wrong), as opposed to continuous ones (loglik, brier)."""
-    base = metric.strip().lower().split("[", 1)[0]
-    return metric_bounds(metric) == (0.0, 1.0) and not base.startswith("brier")
+def step_label(value: Any) -> str | None:
+    """A step for display and ids: 1000.0 -> "1000", "final" -> "final", missing -> None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return None
+    n = step_number(value)
+    return str(int(n)) if math.isfinite(n) else str(value).strip()
+
+

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.metrics import metric_bounds, parse_bool
 from emergence_laws.results.schema import (
     COLUMN_BOUNDS,
     INTEGER,
@@ -17,7 +19,6 @@ from emergence_laws.results.schema import (
     REQUIRED,
     SCALE,
     TEXT,
-    metric_bounds,
 )
 
 
@@ -36,11 +37,20 @@ def _is_blank(value: object) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def validate_table(df: pd.DataFrame, source: str = "table", *, line_offset: int = 0) -> pd.DataFrame:
+def validate_table(
+    df: pd.DataFrame,
+    source: str = "table",
+    *,
+    line_offset: int = 0,
+    select: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
     """Check the results-table contract and return a typed copy.
 
     `source` names the input in messages; `line_offset` maps row index to a file line
-    (2 for a CSV with a header). Raises `InputError` on the first problem found.
+    (2 for a CSV with a header). `select` ({"task": "squad", "metric": None, ...}) keeps only the
+    rows a command uses (exact names; None = any) before their values are checked, so a problem in
+    rows it never reads does not stop it; when nothing matches, every row is checked (the command
+    then says which names exist). Raises `InputError` on the first problem found.
     """
     if df.shape[1] == 0:
         raise InputError(f"{source}: no columns found; expected a header with {', '.join(REQUIRED)} and a scale column")
@@ -65,17 +75,18 @@ def validate_table(df: pd.DataFrame, source: str = "table", *, line_offset: int 
     if len(df) == 0:
         raise InputError(f"{source}: the table has a header but no rows")
     df = df.reset_index(drop=True)
-
     for col in TEXT:
-        if col not in df.columns:
-            continue
-        raw = df[col]
-        if col in REQUIRED:
-            blank = raw.map(_is_blank)
-            if blank.any():
-                i = int(np.flatnonzero(blank.to_numpy())[0])
-                raise InputError(f"{_where(source, i, line_offset)}: column {col!r} is empty; give every row a {col}")
-        df[col] = raw.map(lambda v: None if _is_blank(v) else str(v).strip()).astype(object)
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: None if _is_blank(v) else str(v).strip()).astype(object)
+    df = _select(df, select)
+
+    def where(i: int) -> str:  # position in the (selected) frame -> line of the input
+        return _where(source, int(df.index[i]), line_offset)
+
+    for col in REQUIRED:
+        if col in TEXT and df[col].isna().any():
+            i = int(np.flatnonzero(df[col].isna().to_numpy())[0])
+            raise InputError(f"{where(i)}: column {col!r} is empty; give every row a {col}")
 
     for col in NUMERIC:
         if col not in df.columns:
@@ -88,25 +99,25 @@ def validate_table(df: pd.DataFrame, source: str = "table", *, line_offset: int 
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{_where(source, i, line_offset)}, column {col!r}: {raw.iloc[i]!r} is not a number; "
+                f"{where(i)}, column {col!r}: {str(raw.iloc[i])!r} is not a number; "
                 "write a plain number (e.g. 0.42)"
             )
         if col in REQUIRED and blank.any():
             i = int(np.flatnonzero(blank)[0])
             raise InputError(
-                f"{_where(source, i, line_offset)}, column {col!r}: empty or NaN; fill it or drop the row"
+                f"{where(i)}, column {col!r}: empty or NaN; fill it or drop the row"
             )
         values = num.to_numpy()
         infinite = np.isinf(values)
         if infinite.any():
             i = int(np.flatnonzero(infinite)[0])
-            raise InputError(f"{_where(source, i, line_offset)}, column {col!r}: infinite value; give a finite number")
+            raise InputError(f"{where(i)}, column {col!r}: infinite value; give a finite number")
         if col in INTEGER:
             frac = (~np.isnan(values)) & (np.abs(values - np.round(values)) > 1e-9)
             if frac.any():
                 i = int(np.flatnonzero(frac)[0])
                 raise InputError(
-                    f"{_where(source, i, line_offset)}, column {col!r}: {values[i]:g} is not a whole number; "
+                    f"{where(i)}, column {col!r}: {values[i]:g} is not a whole number; "
                     f"{col} counts examples"
                 )
         if col in COLUMN_BOUNDS:
@@ -119,7 +130,7 @@ def validate_table(df: pd.DataFrame, source: str = "table", *, line_offset: int 
                 i = int(np.flatnonzero(out)[0])
                 rng = f"[{low}, {high}]" if high is not None else (f">= {low}" if low_ok else f"> {low}")
                 raise InputError(
-                    f"{_where(source, i, line_offset)}, column {col!r}: {values[i]:g} is out of range; "
+                    f"{where(i)}, column {col!r}: {values[i]:g} is out of range; "
                     f"{col} must be {rng}"
                 )
         df[col] = num
@@ -130,18 +141,47 @@ def validate_table(df: pd.DataFrame, source: str = "table", *, line_offset: int 
     if not has_scale.all():
         i = int(np.flatnonzero(~has_scale)[0])
         raise InputError(
-            f"{_where(source, i, line_offset)}: no scale value; give the row one of {', '.join(scale_cols)}"
+            f"{where(i)}: no scale value; give the row one of {', '.join(scale_cols)}"
         )
 
-    _check_metric_ranges(df, source, line_offset)
-    _check_method(df, source, line_offset)
-    _check_duplicates(df, source, line_offset)
+    _check_direction(df, where)
+    _check_metric_ranges(df, where)
+    _check_method(df, where)
+    _check_duplicates(df, where)
 
     for col in INTEGER:
         if col in df.columns and not df[col].isna().any():
             df[col] = df[col].astype(np.int64)
     _type_passthrough(df)
-    return df
+    return df.reset_index(drop=True)
+
+
+def _select(df: pd.DataFrame, select: Mapping[str, str | None] | None) -> pd.DataFrame:
+    """The rows whose text columns equal the selection (index kept for line numbers); all when none match."""
+    if not select:
+        return df
+    keep = np.ones(len(df), dtype=bool)
+    for col, want in select.items():
+        if want is None or col not in df.columns:
+            continue
+        keep &= (df[col].notna() & (df[col].astype(str).str.strip() == str(want))).to_numpy()
+    return df[keep].copy() if keep.any() else df
+
+
+def _check_direction(df: pd.DataFrame, where) -> None:
+    """A `higher_is_better` column (declares the direction of metrics the registry does not know) -> bool."""
+    if "higher_is_better" not in df.columns:
+        return
+    parsed = []
+    for i, v in enumerate(df["higher_is_better"].tolist()):
+        try:
+            parsed.append(parse_bool(v))
+        except ValueError:
+            raise InputError(
+                f"{where(i)}, column 'higher_is_better': {str(v)!r} is not true or false; write true, false or leave "
+                "it empty"
+            ) from None
+    df["higher_is_better"] = pd.Series(parsed, index=df.index, dtype=object)
 
 
 def _type_passthrough(df: pd.DataFrame) -> None:
@@ -157,25 +197,35 @@ def _type_passthrough(df: pd.DataFrame) -> None:
             df[col] = df[col].where(~blank, None).astype(object)
 
 
-def _check_metric_ranges(df: pd.DataFrame, source: str, line_offset: int) -> None:
+def _check_metric_ranges(df: pd.DataFrame, where) -> None:
+    """Values (and chance levels) inside the metric's range, where the metric registry knows it."""
     values = df["value"].to_numpy()
+    chance = df["chance"].to_numpy(dtype=float) if "chance" in df.columns else None
     for metric, idx in df.groupby("metric", sort=False).indices.items():
         bounds = metric_bounds(str(metric))
         if bounds is None:
             continue
         low, high = bounds
-        v = values[idx]
-        bad = (v < low) | (v > high)
-        if bad.any():
+        for col, arr in (("value", values), ("chance", chance)):
+            if arr is None:
+                continue
+            v = arr[idx]
+            bad = (v < low) | (v > high)
+            if not bad.any():
+                continue
             i = int(idx[np.flatnonzero(bad)[0]])
-            hint = "; if it is a percentage, divide by 100" if high == 1.0 and values[i] > 1 else ""
-            rng = f"[{low:g}, {high:g}]" if np.isfinite(low) else f"<= {high:g} (a log-likelihood in nats)"
-            raise InputError(
-                f"{_where(source, i, line_offset)}: {metric} value {values[i]:g} is outside {rng}{hint}"
-            )
+            hint = "; if it is a percentage, divide by 100" if high == 1.0 and arr[i] > 1 else ""
+            if not np.isfinite(low):
+                rng = f"<= {high:g} (a log-likelihood in nats)"
+            elif not np.isfinite(high):
+                rng = f">= {low:g}"
+            else:
+                rng = f"[{low:g}, {high:g}]"
+            what = f"{metric} value" if col == "value" else f"chance of {metric}"
+            raise InputError(f"{where(i)}: {what} {arr[i]:g} is outside {rng}{hint}")
 
 
-def _check_method(df: pd.DataFrame, source: str, line_offset: int) -> None:
+def _check_method(df: pd.DataFrame, where) -> None:
     if "method" not in df.columns:
         return
     method = df["method"]
@@ -183,7 +233,7 @@ def _check_method(df: pd.DataFrame, source: str, line_offset: int) -> None:
     if not known.all():
         i = int(np.flatnonzero(~known.to_numpy())[0])
         raise InputError(
-            f"{_where(source, i, line_offset)}, column 'method': {method.iloc[i]!r} is not one of "
+            f"{where(i)}, column 'method': {method.iloc[i]!r} is not one of "
             f"{', '.join(METHODS)}"
         )
     n_train = df["n_train"].to_numpy()
@@ -192,29 +242,29 @@ def _check_method(df: pd.DataFrame, source: str, line_offset: int) -> None:
     if clash.any():
         i = int(np.flatnonzero(clash)[0])
         raise InputError(
-            f"{_where(source, i, line_offset)}: method {method.iloc[i]!r} with n_train=0; "
+            f"{where(i)}: method {method.iloc[i]!r} with n_train=0; "
             "few-shot rows take method 'none', finetuned rows n_train > 0"
         )
     clash = (method == "none").to_numpy() & (n_train > 0)
     if clash.any():
         i = int(np.flatnonzero(clash)[0])
         raise InputError(
-            f"{_where(source, i, line_offset)}: method 'none' with n_train={int(n_train[i])}; "
+            f"{where(i)}: method 'none' with n_train={int(n_train[i])}; "
             "name the finetuning method (full or lora) or set n_train to 0"
         )
 
 
-def _check_duplicates(df: pd.DataFrame, source: str, line_offset: int) -> None:
+def _check_duplicates(df: pd.DataFrame, where) -> None:
     key = [c for c in df.columns if c not in MEASUREMENT]
     dup = df.duplicated(subset=key, keep=False).to_numpy()
     if not dup.any():
         return
     rows = np.flatnonzero(dup)
     first = rows[0]
-    same = df.loc[rows].groupby(key, dropna=False, sort=False).ngroup().to_numpy()
-    partner = rows[1:][same[1:] == same[0]][0]
-    a = _where(source, int(first), line_offset)
-    b = f"line {partner + line_offset}" if line_offset else f"row {partner}"
+    same = df.iloc[rows].groupby(key, dropna=False, sort=False).ngroup().to_numpy()
+    partner = int(rows[1:][same[1:] == same[0]][0])
+    a = where(int(first))
+    b = where(partner).rsplit(", ", 1)[-1]
     raise InputError(
         f"{a} and {b} describe the same evaluation (model {df['model'].iloc[first]!r}, task "
         f"{df['task'].iloc[first]!r}, metric {df['metric'].iloc[first]!r}); keep one, or tell them apart "

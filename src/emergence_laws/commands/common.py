@@ -1,0 +1,204 @@
+"""Helpers the commands share: the results argument, `--out`, provenance, and shared options.
+
+Import-light (argparse and pathlib only at module level), like every module of this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def resolve_results(path: str) -> str:
+    """``example`` (when no such file exists) names the bundled example table; anything else is a path."""
+    if path == "example" and not Path(path).exists():
+        from importlib.resources import files
+
+        return str(files("emergence_laws") / "data" / "example_results.csv")
+    return path
+
+
+def load_table(args: argparse.Namespace, *, select: tuple[str, ...] = ("task", "metric")):
+    """Load and validate ``args.results`` (``--scales`` where the command has it), keep the rows of
+    ``--where COL=VALUE``.
+
+    Only the rows the command selects (``args.task``, ``args.metric``, ... as named in ``select``,
+    and ``--where``) have their values checked, so a bad row elsewhere in a log does not stop it.
+    """
+    from emergence_laws.results import load_results
+
+    where = parse_where(getattr(args, "where", None) or [])
+    chosen = {**{col: getattr(args, col, None) for col in select}, **where}
+    df = load_results(resolve_results(args.results), scales=getattr(args, "scales", None), select=chosen)
+    return apply_where(df, where)
+
+
+def parse_where(items: list[str]) -> dict[str, str]:
+    """``["format=mc", "dataset=c4"]`` -> {"format": "mc", "dataset": "c4"}; InputError on a malformed item."""
+    from emergence_laws.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, value = str(item).partition("=")
+        if not sep or not col.strip():
+            raise InputError(f"--where {item}: write COLUMN=VALUE, e.g. --where format=mc")
+        out[col.strip()] = value.strip()
+    return out
+
+
+def apply_where(df, where: dict[str, str]):
+    """The rows whose columns equal the ``--where`` values (compared as text); InputError naming what exists."""
+    from emergence_laws.errors import InputError
+
+    for col, want in where.items():
+        if col not in df.columns:
+            raise InputError(f"--where {col}={want}: the table has no column {col!r}; its columns: "
+                             + ", ".join(map(str, df.columns)))
+        text = df[col].map(_as_text)
+        sub = df[text == want]
+        if sub.empty:
+            have = sorted(set(text) - {""})
+            shown = ", ".join(have[:12]) + (" ..." if len(have) > 12 else "")
+            raise InputError(f"--where {col}={want}: no such rows; column {col!r} holds: {shown}")
+        df = sub
+    return df
+
+
+def _as_text(v) -> str:
+    """A cell as --where compares it: blank for missing, 5 for 5.0, else its text."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def add_where_option(p: argparse.ArgumentParser) -> None:
+    """``--where COL=VALUE`` (repeatable): keep only those rows, e.g. one format of a task."""
+    p.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                   help="keep only rows whose column COL equals VALUE (repeatable), e.g. --where format=mc")
+
+
+def make_out_dir(path: str | Path) -> Path:
+    """Create the `--out` folder (parents included) or raise a one-line InputError."""
+    from emergence_laws.errors import InputError
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the directory ({exc.strerror}); choose a writable path") from None
+    return out
+
+
+def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...], **extra: Any) -> dict:
+    """Where a result came from: the data file (as given and resolved), the tool version, the options used.
+
+    ``options`` names the argparse destinations to record; each is recorded with its value (``None``
+    = not given, the default applied). ``command`` is an equivalent command line. ``extra`` keys
+    are added as they are (e.g. the detection thresholds).
+    """
+    import datetime as dt
+    import shlex
+
+    from emergence_laws import __version__
+
+    opts = {name: getattr(args, name, None) for name in options}
+    cmd = ["emergence", command, str(args.results)]
+    for name, value in opts.items():
+        if value is None or value is False or value == []:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            cmd.append(flag)
+        elif isinstance(value, tuple):  # one option with several values (nargs), e.g. --d0-range 5 50
+            cmd += [flag, *map(str, value)]
+        elif isinstance(value, list):  # a repeated option (action="append")
+            for v in value:
+                cmd += [flag, str(v)]
+        else:
+            cmd += [flag, str(value)]
+    return {
+        "data": str(args.results),
+        "data_resolved": str(Path(resolve_results(str(args.results))).resolve()),
+        "version": __version__,
+        "tool_version": f"emergence-laws {__version__}",
+        "command": shlex.join(cmd),
+        "options": opts,
+        "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        **extra,
+    }
+
+
+def add_direction_options(p: argparse.ArgumentParser) -> None:
+    """``--higher-is-better NAME`` / ``--lower-is-better NAME`` for metrics the registry does not know."""
+    p.add_argument("--higher-is-better", action="append", default=[], metavar="METRIC",
+                   help="declare METRIC higher-is-better (for names the metric registry does not know; repeatable)")
+    p.add_argument("--lower-is-better", action="append", default=[], metavar="METRIC",
+                   help="declare METRIC lower-is-better (e.g. a custom loss; repeatable)")
+
+
+def directions(args: argparse.Namespace) -> dict[str, bool]:
+    """The metric directions declared on the command line (see :func:`add_direction_options`)."""
+    from emergence_laws.metrics import declared_directions
+
+    return declared_directions(higher=getattr(args, "higher_is_better", []) or [],
+                               lower=getattr(args, "lower_is_better", []) or [])
+
+
+#: destinations of the options :func:`add_law_options` adds (recorded in provenance)
+LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "d0_range", "form", "elbow", "bootstrap", "seed",
+                                "resample", "higher_is_better", "lower_is_better", "where")
+
+
+class _Pair(argparse.Action):
+    """Store ``nargs=2`` values as a tuple (so provenance writes them back as one option)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, tuple(values))
+
+
+def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
+    """The options `fit` and `backtest` share: which rows, the law's form, the bootstrap, metric direction."""
+    p.add_argument("--metric", help="metric (default: accuracy, acc, acc_norm, exact_match, ... in that order)")
+    p.add_argument("--method", help="finetuning method to fit when rows mix several (full, lora)")
+    p.add_argument("--d0", type=float, help="a known low-data limit D0 in examples (default: unknown in --d0-range)")
+    p.add_argument(
+        "--d0-range",
+        type=float,
+        nargs=2,
+        action=_Pair,
+        metavar=("LO", "HI"),
+        help="D0 unknown in [LO, HI] examples; the interval spans it (default: [N, 10 N], N = the few-shot rows' shots)",
+    )
+    p.add_argument("--form", choices=("logpower", "power"), default="logpower", help="E(D) form (default logpower)")
+    p.add_argument("--elbow", choices=("relu", "softplus"), default="relu", help="elbow shape (default relu)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=bootstrap,
+        metavar="N",
+        help=f"bootstrap replicates for the 90%% (5-95%%) interval (default {bootstrap}; 0 = none)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    p.add_argument(
+        "--resample",
+        choices=("checkpoints", "rows"),
+        default="checkpoints",
+        help="bootstrap scheme: checkpoints x random subsets (default) or rows within subsets (the old scheme)",
+    )
+    add_direction_options(p)
+    add_where_option(p)
+
+
+def check_bootstrap(args: argparse.Namespace) -> None:
+    """A negative ``--bootstrap`` is bad input."""
+    from emergence_laws.errors import InputError
+
+    if getattr(args, "bootstrap", 0) < 0:
+        raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    if getattr(args, "d0", None) is not None and getattr(args, "d0_range", None) is not None:
+        raise InputError("--d0 and --d0-range both given; pass one: --d0 N (D0 known) or --d0-range LO HI (unknown)")
