@@ -171,3 +171,48 @@ def _pair(obj: dict, key: str) -> tuple[float, float] | None:
     if not (math.isfinite(a) and math.isfinite(b)):
         raise InputError(f"law JSON: {key} holds a non-finite number; re-run `emergence fit --out`")
     return (a, b)
+
+
+@dataclass(frozen=True)
+class LawDraws:
+    """The bootstrap replicates behind a law's interval: one parameter vector and one D0 per replicate.
+
+    ``law`` gives the form, elbow and sharpness; ``params`` is (R, 6) in :data:`PARAM_NAMES` order,
+    ``d0`` (R,) examples. Percentiles over the replicates are the intervals of :meth:`predict` and
+    :meth:`emergence_point` (what they include: the law's ``interval_includes``).
+    """
+
+    law: EmergenceLaw
+    params: np.ndarray
+    d0: np.ndarray
+
+    def emergence_point(self, n_train: float = 0.0) -> np.ndarray:
+        """``E_theta(D)`` of every replicate (nats), ``D = n_train`` (0 = each replicate's D0)."""
+        D = self.d0 if float(n_train) == 0 else np.full(self.d0.shape, float(n_train))
+        P = self.params
+        return np.asarray(shift(self.law.form, D, P[:, 0], P[:, 1], P[:, 2]), dtype=float)
+
+    def predict(self, loss, n_train: float = 0.0) -> np.ndarray:
+        """The metric of every replicate at each ``loss`` (nats) after ``n_train`` examples: (R, len(loss))."""
+        loss = np.atleast_1d(np.asarray(loss, dtype=float))
+        P = self.params
+        E = self.emergence_point(n_train)[:, None]
+        floor = P[:, 4:5] + (P[:, 5:6] if float(n_train) == 0 else 0.0)
+        return elbow_fn(self.law.elbow, loss[None, :], P[:, 3:4], E, floor, self.law.beta)
+
+    @classmethod
+    def from_json(cls, law: EmergenceLaw, obj: dict) -> LawDraws | None:
+        """The ``draws`` of a ``prediction.json`` dict; None when it has none (fitted with ``--bootstrap 0``)."""
+        draws = obj.get("draws") if isinstance(obj, dict) else None
+        if draws is None:
+            return None
+        try:
+            P = np.asarray(draws["params"], dtype=float)
+            d0 = np.asarray(draws["d0"], dtype=float)
+        except (TypeError, ValueError, KeyError):
+            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run `emergence fit --out`") from None
+        if P.ndim != 2 or P.shape[1] != len(PARAM_NAMES) or d0.shape != (P.shape[0],) or P.shape[0] < 2:
+            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run `emergence fit --out`")
+        if not (np.all(np.isfinite(P)) and np.all(np.isfinite(d0))):
+            raise InputError("law JSON: draws hold non-finite numbers; re-run `emergence fit --out`")
+        return cls(law, P, d0)
