@@ -51,25 +51,13 @@ FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
-    if not scale:
+    from emergence_laws.report.summary import scale_words
+
+    words = scale_words(scale)
+    if not words:
         return None
-    parts = []
-    for axis in ("params", "flops"):
-        s = scale.get(axis)
-        if s:
-            at = s.get("at_loss")
-            iv = s.get("interval")
-            ivs = ""
-            if iv:
-                hi = "unreachable" if iv[1] is None else f"{iv[1]:.2g}"
-                ivs = f" [{'unreachable' if iv[0] is None else f'{iv[0]:.2g}'}, {hi}]"
-            parts.append(
-                f"{at:.2g} {axis}{ivs}"
-                if at
-                else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f}){ivs}"
-            )
     n = max((scale[a]["n_models"] for a in scale), default=0)
-    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} checkpoints)" if parts else None
+    return f"≈ {words} (scaling-law fit over {n} checkpoints)"
 
 
 def run(args: argparse.Namespace) -> int:

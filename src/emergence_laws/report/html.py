@@ -47,7 +47,8 @@ def render_report(
 ) -> Path:
     """Write one self-contained HTML file and return its path.
 
-    payload: JSON-ready dict (the same content as prediction.json / detect.json). Scalars become a
+    payload: JSON-ready dict (the same content as prediction.json / detect.json); an optional ``summary``
+        (a string, or a list of lines shown as bullets) goes at the top. Scalars become a
         key/value table, lists of dicts become tables, nested dicts become sub-sections; the raw
         JSON is attached in a collapsible block.
     figures: PNG/SVG files to embed, as a list (caption = file stem) or a {caption: path} dict.
@@ -84,6 +85,9 @@ def render_report(
     summary = payload.get("summary") if isinstance(payload, Mapping) else None
     if isinstance(summary, str) and summary.strip():
         parts.append(f'<section class="summary"><p>{_e(summary)}</p></section>')
+    elif isinstance(summary, (list, tuple)) and summary:
+        items = "".join(f"<li>{_e(line)}</li>" for line in summary)
+        parts.append(f'<section class="summary"><ul>{items}</ul></section>')
     if figs:
         parts.append('<section class="figures"><h2>Figures</h2>')
         for caption, path in figs:
