@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "predict",
     "detect",
     "report",
+    "eval",
     "run",
     "status",
     "validate",

@@ -18,10 +18,10 @@ import numpy as np
 
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
-from emergence_laws.laws.bootstrap import bootstrap_law
+from emergence_laws.laws.bootstrap import fit_and_bootstrap
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, before_saturation, fit_elbow
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.law import EmergenceLaw
 
 #: Absolute error (nats) under which a prediction counts as a success.
 SUCCESS_NATS: float = 0.1
@@ -198,11 +198,13 @@ def backtest(
     *,
     flops=None,
     d0: float | None = None,
+    d0_range: tuple[float, float] | None = None,
     form: str = "logpower",
     elbow: str = "relu",
     bootstrap: int = 0,
     seed: int = 0,
     fit_delta: bool = True,
+    resample: str = "checkpoints",
 ) -> Backtest:
     """Fit on checkpoints with ``loss > cutoff_loss`` and score the predicted few-shot emergence point.
 
@@ -210,8 +212,9 @@ def backtest(
         data: all rows (finetuned and few-shot) of one task and metric.
         cutoff_loss: nats; only checkpoints weaker than this (higher loss) enter the fit.
         flops: optional pretraining FLOPs per row (aligned with ``data``), for ``compute_ahead``.
-        d0, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
-        bootstrap: replicates for the prediction's interval (0 = none).
+        d0, d0_range, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
+        bootstrap: replicates for the prediction's interval (0 = none); ``resample``: its scheme
+            (:func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
 
     Raises:
         InputError: the cutoff is not finite, leaves nothing to fit, or holds out no checkpoint past
@@ -226,13 +229,13 @@ def backtest(
     post = held_out_post_emergence(data.loss, data.loss[fs], truth, cutoff_loss)
     keep = data.loss > cutoff_loss
     sub = data.subset(keep)
-    law = fit_law(sub, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
-    if bootstrap:
-        law, _ = bootstrap_law(sub, law, n=bootstrap, seed=seed)
+    law, _ = fit_and_bootstrap(
+        sub, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+    )
     seen = _seen_emergence(post, cutoff_loss, truth)
     if seen:
         law = replace(law, warnings=(*law.warnings, seen))
-    pred = law.few_shot_emergence_point
+    pred = law.point_estimate
     err = abs(pred - truth.E)
     strongest = float(sub.loss.min())
     first_post = float(post.max())

@@ -8,7 +8,7 @@ produce one results row per metric, all stored under the job's key as `run_key`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,9 @@ class Job:
     n_train: int = 0
     seed: int = 0
     finetune: FinetuneGrid | None = None
+    format: str = "cloze"
+    sampler: str = "query"
+    save_to: str | None = None  # where a finetuning job keeps its checkpoint (finetune.keep_checkpoints)
 
     @property
     def method(self) -> str:
@@ -56,14 +59,16 @@ class Job:
         """The status column this job belongs to: ``measure``, ``k=5`` or ``n=32``."""
         if self.kind == "measure":
             return "measure"
+        fmt = "" if self.format == "cloze" else f" {self.format}"
         if self.kind == "fewshot":
-            return f"k={self.shots}"
-        return f"n={self.n_train}"
+            return f"k={self.shots}{fmt}"
+        return f"n={self.n_train}{fmt}"
 
     def describe(self) -> str:
         what = {"measure": "measure", "fewshot": f"{self.shots}-shot seed {self.seed}",
                 "finetune": f"{self.method} n={self.n_train} seed {self.seed}"}[self.kind]
-        return f"{self.checkpoint.model_id} {what}"
+        fmt = "" if self.kind == "measure" or self.format == "cloze" else f" ({self.format} format)"
+        return f"{self.checkpoint.model_id} {what}{fmt}"
 
 
 @dataclass
@@ -89,20 +94,47 @@ class Grid:
         return next(j for j in self.measure if j.checkpoint == checkpoint)
 
 
-def load_study_task(source: TaskSource) -> Any:
-    """The TaskSpec of a study's task (torch-free)."""
+def load_study_task(source: TaskSource, fmt: str = "cloze") -> Any:
+    """The TaskSpec of a study's task in format `fmt` (cloze | mc), with the config's answer
+    extraction (torch-free)."""
     from emergence_laws.tasks import load_task
 
-    return load_task(source.path, name=source.name)
+    return study_task(load_task(source.path, name=source.name), source, fmt)
+
+
+def study_task(spec: Any, source: TaskSource, fmt: str = "cloze") -> Any:
+    """A loaded TaskSpec with the config's answer extraction, in format `fmt`."""
+    from emergence_laws.tasks.extract import Extractor
+    from emergence_laws.tasks.formats import task_in_format
+
+    if source.extract is not None and spec.kind == "generation":
+        ex = Extractor("extracted", regex=source.extract, select=source.extract_select)
+        spec = replace(spec, metadata={**spec.metadata, "extractors": (ex,)})
+    return task_in_format(spec, fmt)
+
+
+def study_formats(source: TaskSource, task: Any) -> tuple[str, ...]:
+    """The formats a study evaluates: cloze for generation tasks, else the config's (``both`` = cloze, mc).
+    `task` is anything with the task's ``kind`` and ``name`` (a TaskSpec or a TaskIdentity)."""
+    from emergence_laws.tasks.formats import format_names
+
+    if task.kind != "multiple_choice":
+        if source.format != "cloze":
+            raise ConfigError(f"task.format: {source.format!r} needs a multiple-choice task; "
+                              f"{task.name!r} is a generation task (use format: cloze)")
+        return ("cloze",)
+    return format_names(source.format)
 
 
 @dataclass(frozen=True)
 class TaskIdentity:
-    """What the grid needs of a task: its name, the size of its training pool, its content hash."""
+    """What the grid needs of a task: its name and kind, the size of its training pool, and one
+    content hash per evaluated format."""
 
     name: str
+    kind: str
     n_train: int
-    fingerprint: str
+    fingerprints: dict[str, str]
 
 
 def task_identity(source: TaskSource) -> TaskIdentity:
@@ -111,32 +143,42 @@ def task_identity(source: TaskSource) -> TaskIdentity:
     JSONL tasks (no templates) are loaded and hashed by content. An lm-eval task YAML is read and
     checked but not rendered: its hash covers the merged config (templates as text) and the bytes
     of its data files, and its pool is the row count of the training split. So `emergence status`
-    and `--dry-run` run no code of a task file, sandboxed or not.
+    and `run --dry-run` run no code of a task file, sandboxed or not.
     """
+    from emergence_laws.tasks import load_task
     from emergence_laws.tasks.jsonl import read_json_rows
     from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
     from emergence_laws.tasks.loading import lmeval_yaml_path
 
     yml = lmeval_yaml_path(source.path)
     if yml is None:
-        spec = load_study_task(source)
-        return TaskIdentity(spec.name, len(spec.train), task_fingerprint(spec, source.limit))
+        spec = load_task(source.path, name=source.name)
+        fps = {fmt: task_fingerprint(study_task(spec, source, fmt), source.limit)
+               for fmt in study_formats(source, spec)}
+        return TaskIdentity(spec.name, spec.kind, len(spec.train), fps)
     src = read_lmeval_source(yml, name=source.name)
-    n_train = len(read_json_rows(src.files[src.train_split])) if src.train_split else 0
+    kind = "multiple_choice" if src.multiple_choice else "generation"
+    ident = TaskIdentity(src.name, kind, len(read_json_rows(src.files[src.train_split])) if src.train_split else 0, {})
     content = {"format": "lm-eval-yaml", "name": src.name, "config": src.cfg, "limit": source.limit,
+               "extract": source.extract, "extract_select": source.extract_select,
                "files": {split: file_digest(f) for split, f in sorted(src.files.items())
                          if split in (src.test_split, src.train_split)}}
-    return TaskIdentity(src.name, n_train, digest(content, 32))
+    fps = {fmt: digest({**content, "task_format": fmt}, 32) for fmt in study_formats(source, ident)}
+    return replace(ident, fingerprints=fps)
 
 
 def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
-    """Expand a study config into keyed jobs. `task` is computed from the config when absent."""
+    """Expand a study config into keyed jobs. `task` is computed from the config when absent
+    (:func:`task_identity`: no template of the task is rendered)."""
     ident = task if task is not None else task_identity(cfg.task)
     ft = cfg.finetune
     if ft.n_train and max(ft.n_train) > ident.n_train:
         raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {ident.n_train} training "
                           f"examples of task {ident.name!r}; lower the largest amount or add training examples")
-    task_fp = ident.fingerprint
+    formats = tuple(ident.fingerprints)
+    fps = ident.fingerprints
+    sampler = cfg.fewshot.sampler
+    checkpoints = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints")
     ref_fp = None
     if cfg.reference is not None:
         r = cfg.reference
@@ -148,16 +190,20 @@ def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
         base = {"model": model_fp, **ev}
         grid.measure.append(Job("measure", job_key("measure", {**base, "reference": ref_fp}), ck, cfg.task,
                                 cfg.eval, reference=cfg.reference))
-        for shots in cfg.fewshot.shots:
-            for seed in cfg.fewshot.seeds:
-                key = job_key("fewshot", {**base, "task": task_fp, "shots": shots, "seed": seed})
-                grid.evals.append(Job("fewshot", key, ck, cfg.task, cfg.eval, shots=shots, seed=seed))
-        for n in ft.n_train:
-            for seed in ft.seeds:
-                key = job_key("finetune", {**base, "task": task_fp, "shots": ft.shots, "n_train": n,
-                                           "seed": seed, "hp": ft.hyperparameters()})
-                grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
-                                      seed=seed, finetune=ft))
+        for fmt in formats:
+            for shots in cfg.fewshot.shots:
+                for seed in cfg.fewshot.seeds:
+                    key = job_key("fewshot", {**base, "task": fps[fmt], "shots": shots, "seed": seed,
+                                              "sampler": sampler})
+                    grid.evals.append(Job("fewshot", key, ck, cfg.task, cfg.eval, shots=shots, seed=seed,
+                                          format=fmt, sampler=sampler))
+            for n in ft.n_train:
+                for seed in ft.seeds:
+                    key = job_key("finetune", {**base, "task": fps[fmt], "shots": ft.shots, "n_train": n,
+                                               "seed": seed, "hp": ft.hyperparameters(), "sampler": sampler})
+                    grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
+                                          seed=seed, finetune=ft, format=fmt, sampler=sampler,
+                                          save_to=str(checkpoints / key)))
     return grid
 
 
