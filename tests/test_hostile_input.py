@@ -43,6 +43,8 @@ BAD_INPUTS = [
      "{d}/tiny.db"),
     ("fit-out-unwritable", ["fit", EXAMPLE, "--out", UNWRITABLE], 2, "--out", None),
     ("detect-out-unwritable", ["detect", EXAMPLE, "--out", UNWRITABLE], 2, "--out", None),
+    ("eval-store-unwritable", ["eval", "{d}/ck", "{d}/task.jsonl", "--store", UNWRITABLE + ".db"], 2, "--store",
+     None),
     ("demo-out-unwritable", ["demo", "--out", UNWRITABLE], 2, "--out", None),
     # unreadable, binary or misplaced input files
     ("run-binary-yaml", ["run", "{d}/binary.yaml", "--dry-run"], 2, "not a UTF-8 text file", None),
