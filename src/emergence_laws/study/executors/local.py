@@ -28,10 +28,16 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
+def _init_pool_worker(threads: int, parent: int) -> None:
+    """The pool's initializer: thread settings, then a watch that exits when the driver dies."""
+    _init_worker(threads, parent)
+    if parent != os.getpid():  # in a child of `parent`, as a pool worker is
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), name="parent-watch", daemon=True).start()
+
+
 def _init_worker(threads: int, parent: int) -> None:
     global _PARENT
     _PARENT = parent
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="parent-watch", daemon=True).start()
     os.environ.update(thread_env(threads))  # read by torch when a job first imports it
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
@@ -66,7 +72,7 @@ class LocalExecutor:
             return
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(threads, os.getpid()))
+                                             initializer=_init_pool_worker, initargs=(threads, os.getpid()))
         queue = iter(jobs)  # pulled lazily: the caller may drop jobs while earlier ones run
         exhausted = False
         in_flight: dict[Future, Any] = {}
