@@ -56,6 +56,8 @@ def write_study(root: Path, *, archs=("llama", "gpt_neox"), n_train=(2, 4), seed
         "eval": {"batch_size": 8, "device": "cpu", "dtype": "float32"},
         "executor": executor or {"kind": "local", "workers": 1},
     }
+    if not n_train:  # a few-shot-only study has no finetune section (an empty n_train is refused)
+        del cfg["finetune"]
     cfg.update(extra or {})
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
