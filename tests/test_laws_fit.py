@@ -121,6 +121,9 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     law = fit_law(_rows_to_data(r))
     text = " | ".join(law.warnings)
     assert "single random subset" in text and "no small-data subsets" in text
+    assert "D0 (unknown in 5-50)" in text  # names the D0 range the fit used (shots 5), not one value
+    law = fit_law(_rows_to_data(r), d0=7.0)
+    assert "further from D0=7 " in " | ".join(law.warnings)
     # no late checkpoints: weak models only
     r = simulate_rows(t, np.linspace(2.95, 4.2, 10), AMOUNTS, seeds=2, n_eval=500, rng=0)
     law = fit_law(_rows_to_data(r))
