@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from emergence_laws.analysis.detect import detect_table
-    from emergence_laws.laws.detect import DetectConfig
+    from emergence_laws.laws.detect import LABELS, DetectConfig
     from emergence_laws.results import load_results
 
     t0 = time.time()
@@ -120,10 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     add("## What `emergence detect` finds on public scaling data\n")
     add("Each curve is one task x metric x model family (or all families pooled, `(all)`), classified as "
         "**emergent** (a flat floor at chance, then a rise), **smooth** (rises, but not from a flat floor at "
-        "chance), **flat** (no significant rise) or **noisy** (a rise the ramp fit explains less than half of, "
-        "or a decrease). The emergent scale is the onset of a least-squares ramp fit (flat, linear rise, flat) "
-        "in -loss or log10 FLOPs, with a 5-95% interval (profile likelihood joined with a bootstrap over "
-        "models). *Sharpness* = 1 - (rise width / scale range) is threshold-free: 0 = rises evenly over "
+        "chance), **flat** (no significant rise), **noisy** (a rise the ramp fit explains less than half of, "
+        "or a decrease), **not identifiable** (a rise after only 2 points at chance, too few to tell a floor "
+        "from a gradual rise) or **warm-up** (checkpoint logs only; none here). The README section 'Detect "
+        "emergence' gives each label's rule. The emergent scale is the onset of a least-squares ramp fit "
+        "(flat, linear rise, flat) in -loss or log10 FLOPs (for a step, between the last model at chance and "
+        "the first above), with a 5-95% interval (profile likelihood joined with a bootstrap over models, "
+        "widened to cover the last model at chance and the first above). *Sharpness* = 1 - (rise width / scale range) is threshold-free: 0 = rises evenly over "
         "the whole range, 1 = one jump. See `emergence_laws/laws/detect.py` for the rule and its thresholds.\n")
     add("Rerun: `python scripts/detect_table.py --out docs/detect_results.md` "
         f"({elapsed:.0f} s here), or per table `emergence detect data/public/openlm_scaling_evals.csv "
@@ -157,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, p in (("open_lm by C4 loss", p_ol), ("ObsScaling by FLOPs", p_ob)):
         for grp in ("family", "pooled"):
             sel = [r for r in p["series"] if (r["family"] == "(all)") == (grp == "pooled")]
-            c = {lab: sum(r["label"] == lab for r in sel) for lab in ("emergent", "smooth", "flat", "noisy")}
+            c = {lab: sum(r["label"] == lab for r in sel) for lab in LABELS}
             crow.append([name, "per family" if grp == "family" else "all families pooled", len(sel),
-                         c["emergent"], c["smooth"], c["flat"], c["noisy"]])
-    add(md_table(["table", "grouping", "curves", "emergent", "smooth", "flat", "noisy"], crow))
+                         *(c[lab] for lab in LABELS)])
+    add(md_table(["table", "grouping", "curves", *LABELS], crow))
 
     add("\n### open_lm (104 models, 11M-6.9B params; x = C4 validation loss, nats/token)\n")
     fams = ["open_lm-c4_original", "open_lm-rpj", "open_lm-rw_original", "(all)"]

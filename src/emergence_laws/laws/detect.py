@@ -132,7 +132,7 @@ class CurveDetection:
     floor_at_chance: bool | None  #: None when chance is unknown
     n: int
     reasons: list[str] = field(default_factory=list)
-    scale: float | None = None  #: emergent scale (u): the onset moved inside [last_at, first_above]
+    scale: float | None = None  #: emergent scale (u): the ramp's onset; for a step, inside [last_at, first_above]
     band: float | None = None  #: upper edge of the at-chance band (oriented metric units)
     last_at: int | None = None  #: index (input order) of the last point at chance before the rise
     first_above: int | None = None  #: index of the first point above chance from the rise on
@@ -348,19 +348,20 @@ def classify_curve(
 
     band = at_chance_band(chance, fit.floor, n_eval=n_eval, scale=scale, config=config)
     at = y <= band
-    k = _split(u, at, fit.onset)
+    # the first point above chance from the onset on, the last point at chance before it
+    cand = np.nonzero(~at & (u >= fit.onset - 1e-12))[0]
+    first_above = int(cand[0]) if len(cand) else None
+    k = first_above if first_above is not None else n
     cand = np.nonzero(at[:k])[0]
     last_at = int(cand[-1]) if len(cand) else None
-    cand = np.nonzero(~at[k:])[0]
-    first_above = int(cand[0]) + k if len(cand) else None
 
     lo_q = hi_q = em_scale = None
     if label == "emergent":
         em_scale = fit.onset
-        if last_at is not None:
-            em_scale = max(em_scale, float(u[last_at]))
-        if first_above is not None:
-            em_scale = min(em_scale, float(u[first_above]))
+        # a step (the jump from the last point at chance to the first above is most of the rise): the
+        # onset lies between those two points; a gradual rise keeps the ramp's onset
+        if last_at is not None and first_above is not None and y[first_above] - y[last_at] >= 0.5 * fit.rise:
+            em_scale = min(max(em_scale, float(u[last_at])), float(u[first_above]))
         lo_q, hi_q = profile_onset_interval(u, y)
         if config.n_boot > 0 and n >= config.min_boot_points:
             onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
@@ -369,6 +370,8 @@ def classify_curve(
         # the jump lies between the last point at chance and the first above: the interval covers both
         bracket = [em_scale] + [float(u[i]) for i in (last_at, first_above) if i is not None]
         lo_q, hi_q = min(lo_q, *bracket), max(hi_q, *bracket)
+
+    before = u < (fit.onset if em_scale is None else em_scale) - 1e-12
 
     def back(i: int | None) -> int | None:  # sorted position -> input position
         return None if i is None else int(order[i])
@@ -400,8 +403,8 @@ def classify_curve(
         band=float(band),
         last_at=back(last_at),
         first_above=back(first_above),
-        n_above_before=int((~at[:k]).sum()),
-        n_at_after=int(at[k:].sum()),
+        n_above_before=int((~at & before).sum()),
+        n_at_after=int((at & ~before).sum()),
         n_floor_past_warmup=n_post,
     )
 
@@ -445,16 +448,6 @@ def _rise_label(n_floor: int, n_post: int | None, floor_span: float, floor_gain:
             "tell a flat floor from a gradual rise; add earlier checkpoints or smaller models"
         )
     return "smooth", "not emergent: " + "; ".join(failed)
-
-
-def _split(u: np.ndarray, at: np.ndarray, onset: float) -> int:
-    """Where the curve leaves chance: the k that puts the fewest points on the wrong side (above chance
-    before k, at chance from k on); among ties the boundary nearest the ramp's onset."""
-    n = len(at)
-    wrong = np.concatenate([[0], np.cumsum(~at)]) + np.concatenate([np.cumsum(at[::-1])[::-1], [0]])
-    best = np.flatnonzero(wrong == wrong.min())
-    edges = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2, [u[-1]]]) if n else np.zeros(1)
-    return int(best[np.argmin(np.abs(edges[best] - onset))])
 
 
 def _pct(v: float | None) -> str:
