@@ -74,7 +74,9 @@ def fake_job(job) -> list[dict]:
     base = {"model": job.checkpoint.model_id, "task": "letters", "n_train": job.n_train, "shots": job.shots,
             "seed": job.seed, "method": job.method, "chance": 0.5, "n_eval": 8, "family": "tiny",
             "pid": os.getpid()}
-    return [{**base, "metric": "accuracy", "value": acc}, {**base, "metric": "loglik", "value": -1.0 - acc}]
+    # like the real jobs (study/jobs.py _metric_chance): a log-likelihood has no chance level
+    return [{**base, "metric": "accuracy", "value": acc},
+            {**base, "metric": "loglik", "value": -1.0 - acc, "chance": None}]
 
 
 def failing_job(job) -> list[dict]:

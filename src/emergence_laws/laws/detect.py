@@ -1,8 +1,9 @@
-"""Classify one scaling curve as emergent, smooth, flat or noisy (pure numpy).
+"""Classify one scaling curve as emergent, smooth, flat, noisy, not identifiable or warm-up (pure numpy).
 
 Input is one series: a scale coordinate ``u`` oriented so that *larger u = bigger model*
-(``u = log10(FLOPs)``, ``log10(params)`` or ``-pretrain_loss`` in nats; the caller converts) and
-a metric ``y`` oriented so that *larger = better* (Brier score and losses are negated by the caller).
+(``u = log10`` of FLOPs, params, tokens or steps, or ``-pretrain_loss`` in nats; the caller
+converts and leaves random-init checkpoints out) and a metric ``y`` oriented so that *larger =
+better* (the caller turns lower-is-better metrics round, :meth:`emergence_laws.metrics.Metric.orient`).
 
 The statistic: a *ramp* (two-knot change-point) fit by profile least squares,
 
@@ -34,13 +35,23 @@ The label then uses a few documented thresholds (``DetectConfig``):
   robust Theil-Sen trend gains less than ``max_floor_gain`` of the total rise between the
   smallest model and the onset; this is what separates SQuAD, flat then steep, from HellaSwag,
   which creeps up from the smallest models and accelerates) and ``kink_evidence >= kink_bic``.
+* **warm-up** (when the caller marks warm-up checkpoints of a training run): a curve that would
+  be emergent, or not identifiable with no floor point past warm-up, whose floor has fewer than
+  ``min_floor_points`` points past warm-up: at chance only while the loss still falls from random
+  init.
+* **not identifiable**: a rise after 2 to ``min_floor_points - 1`` points at chance (one point is
+  no stretch) where only the floor-size checks fail: too few points to tell a flat floor from a
+  gradual rise.
 * **smooth**: a rise that is not emergent (above chance from the smallest models, or gradual).
 
-The emergent scale is the onset ``E``. Its interval is the profile-likelihood 90% interval of
+The emergent scale is the onset ``E``; for a *step* (the jump from the last point at chance before
+the first point above it, from the onset on, is at least half the rise) it is moved inside the
+gap between those two points. Its interval is the profile-likelihood 90% interval of
 ``E`` (Gaussian residuals, chi-square with 1 dof) joined with, for series of at least 10 models,
 the case-bootstrap (models resampled) 5-95% range; the hull of both is reported, so neither
 a heavy-tailed pooled table (bootstrap widens) nor a short ladder (profile only; a bootstrap of
-5 models mostly drops the floor) gets an interval narrower than its data support.
+5 models mostly drops the floor) gets an interval narrower than its data support; it is then
+widened to cover the last point at chance and the first above, so it always brackets the jump.
 """
 
 from __future__ import annotations
