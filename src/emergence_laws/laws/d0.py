@@ -117,7 +117,7 @@ class D0Profile:
         j = rng.choice(self.grid.size, size=n, p=self.weights)
         lg = np.log(self.grid)
         step = lg[1] - lg[0]
-        d0 = np.exp(np.clip(lg[j] + rng.uniform(-0.5, 0.5, n) * step, lg[0], lg[-1]))
+        d0 = np.clip(np.exp(lg[j] + rng.uniform(-0.5, 0.5, n) * step), self.grid[0], self.grid[-1])
         return j, d0
 
 
