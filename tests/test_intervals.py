@@ -34,7 +34,7 @@ def test_synthetic_tables_have_their_truth_and_their_misspecification():
     np.testing.assert_array_equal(plain.rows["value"], again.rows["value"])  # a seed is a table
     assert plain.law.d0 == plain.shots and plain.truth == pytest.approx(plain.law.few_shot_emergence_point)
     d = plain.law_data()
-    assert d.n_rows == plain.rows["value"].size and d.shots == plain.shots and set(d.amounts.size for _ in [0]) == {4}
+    assert d.n_rows == plain.rows["value"].size and d.shots == plain.shots and d.amounts.size == 4
     # the ladder ends near the truth: between 0.08 nats past it and 0.12 before it
     assert -0.08 - 1e-9 <= d.loss.min() - plain.truth <= 0.12 + 1e-9
     # unknown D0: log-uniform in [N, 10N], and the truth is E(D0) of the true law
