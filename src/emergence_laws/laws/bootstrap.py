@@ -30,7 +30,7 @@ from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
 from emergence_laws.laws.resample import resample_weights
 
 #: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
-REPLICATE_STARTS: int = 4
+REPLICATE_STARTS: int = 2
 
 
 @dataclass(frozen=True)
