@@ -29,8 +29,8 @@ TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.8, B=0.25, delta=0.0, d0=5.0, 
 
 
 def test_synthetic_tables_have_their_truth_and_their_misspecification():
-    plain = draw_table(Misspecification(d0_unknown=False), 3)
-    again = draw_table(Misspecification(d0_unknown=False), 3)
+    plain = draw_table(Misspecification(d0_factor=(1.0, 1.0)), 3)
+    again = draw_table(Misspecification(d0_factor=(1.0, 1.0)), 3)
     np.testing.assert_array_equal(plain.rows["value"], again.rows["value"])  # a seed is a table
     assert plain.law.d0 == plain.shots and plain.truth == pytest.approx(plain.law.few_shot_emergence_point)
     d = plain.law_data()
