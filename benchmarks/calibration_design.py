@@ -91,16 +91,17 @@ def run_variant(kw: dict, patch: str | None, cells, base: int, tables: int, toda
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tables", type=int, default=30)
+    ap.add_argument("--part", choices=("all", "main", "stress"), default="all", help="which tables to run")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "calibration_design.json"))
     args = ap.parse_args()
     t0 = time.perf_counter()
     cells = [(i, k, lab, s) for i, (k, lab, s) in enumerate(bc.CELLS) if (k, lab) in DESIGN_CELLS]
     results = {}
-    for name, (kw, patch) in VARIANTS.items():
+    for name, (kw, patch) in VARIANTS.items() if args.part != "stress" else ():
         results[name] = run_variant(kw, patch, cells, 1, args.tables, today=name.startswith("today"))
         print(f"  {name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     stress = {}
-    for name, kw in STRESS_VARIANTS.items():
+    for name, kw in STRESS_VARIANTS.items() if args.part != "main" else ():
         stress[name] = run_variant(kw, None, [(i, *c) for i, c in enumerate(STRESS)], 2, args.tables, today=False)
         print(f"  stress, {name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
@@ -112,17 +113,19 @@ def main() -> int:
         cells_txt = " | ".join(f"{100 * c['coverage']:.0f}%" for c in per_cell)
         return f"| {name} | {cells_txt} | **{100 * cov:.0f}%** | {width:.3f} | {err:.3f} |"
 
-    head = " | ".join(f"{c['misspecification']} {c['strength']}".replace(" -", "") for c in next(iter(results.values())))
-    print(f"| variant | {head} | all | median width | median error |")
-    print("|---|" + "---|" * (len(cells) + 3))
-    for name, per_cell in results.items():
-        print(row(name.strip(), per_cell))
-    print()
-    head = " | ".join(f"{c['misspecification']} {c['strength']}" for c in next(iter(stress.values())))
-    print(f"| resampling | {head} | all | median width | median error |")
-    print("|---|" + "---|" * (len(STRESS) + 3))
-    for name, per_cell in stress.items():
-        print(row(name, per_cell))
+    if results:
+        head = " | ".join(f"{c['misspecification']} {c['strength']}".replace(" -", "") for c in next(iter(results.values())))
+        print(f"| variant | {head} | all | median width | median error |")
+        print("|---|" + "---|" * (len(cells) + 3))
+        for name, per_cell in results.items():
+            print(row(name.strip(), per_cell))
+        print()
+    if stress:
+        head = " | ".join(f"{c['misspecification']} {c['strength']}" for c in next(iter(stress.values())))
+        print(f"| resampling | {head} | all | median width | median error |")
+        print("|---|" + "---|" * (len(STRESS) + 3))
+        for name, per_cell in stress.items():
+            print(row(name, per_cell))
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(clean({"tables_per_cell": args.tables, "variants": results, "stress": stress,
