@@ -11,12 +11,12 @@ A measure job returns one dict: ``{"pretrain_loss": nats/token | None, "params":
 from __future__ import annotations
 
 import inspect
-import math
 import random
 import time
 from typing import Any
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import finite_or_none
 from emergence_laws.study.grid import Job
 
 _MODEL: dict[tuple, tuple[Any, Any]] = {}
@@ -86,10 +86,6 @@ def _metric_chance(metric: str, task: Any) -> float | None:
     return None
 
 
-def _finite(x: Any) -> float | None:
-    return float(x) if x is not None and math.isfinite(float(x)) else None
-
-
 def run_measure(job: Job) -> list[dict[str, Any]]:
     """Parameter count and pretraining loss (nats/token on the reference text) of a checkpoint."""
     from emergence_laws.models import count_params, pretraining_loss
@@ -136,7 +132,7 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
             "model": ck.model_id, "task": task.name, "metric": metric, "value": float(value),
             "n_train": job.n_train, "shots": job.shots, "seed": job.seed, "method": method,
             "chance": _metric_chance(metric, task), "n_eval": int(result.n_eval), "family": ck.family,
-            "stderr": _finite(result.stderr.get(metric)) if hasattr(result, "stderr") else None,
+            "stderr": finite_or_none(result.stderr.get(metric)) if hasattr(result, "stderr") else None,
             "run_key": job.key,
             **({f"ft_{k}": stats[k] for k in ("steps", "tokens", "final_loss") if k in stats}),
         })
