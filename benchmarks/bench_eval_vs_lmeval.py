@@ -24,10 +24,11 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 
 import torch
-from tiny_models import save_tiny_model
+
+from tests.tiny_models import save_tiny_model
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "red", "blue", "big", "small", "old", "new"]
 
@@ -74,10 +75,14 @@ def main() -> int:
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads for both tools")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads for both (default: $EMERGENCE_THREADS, else the CPUs this process may use)")
     ap.add_argument("--out", default="benchmarks/results/eval_vs_lmeval.json")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    from emergence_laws.threads import resolve_threads, set_torch_threads
+
+    args.threads = resolve_threads(args.threads)
+    set_torch_threads(args.threads)
 
     import lm_eval
     from lm_eval.models.huggingface import HFLM

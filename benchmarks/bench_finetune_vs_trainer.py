@@ -26,10 +26,11 @@ import warnings
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 
 import torch
-from tiny_models import build_tiny_model
+
+from tests.tiny_models import build_tiny_model
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "red", "blue", "big", "small", "old", "new"]
 
@@ -102,10 +103,14 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads for both")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads for both (default: $EMERGENCE_THREADS, else the CPUs this process may use)")
     ap.add_argument("--out", default="benchmarks/results/finetune_vs_trainer.json")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    from emergence_laws.threads import resolve_threads, set_torch_threads
+
+    args.threads = resolve_threads(args.threads)
+    set_torch_threads(args.threads)
 
     import transformers
 

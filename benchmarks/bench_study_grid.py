@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 
 
 def instant_job(job) -> list[dict]:
@@ -34,10 +34,9 @@ def instant_job(job) -> list[dict]:
 
 
 def bench_overhead(root: Path) -> None:
-    from test_study_support import write_law_study
-
     from emergence_laws.config import load_study
     from emergence_laws.study import run_study
+    from tests.test_study_support import write_law_study
 
     path = write_law_study(root / "overhead", losses=tuple(4.0 - 0.2 * i for i in range(10)),
                            n_train=(2, 4, 8, 16, 32, 64, 128, 256))
@@ -57,10 +56,9 @@ def bench_overhead(root: Path) -> None:
 
 
 def bench_executors(root: Path, with_ray: bool, steps: int = 20) -> None:
-    from test_study_support import write_study
-
     from emergence_laws.config import ExecutorSettings, load_study
     from emergence_laws.study import run_study
+    from tests.test_study_support import write_study
 
     path = write_study(root / f"tiny{steps}", extra={"finetune": {"n_train": [2, 4], "seeds": 2, "method": "full",
                                                                   "max_steps": steps, "batch_size": 2}})

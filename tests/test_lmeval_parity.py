@@ -15,6 +15,7 @@ from emergence_laws.evaluation import (
 )
 from emergence_laws.models import load_model
 from emergence_laws.tasks import load_task
+from emergence_laws.tasks.fewshot import LMEVAL_FEWSHOT_SEED
 from tests.tiny_models import save_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -113,7 +114,9 @@ def test_loglikelihoods_and_accuracy_match_lm_eval(tmp_path, arch):
     tie_free = all(sum(tied_with_best([float(r[0]) for r in s["filtered_resps"]])) == 1 for s in samples)
     if tie_free:
         assert ours.metrics["accuracy"] == pytest.approx(res["acc,none"], abs=1e-12)
-        assert ours.stderr["accuracy"] == pytest.approx(res["acc_stderr,none"], abs=1e-9)
+        # lm-eval's stderr is the sample one (ddof=1); ours is the binomial sqrt(p(1-p)/n)
+        n = ours.n_eval
+        assert ours.stderr["accuracy"] == pytest.approx(res["acc_stderr,none"] * ((n - 1) / n) ** 0.5, abs=1e-9)
 
     # 2-shot: lm-eval's own (longer) requests through our packed, batched scorer.
     requests, theirs = [], []
@@ -124,3 +127,11 @@ def test_loglikelihoods_and_accuracy_match_lm_eval(tmp_path, arch):
     assert len(requests) > 30
     mine = loglikelihood(model, tok, requests, batch_size=3)
     assert [m.logprob for m in mine] == pytest.approx(theirs, abs=LL_TOL)
+
+    # the lm-eval sampler draws lm-eval's demonstrations: same seed (its default 1234), same contexts
+    task2 = load_task(task_dir / "tiny_mc_2shot.yaml")
+    samples2 = sorted(out["samples"]["tiny_mc_2shot"], key=lambda s: s["doc_id"])
+    ours2 = evaluate_task(model, tok, task2, shots=2, seed=LMEVAL_FEWSHOT_SEED, sampler="lm-eval", batch_size=4)
+    assert [p["context"] for p in ours2.per_example] == [s["arguments"][0][0] for s in samples2]
+    for p, s in zip(ours2.per_example, samples2):
+        assert p["logliks"] == pytest.approx([float(r[0]) for r in s["filtered_resps"]], abs=LL_TOL)

@@ -170,8 +170,8 @@ def test_real_jobs_load_each_checkpoint_once_and_fill_the_table(tmp_path, monkey
         torch.set_num_threads(threads)
         jobs.clear_caches()
     assert sorted(loads) == sorted(ck.path for ck in cfg.ladder)  # one load per checkpoint, measure included
-    assert df.attrs["study"]["ran"] == 2 * 3 and len(df) == 2 * 2 * 4
-    assert set(df["metric"]) == {"accuracy", "acc_norm", "loglik", "brier"}
+    assert df.attrs["study"]["ran"] == 2 * 3 and len(df) == 2 * 2 * 5
+    assert set(df["metric"]) == {"accuracy", "acc_norm", "loglik", "brier", "answer_bpb"}
     assert set(df["method"]) == {"none", "lora"} and set(df["n_train"]) == {0, 2}
     acc = df[df.metric == "accuracy"]
     assert (acc["chance"] == 0.5).all() and (acc["n_eval"] == 8).all()

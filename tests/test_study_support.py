@@ -72,9 +72,9 @@ def fake_job(job) -> list[dict]:
         return [{"pretrain_loss": 2.0 + (h % 1000) / 1000, "params": 1000 + h % 97, "pid": os.getpid()}]
     acc = (h % 1000) / 1000
     base = {"model": job.checkpoint.model_id, "task": "letters", "n_train": job.n_train, "shots": job.shots,
-            "seed": job.seed, "method": job.method, "chance": 0.5, "n_eval": 8, "family": "tiny",
-            "pid": os.getpid()}
-    return [{**base, "metric": "accuracy", "value": acc}, {**base, "metric": "loglik", "value": -1.0 - acc}]
+            "seed": job.seed, "method": job.method, "n_eval": 8, "family": "tiny", "pid": os.getpid()}
+    return [{**base, "metric": "accuracy", "value": acc, "chance": 0.5},
+            {**base, "metric": "loglik", "value": -1.0 - acc}]  # a log-likelihood has no chance value here
 
 
 def failing_job(job) -> list[dict]:

@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "predict",
     "detect",
     "report",
+    "eval",
     "run",
     "status",
     "validate",

@@ -46,7 +46,8 @@ def is_hub_id(path: str) -> bool:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One rung of the ladder: a local HF folder or a hub id (with an optional revision).
+    """One rung of the ladder: a local HF folder, a `.gguf` file (dequantised once and cached) or a hub
+    id (with an optional revision).
 
     `params`, `tokens` (pretraining tokens) and `flops` (pretraining FLOPs) are optional; params
     are counted from the model when absent, flops = 6·params·tokens when tokens are known.
@@ -68,7 +69,8 @@ class Checkpoint:
         if self.name:
             return self.name
         if self.is_local:
-            return Path(self.path).name or self.path
+            p = Path(self.path)
+            return (p.stem if p.suffix == ".gguf" else p.name) or self.path
         return f"{self.path}@{self.revision}" if self.revision else self.path
 
     @property
@@ -102,19 +104,31 @@ class ReferenceText:
 
 @dataclass(frozen=True)
 class TaskSource:
-    """The task: a JSONL file or an lm-evaluation-harness task YAML pointing at local files."""
+    """The task: a JSONL file, an lm-evaluation-harness task YAML pointing at local files, or a
+    BIG-bench ``task.json``. `limit`: evaluate at most this many test examples. `format`: for
+    multiple choice, ``cloze`` (score each choice's text), ``mc`` (choices listed with letters, the
+    letter scored; task name ``<name>:mc``) or ``both`` (every few-shot and finetuning job in each).
+    `extract`: a regex whose `extract_select`-th match (0 first, -1 last) is a generation's answer,
+    scored as ``exact_match_extracted`` beside strict ``exact_match`` (replaces the regex the task
+    itself declares, e.g. BIG-bench's ``output_regex``)."""
 
     path: str
     name: str | None = None
-    limit: int | None = None  # evaluate at most this many test examples
+    limit: int | None = None
+    format: str = "cloze"
+    extract: str | None = None
+    extract_select: int = 0
 
 
 @dataclass(frozen=True)
 class FewshotGrid:
-    """Few-shot evaluations of the unmodified checkpoints: one job per shots × seed."""
+    """Few-shot evaluations of the unmodified checkpoints: one job per shots × seed. `sampler`: how
+    demonstrations are drawn, ``query`` (per query, order-free) or ``lm-eval`` (lm-evaluation-harness's
+    draws: same seed, same demonstrations; its default seed is 1234); see `tasks.fewshot`."""
 
     shots: tuple[int, ...] = (0,)
     seeds: tuple[int, ...] = (0,)
+    sampler: str = "query"
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,11 @@ class FinetuneGrid:
     """Finetuning jobs: one per n_train × seed; each evaluated with `shots` in-context examples.
 
     `lr` is the peak learning rate (None = 1e-4 for full, 1e-3 for LoRA); `max_steps` sets the number
-    of optimizer steps (None = `epochs` passes over the examples).
+    of optimizer steps (None = `epochs` passes over the examples). `train_shots`: demonstrations in
+    each training prompt, drawn from the finetuning subset itself (0 = the zero-shot prompt); with
+    `train_shots = shots` the model is trained in the format it is evaluated in, so that n_train → 0
+    is plain few-shot prompting. `keep_checkpoints`: save each finetuned model (with its tokenizer)
+    to ``<store>-checkpoints/<job key>/``.
     """
 
     n_train: tuple[int, ...] = ()
@@ -134,6 +152,8 @@ class FinetuneGrid:
     max_steps: int | None = None
     batch_size: int = 8
     shots: int = 0
+    train_shots: int = 0
+    keep_checkpoints: bool = False
 
     def hyperparameters(self) -> dict[str, Any]:
         """Everything but the grid axes: what a finetuning job's key must include."""
@@ -141,6 +161,8 @@ class FinetuneGrid:
               "max_steps": self.max_steps, "batch_size": self.batch_size}
         if self.method == "lora":
             hp["lora_rank"] = self.lora_rank
+        if self.train_shots:
+            hp["train_shots"] = self.train_shots
         return hp
 
     @property
@@ -152,18 +174,28 @@ class FinetuneGrid:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How evaluations run. `device`: auto | cpu | cuda; `dtype`: auto | float32 | bfloat16."""
+    """How evaluations run. `device`: auto | cpu | cuda; `dtype`: auto | float32 | bfloat16.
+    `keep_examples`: store each job's per-example records (exact context, log-likelihoods,
+    generation) in the store's ``examples`` table; None = when a job evaluates at most
+    `KEEP_EXAMPLES_UP_TO` examples."""
 
     batch_size: int = 16
     device: str = "auto"
     dtype: str = "auto"
+    keep_examples: bool | None = None
+
+
+#: `EvalSettings.keep_examples=None` keeps per-example records of jobs with at most this many examples.
+KEEP_EXAMPLES_UP_TO = 1000
 
 
 @dataclass(frozen=True)
 class ExecutorSettings:
     """Where jobs run. local: `workers` processes (1 = in this process). ray: one Ray task per job
     with `num_cpus`/`num_gpus` each and `max_retries` on worker failure; `address` of a running
-    cluster (None = start a local one)."""
+    cluster (None = start a local one). `threads_per_worker`: torch threads of each worker process
+    (this process too when workers = 1); None = ``$EMERGENCE_THREADS``, else the available CPUs //
+    workers (local) or num_cpus (ray); see `emergence_laws.threads`."""
 
     kind: str = "local"
     workers: int = 1
@@ -209,9 +241,12 @@ class StudyConfig:
                 raise ConfigError(f"{where}.path: missing; give a local HF checkpoint folder or a hub id")
             if ck.is_local:
                 p = Path(ck.path)
-                if not p.is_dir():
-                    raise ConfigError(f"{where}.path: folder {ck.path} does not exist; give a local HF checkpoint folder or a hub id")
-                if not (p / "config.json").is_file():
+                if p.is_file() and p.suffix == ".gguf":
+                    _check_gguf_support(f"{where}.path")
+                elif not p.is_dir():
+                    raise ConfigError(f"{where}.path: folder {ck.path} does not exist; give a local HF checkpoint "
+                                      "folder, a .gguf file or a hub id")
+                elif not (p / "config.json").is_file():
                     raise ConfigError(f"{where}.path: {ck.path} has no config.json; point at a Hugging Face checkpoint folder (save_pretrained output)")
             for key in ("params", "tokens", "flops", "tokens_per_step"):
                 v = getattr(ck, key)
@@ -223,6 +258,19 @@ class StudyConfig:
         if not Path(self.task.path).is_file():
             raise ConfigError(f"{src}: task.path: file {self.task.path} does not exist; give a JSONL task file or an lm-eval task YAML")
         _positive_or_none(self.task.limit, f"{src}: task.limit")
+        if self.task.format not in ("cloze", "mc", "both"):
+            raise ConfigError(f"{src}: task.format: {self.task.format!r}; use cloze, mc or both")
+        if self.task.extract is not None:
+            try:
+                re.compile(self.task.extract)
+            except re.error as exc:
+                raise ConfigError(f"{src}: task.extract: {self.task.extract!r} is not a valid regex ({exc}); "
+                                  "fix the pattern") from None
+        if isinstance(self.task.extract_select, bool) or not isinstance(self.task.extract_select, int):
+            raise ConfigError(f"{src}: task.extract_select: {self.task.extract_select!r}; give 0 (first match) "
+                              "or -1 (last match)")
+        if self.fewshot.sampler not in ("query", "lm-eval"):
+            raise ConfigError(f"{src}: fewshot.sampler: {self.fewshot.sampler!r}; use query or lm-eval")
         if self.reference is not None:
             if not Path(self.reference.path).is_file():
                 raise ConfigError(f"{src}: reference.path: file {self.reference.path} does not exist; give a held-out .txt or .jsonl text file")
@@ -246,9 +294,19 @@ class StudyConfig:
         _positive_or_none(ft.max_steps, f"{src}: finetune.max_steps")
         _positive(ft.batch_size, f"{src}: finetune.batch_size")
         _non_negative(ft.shots, f"{src}: finetune.shots")
+        _non_negative(ft.train_shots, f"{src}: finetune.train_shots")
+        if ft.train_shots and any(n <= ft.train_shots for n in ft.n_train):
+            raise ConfigError(f"{src}: finetune.train_shots: {ft.train_shots} demonstrations per training prompt need "
+                              f"n_train > {ft.train_shots} (they are drawn from the finetuning subset); raise the "
+                              "smallest n_train or lower train_shots")
         if not self.fewshot.shots and not ft.n_train:
             raise ConfigError(f"{src}: fewshot.shots and finetune.n_train are both empty; the study has no jobs")
         _positive(self.eval.batch_size, f"{src}: eval.batch_size")
+        if self.eval.keep_examples not in (None, True, False):
+            raise ConfigError(f"{src}: eval.keep_examples: {self.eval.keep_examples!r}; use true, false or leave it "
+                              "unset (kept for small jobs)")
+        if not isinstance(ft.keep_checkpoints, bool):
+            raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true or false")
         if self.eval.device not in ("auto", "cpu", "cuda") and not self.eval.device.startswith("cuda:"):
             raise ConfigError(f"{src}: eval.device: {self.eval.device!r}; use auto, cpu or cuda")
         if self.eval.dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -260,11 +318,20 @@ class StudyConfig:
         if ex.num_cpus < 0 or ex.num_gpus < 0:
             raise ConfigError(f"{src}: executor.num_cpus/num_gpus: must be >= 0")
         _non_negative(ex.max_retries, f"{src}: executor.max_retries")
+        _positive_or_none(ex.threads_per_worker, f"{src}: executor.threads_per_worker")
         return self
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
         """A copy with top-level fields replaced (e.g. ``executor=...``, ``store=...``)."""
         return replace(self, **changes)
+
+
+def _check_gguf_support(where: str) -> None:
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"{where}: reading .gguf files needs the gguf package; "
+                          "pip install 'emergence-laws[gguf]' (or pip install gguf)") from None
 
 
 def _positive(v: Any, where: str) -> None:
@@ -376,7 +443,8 @@ def _parse_ladder(raw: Any, base: Path, source: str) -> tuple[Checkpoint, ...]:
         if ck.path and (not _HUB_ID.match(ck.path) or local_hint):
             ck = replace(ck, path=str(_resolve(base, ck.path)))
             if not ck.name:
-                ck = replace(ck, name=Path(entry["path"] if isinstance(entry, Mapping) else item).name)
+                given = Path(entry["path"] if isinstance(entry, Mapping) else item)
+                ck = replace(ck, name=given.stem if given.suffix == ".gguf" else given.name)
         out.append(ck)
     return tuple(out)
 

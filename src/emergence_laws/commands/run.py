@@ -21,6 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--store", help="results store to write (default: the config's `store`, else <name>.db beside it)")
     p.add_argument("--executor", choices=("local", "ray"), help="override executor.kind")
     p.add_argument("--workers", type=int, help="local executor: number of processes (1 = in this process)")
+    p.add_argument("--threads", type=int, help="torch threads per worker (overrides executor.threads_per_worker; "
+                                               "default: $EMERGENCE_THREADS, else the CPUs this process may use // workers)")
     p.add_argument("--ray-address", help="ray executor: cluster address (e.g. auto); default: start a local Ray")
     p.add_argument("--num-cpus", type=float, help="ray executor: CPUs per job")
     p.add_argument("--num-gpus", type=float, help="ray executor: GPUs per job")
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_study(args.study)
     ex = cfg.executor
     overrides = {k: v for k, v in {"kind": args.executor, "workers": args.workers, "address": args.ray_address,
-                                   "num_cpus": args.num_cpus, "num_gpus": args.num_gpus}.items() if v is not None}
+                                   "num_cpus": args.num_cpus, "num_gpus": args.num_gpus,
+                                   "threads_per_worker": args.threads}.items() if v is not None}
     if overrides:
         ex = dataclasses.replace(ex, **overrides)
     cfg = dataclasses.replace(cfg, executor=ex, store=args.store or cfg.store).validate()

@@ -15,6 +15,7 @@ import torch
 
 from emergence_laws.errors import InputError
 from emergence_laws.evaluation.tokenization import encode_pairs
+from emergence_laws.progress import Progress
 
 # Architectures whose attention honours a custom 4-D mask with restarted position ids (tested).
 PACKABLE_MODEL_TYPES = frozenset({"llama", "gpt_neox"})
@@ -168,11 +169,12 @@ def _score_batch(model, batch: list[_Group], pad_id: int, device, results: list)
 
 @torch.inference_mode()
 def loglikelihood(model, tokenizer, requests: Sequence[tuple[str, str]], *, batch_size: int = 32,
-                  pack: bool | None = None, progress: bool = False) -> list[ContinuationScore]:
+                  pack: bool | None = None, progress: bool | None = None) -> list[ContinuationScore]:
     """Score each (context, continuation): sum of continuation token log-probs in nats.
 
     Tokenisation and truncation follow lm-eval (`encode_pairs`). `pack=None` packs shared
-    contexts when `can_pack(model)`; `batch_size` counts sequences per forward pass.
+    contexts when `can_pack(model)`; `batch_size` counts sequences per forward pass. `progress`:
+    per-batch progress (None: the process setting, see `emergence_laws.progress`).
     """
     if not requests:
         return []
@@ -184,10 +186,8 @@ def loglikelihood(model, tokenizer, requests: Sequence[tuple[str, str]], *, batc
     device = next(model.parameters()).device
     results: list[ContinuationScore | None] = [None] * len(requests)
     batches = [groups[i : i + batch_size] for i in range(0, len(groups), batch_size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc="loglikelihood", unit="batch")
-    for batch in batches:
-        _score_batch(model, batch, pad_id, device, results)
+    with Progress(len(batches), "loglikelihood", "batch", enabled=progress) as bar:
+        for batch in batches:
+            _score_batch(model, batch, pad_id, device, results)
+            bar.update(1)
     return results  # type: ignore[return-value]

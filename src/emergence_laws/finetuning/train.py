@@ -17,6 +17,7 @@ from emergence_laws.errors import InputError
 from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
 from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
+from emergence_laws.progress import Progress
 from emergence_laws.tasks.spec import Example, TaskSpec
 
 
@@ -86,21 +87,29 @@ def _optimizer(params, config: FinetuneConfig):
 
 
 def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], config: FinetuneConfig | None = None,
-             *, save_to: str | Path | None = None, stats: dict | None = None):
-    """Finetune a copy of `model` on `examples` and return it in eval mode (the caller's model is untouched).
+             *, save_to: str | Path | None = None, stats: dict | None = None, in_place: bool = False,
+             progress: bool | None = None):
+    """Finetune `model` on `examples` and return the finetuned model in eval mode.
+
+    By default a copy is trained and the caller's model is untouched; `in_place=True` trains
+    `model` itself (no second copy of the weights in memory: use it when the checkpoint can be
+    reloaded from disk, as the study's jobs do).
 
     Each example is the zero-shot evaluation prompt followed by `target_delimiter + answer`, and
     the loss (mean cross-entropy, nats/token) is on the answer tokens only. Deterministic by
     `config.seed` (data order, LoRA init, dropout). LoRA adapters are merged into the returned
     model unless `config.merge_lora` is False (then a peft model is returned). Weights are saved
     (with the tokenizer) only if `save_to` is given. If `stats` is a dict it receives
-    steps, tokens (non-pad tokens seen), seconds, tokens_per_s, and final_loss.
+    steps, tokens (non-pad tokens seen), seconds, tokens_per_s, final_loss and losses (the training
+    loss of every step, nats/token). `progress`: steps and the mean loss of the last 10 steps as
+    training goes (None: the process setting, see `emergence_laws.progress`).
     """
     config = config or FinetuneConfig()
     if not examples:
         raise InputError(f"task {task.name!r}: no finetuning examples given; pass at least one")
     append_eos = config.append_eos if config.append_eos is not None else task.kind == "generation"
-    data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model))
+    data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model),
+                             shots=config.shots, seed=config.seed)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     n = len(data)
@@ -112,7 +121,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
     fork_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(config.seed)
-        work = copy.deepcopy(model)
+        work = model if in_place else copy.deepcopy(model)
         if config.method == "lora":
             work = _lora_model(work, config)
         else:
@@ -124,7 +133,8 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         gen = torch.Generator().manual_seed(config.seed)
         lengths = [len(ids) for ids, _ in data]
         slice_logits = accepts_logits_to_keep(work)
-        step, tokens, last_loss = 0, 0, float("nan")
+        step, tokens, losses = 0, 0, []
+        bar = Progress(total, "finetune", "step", enabled=progress)
         start = time.perf_counter()
         while step < total:
             for idx in _batch_order(n, bs, lengths, gen, config.group_by_length):
@@ -156,8 +166,10 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
                 opt.step()
                 step += 1
                 tokens += int(mask.sum())
-                last_loss = float(loss.detach())
+                losses.append(float(loss.detach()))
+                bar.update(1, loss=sum(losses[-10:]) / len(losses[-10:]))
         seconds = time.perf_counter() - start
+        bar.close()
     if config.method == "lora" and config.merge_lora:
         work = work.merge_and_unload()
     work.eval()
@@ -169,5 +181,5 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         tokenizer.save_pretrained(save_to)
     if stats is not None:
         stats.update(steps=step, tokens=tokens, seconds=seconds, tokens_per_s=tokens / max(seconds, 1e-9),
-                     final_loss=last_loss)
+                     final_loss=losses[-1] if losses else float("nan"), losses=losses)
     return work

@@ -43,8 +43,9 @@ def _looks_like_path(s: str) -> bool:
 def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"):
     """Load (model, tokenizer) via AutoModelForCausalLM / AutoTokenizer, in eval mode.
 
-    `path_or_id`: a local checkpoint folder, a `.gguf` file, or a hub id (downloaded by
-    transformers only on machines with a network). `device`/`dtype`: see `resolve_device` /
+    `path_or_id`: a local checkpoint folder, a `.gguf` file (dequantised once into a cached
+    folder, see `models.gguf.converted_gguf`), or a hub id (downloaded by transformers only on
+    machines with a network). `device`/`dtype`: see `resolve_device` /
     `resolve_dtype` (default: CUDA + bfloat16 when available, else CPU + float32). A missing pad
     token is set to EOS (else UNK) so batched padding works; padding is handled explicitly by
     the evaluators, which never score pad positions.
@@ -55,14 +56,14 @@ def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"
     torch_dtype = resolve_dtype(dtype, dev)
     spec = str(path_or_id)
     path = Path(spec).expanduser()
-    kwargs: dict = {}
     if path.exists():
         if path.is_file():
             if path.suffix != ".gguf":
                 raise InputError(f"{spec}: is a file; pass the checkpoint folder (with config.json) or a .gguf file")
-            kwargs["gguf_file"] = path.name
-            path = path.parent
-        elif not (path / "config.json").exists() and "gguf_file" not in kwargs:
+            from emergence_laws.models.gguf import converted_gguf
+
+            path = converted_gguf(path)
+        elif not (path / "config.json").exists():
             raise InputError(f"{spec}: no config.json in this folder; pass a Hugging Face checkpoint folder "
                              "(saved with save_pretrained)")
         source = str(path)
@@ -71,8 +72,8 @@ def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"
     else:
         source = spec
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{spec}: could not load the checkpoint ({first}); pass a local folder saved "

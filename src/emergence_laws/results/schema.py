@@ -16,7 +16,7 @@ from typing import Any
 REQUIRED: tuple[str, ...] = ("model", "task", "metric", "value", "n_train", "shots")
 
 #: Scale coordinates: a table needs at least one column, and each row at least one value.
-SCALE: tuple[str, ...] = ("pretrain_loss", "flops", "params")
+SCALE: tuple[str, ...] = ("pretrain_loss", "flops", "params", "pretrain_bpb")
 
 OPTIONAL: tuple[str, ...] = (
     "family",
@@ -44,6 +44,7 @@ COLUMN_DOCS: dict[str, str] = {
     "n_train": "number of finetuning examples D; 0 = no finetuning (few-shot)",
     "shots": "number of in-context examples in the prompt",
     "pretrain_loss": "pretraining loss of the checkpoint, nats/token on the study's reference text",
+    "pretrain_bpb": "pretraining loss in bits per UTF-8 byte of the reference text (comparable across tokenizers)",
     "flops": "pretraining compute, FLOPs (6 * params * tokens when not given; 0 at random init)",
     "params": "number of parameters",
     "family": "model family / training run; series are fitted within a family",
@@ -71,6 +72,7 @@ NUMERIC: tuple[str, ...] = (
     "n_train",
     "shots",
     "pretrain_loss",
+    "pretrain_bpb",
     "flops",
     "params",
     "tokens",
@@ -96,6 +98,7 @@ COLUMN_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "seed": (0, None, True),
     "n_eval": (0, None, False),
     "pretrain_loss": (0, None, False),
+    "pretrain_bpb": (0, None, False),
     "flops": (0, None, True),  # 0 = random init (step 0); a log axis drops it and says so
     "params": (0, None, False),
     "tokens": (0, None, True),

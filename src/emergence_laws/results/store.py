@@ -35,6 +35,9 @@ _CREATE = (
     + ", extra TEXT, PRIMARY KEY (run_key, metric))"
 )
 
+_CREATE_EXAMPLES = ("CREATE TABLE IF NOT EXISTS examples (run_key TEXT NOT NULL, idx INTEGER NOT NULL, "
+                    "data TEXT, PRIMARY KEY (run_key, idx))")
+
 _IDENTITY = ("model", "task", "n_train", "shots", "seed", "method", "family")
 
 
@@ -59,10 +62,23 @@ class ResultsStore:
             self._conn.execute("PRAGMA synchronous=FULL")
             if create:
                 self._conn.execute(_CREATE)
+                self._conn.execute(_CREATE_EXAMPLES)
             elif not self._conn.execute("SELECT name FROM sqlite_master WHERE name='results'").fetchone():
                 raise InputError(f"{self.path}: SQLite file has no results table; it was not written by this tool")
+            self._add_new_columns()
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.path}: cannot open as a results store ({exc})") from None
+
+    def _add_new_columns(self) -> None:
+        """Stores written by an older version lack columns added since (e.g. pretrain_bpb): add them."""
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(results)")}
+        for c in COLUMNS:
+            if c not in have:
+                try:
+                    self._conn.execute(f"ALTER TABLE results ADD COLUMN {c} {_SQL_TYPES.get(c, 'TEXT')}")
+                except sqlite3.OperationalError:  # read-only file: read what is there
+                    break
+        self._have = {r[1] for r in self._conn.execute("PRAGMA table_info(results)")}
 
     def close(self) -> None:
         self._conn.close()
@@ -73,9 +89,12 @@ class ResultsStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def insert(self, rows: Iterable[Mapping] | pd.DataFrame, *, replace: bool = False) -> int:
+    def insert(self, rows: Iterable[Mapping] | pd.DataFrame, *, replace: bool = False,
+               examples: Mapping[str, list[dict]] | None = None) -> int:
         """Insert rows in one transaction; rows whose (run_key, metric) exists are skipped
-        (or overwritten with `replace=True`). Returns the number of rows written."""
+        (or overwritten with `replace=True`). `examples` (run_key -> per-example records: exact
+        context, log-likelihoods, generation, ...) go into the ``examples`` table in the same
+        transaction. Returns the number of rows written."""
         records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else [dict(r) for r in rows]
         if not records:
             return 0
@@ -95,15 +114,33 @@ class ResultsStore:
             values.append([clean(rec.get(c)) for c in COLUMNS] + [json.dumps(extra, default=str) if extra else None])
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         sql = f"{verb} INTO results ({', '.join(COLUMNS)}, extra) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})"
+        ex_values = [(key, i, json.dumps(rec, default=str)) for key, recs in (examples or {}).items()
+                     for i, rec in enumerate(recs)]
         before = self._conn.total_changes
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             self._conn.executemany(sql, values)
+            changed = self._conn.total_changes - before
+            if ex_values:
+                self._conn.execute(_CREATE_EXAMPLES)
+                self._conn.executemany(f"{verb} INTO examples (run_key, idx, data) VALUES (?, ?, ?)", ex_values)
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        return self._conn.total_changes - before
+        return changed
+
+    def examples(self, run_key: str | None = None) -> list[dict]:
+        """Stored per-example records (each with its ``run_key`` and ``idx``), of one job or all."""
+        if not self._conn.execute("SELECT name FROM sqlite_master WHERE name='examples'").fetchone():
+            return []
+        sql = "SELECT run_key, idx, data FROM examples"
+        args: tuple = ()
+        if run_key is not None:
+            sql += " WHERE run_key=?"
+            args = (run_key,)
+        return [{"run_key": k, "idx": i, **json.loads(d)}
+                for k, i, d in self._conn.execute(sql + " ORDER BY run_key, idx", args)]
 
     def has(self, run_key: str) -> bool:
         """Whether any row with this run key is stored."""
@@ -117,9 +154,10 @@ class ResultsStore:
 
     def to_frame(self) -> pd.DataFrame:
         """All rows as a results-table DataFrame (extra columns expanded; empty columns dropped)."""
-        cur = self._conn.execute(f"SELECT {', '.join(COLUMNS)}, extra FROM results ORDER BY rowid")
+        cols = [c for c in COLUMNS if c in self._have]
+        cur = self._conn.execute(f"SELECT {', '.join(cols)}, extra FROM results ORDER BY rowid")
         data = cur.fetchall()
-        df = pd.DataFrame(data, columns=[*COLUMNS, "extra"])
+        df = pd.DataFrame(data, columns=[*cols, "extra"])
         extras = [json.loads(e) if e else {} for e in df.pop("extra")]
         if any(extras):
             df = pd.concat([df, pd.DataFrame(extras, index=df.index)], axis=1)

@@ -70,7 +70,7 @@ def validate_table(
     if not scale_cols:
         raise InputError(
             f"{source}: no scale column; add at least one of {', '.join(SCALE)} "
-            "(pretrain_loss in nats/token, flops, or params)"
+            "(pretrain_loss in nats/token, flops, params, or pretrain_bpb in bits/byte)"
         )
     if len(df) == 0:
         raise InputError(f"{source}: the table has a header but no rows")

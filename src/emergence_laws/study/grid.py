@@ -45,6 +45,9 @@ class Job:
     n_train: int = 0
     seed: int = 0
     finetune: FinetuneGrid | None = None
+    format: str = "cloze"
+    sampler: str = "query"
+    save_to: str | None = None  # where a finetuning job keeps its checkpoint (finetune.keep_checkpoints)
 
     @property
     def method(self) -> str:
@@ -55,14 +58,16 @@ class Job:
         """The status column this job belongs to: ``measure``, ``k=5`` or ``n=32``."""
         if self.kind == "measure":
             return "measure"
+        fmt = "" if self.format == "cloze" else f" {self.format}"
         if self.kind == "fewshot":
-            return f"k={self.shots}"
-        return f"n={self.n_train}"
+            return f"k={self.shots}{fmt}"
+        return f"n={self.n_train}{fmt}"
 
     def describe(self) -> str:
         what = {"measure": "measure", "fewshot": f"{self.shots}-shot seed {self.seed}",
                 "finetune": f"{self.method} n={self.n_train} seed {self.seed}"}[self.kind]
-        return f"{self.checkpoint.model_id} {what}"
+        fmt = "" if self.kind == "measure" or self.format == "cloze" else f" ({self.format} format)"
+        return f"{self.checkpoint.model_id} {what}{fmt}"
 
 
 @dataclass
@@ -88,11 +93,37 @@ class Grid:
         return next(j for j in self.measure if j.checkpoint == checkpoint)
 
 
-def load_study_task(source: TaskSource) -> Any:
-    """The TaskSpec of a study's task (torch-free)."""
+def load_study_task(source: TaskSource, fmt: str = "cloze") -> Any:
+    """The TaskSpec of a study's task in format `fmt` (cloze | mc), with the config's answer
+    extraction (torch-free)."""
     from emergence_laws.tasks import load_task
 
-    return load_task(source.path, name=source.name)
+    return study_task(load_task(source.path, name=source.name), source, fmt)
+
+
+def study_task(spec: Any, source: TaskSource, fmt: str = "cloze") -> Any:
+    """A loaded TaskSpec with the config's answer extraction, in format `fmt`."""
+    from dataclasses import replace
+
+    from emergence_laws.tasks.extract import Extractor
+    from emergence_laws.tasks.formats import task_in_format
+
+    if source.extract is not None and spec.kind == "generation":
+        ex = Extractor("extracted", regex=source.extract, select=source.extract_select)
+        spec = replace(spec, metadata={**spec.metadata, "extractors": (ex,)})
+    return task_in_format(spec, fmt)
+
+
+def study_formats(source: TaskSource, task: Any) -> tuple[str, ...]:
+    """The formats a study evaluates: cloze for generation tasks, else the config's (``both`` = cloze, mc)."""
+    from emergence_laws.tasks.formats import format_names
+
+    if task.kind != "multiple_choice":
+        if source.format != "cloze":
+            raise ConfigError(f"task.format: {source.format!r} needs a multiple-choice task; "
+                              f"{task.name!r} is a generation task (use format: cloze)")
+        return ("cloze",)
+    return format_names(source.format)
 
 
 def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
@@ -102,7 +133,10 @@ def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
     if ft.n_train and max(ft.n_train) > len(spec.train):
         raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {len(spec.train)} training "
                           f"examples of task {spec.name!r}; lower the largest amount or add training examples")
-    task_fp = task_fingerprint(spec, cfg.task.limit)
+    formats = study_formats(cfg.task, spec)
+    fps = {fmt: task_fingerprint(study_task(spec, cfg.task, fmt), cfg.task.limit) for fmt in formats}
+    sampler = cfg.fewshot.sampler
+    checkpoints = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints")
     ref_fp = None
     if cfg.reference is not None:
         r = cfg.reference
@@ -114,16 +148,20 @@ def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
         base = {"model": model_fp, **ev}
         grid.measure.append(Job("measure", job_key("measure", {**base, "reference": ref_fp}), ck, cfg.task,
                                 cfg.eval, reference=cfg.reference))
-        for shots in cfg.fewshot.shots:
-            for seed in cfg.fewshot.seeds:
-                key = job_key("fewshot", {**base, "task": task_fp, "shots": shots, "seed": seed})
-                grid.evals.append(Job("fewshot", key, ck, cfg.task, cfg.eval, shots=shots, seed=seed))
-        for n in ft.n_train:
-            for seed in ft.seeds:
-                key = job_key("finetune", {**base, "task": task_fp, "shots": ft.shots, "n_train": n,
-                                           "seed": seed, "hp": ft.hyperparameters()})
-                grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
-                                      seed=seed, finetune=ft))
+        for fmt in formats:
+            for shots in cfg.fewshot.shots:
+                for seed in cfg.fewshot.seeds:
+                    key = job_key("fewshot", {**base, "task": fps[fmt], "shots": shots, "seed": seed,
+                                              "sampler": sampler})
+                    grid.evals.append(Job("fewshot", key, ck, cfg.task, cfg.eval, shots=shots, seed=seed,
+                                          format=fmt, sampler=sampler))
+            for n in ft.n_train:
+                for seed in ft.seeds:
+                    key = job_key("finetune", {**base, "task": fps[fmt], "shots": ft.shots, "n_train": n,
+                                               "seed": seed, "hp": ft.hyperparameters(), "sampler": sampler})
+                    grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
+                                          seed=seed, finetune=ft, format=fmt, sampler=sampler,
+                                          save_to=str(checkpoints / key)))
     return grid
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when evaluation/finetuning/loss code changes what a job computes. Part of every key.
-EVALUATOR_VERSION = "1"
+EVALUATOR_VERSION = "2"
 
 #: Weight files above this size are fingerprinted by size + three 1 MiB samples, not read in full.
 FULL_HASH_BYTES = 16 * 2**20
@@ -57,24 +57,37 @@ def _folder_fingerprint(path: str, _stamp: tuple) -> str:
     return digest(files, 32)
 
 
+@lru_cache(maxsize=256)
+def _file_fingerprint(path: str, _stamp: tuple) -> str:
+    return digest({Path(path).name: file_digest(path, full=False)}, 32)
+
+
 def checkpoint_fingerprint(path: str, revision: str | None = None, *, local: bool = True) -> str:
     """What identifies a checkpoint's weights: a hash of a local folder's files (config, tokenizer,
-    weights; big weight files sampled), or ``hub:<id>@<revision>`` for a hub id."""
+    weights; big weight files sampled) or of a single-file checkpoint (.gguf, sampled), or
+    ``hub:<id>@<revision>`` for a hub id."""
     if not local:
         return f"hub:{path}@{revision or 'main'}"
     p = Path(path)
+    if p.is_file():  # a single-file checkpoint (.gguf)
+        st = p.stat()
+        return _file_fingerprint(str(p.resolve()), (st.st_size, st.st_mtime_ns))
     stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(p.iterdir()) if f.is_file())
     return _folder_fingerprint(str(p.resolve()), stamp)
 
 
 def task_fingerprint(task: Any, limit: int | None = None) -> str:
-    """Hash of a TaskSpec's content: name, kind, every train/test example, delimiters, stop strings."""
+    """Hash of a TaskSpec's content: name, kind, every train/test example, delimiters, stop strings,
+    description and answer extractors."""
+    from emergence_laws.tasks.extract import task_extractors
+
     content = {
         "name": task.name, "kind": task.kind,
         "train": [asdict(e) for e in task.train], "test": [asdict(e) for e in task.test],
         "fewshot_delimiter": task.fewshot_delimiter, "target_delimiter": task.target_delimiter,
         "stop": list(task.stop), "limit": limit,
         "description": str((task.metadata or {}).get("description", "") or ""),
+        "extractors": [e.to_dict() for e in task_extractors(task.metadata or {})],
     }
     return digest(content, 32)
 

@@ -7,8 +7,8 @@ job finishes, so a crash or ``kill -9`` loses at most the jobs in flight; with `
 
 from __future__ import annotations
 
+import contextlib
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +16,12 @@ from typing import Any
 
 from emergence_laws.config import Checkpoint, StudyConfig
 from emergence_laws.errors import EmergenceError
+from emergence_laws.progress import Progress, show_progress
 from emergence_laws.study.executors import Executor, JobOutcome, make_executor
 from emergence_laws.study.grid import Grid, Job, build_grid
 from emergence_laws.study.measures import MeasureCache
 
-SCALE_COLUMNS = ("pretrain_loss", "params", "tokens", "flops")
+SCALE_COLUMNS = ("pretrain_loss", "pretrain_bpb", "params", "tokens", "flops")
 
 
 class StudyFailedError(EmergenceError):
@@ -35,14 +36,16 @@ class StudyFailedError(EmergenceError):
 
 
 def checkpoint_scale(ck: Checkpoint, measured: dict[str, Any] | None) -> dict[str, Any]:
-    """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), params, tokens, flops (6·N·D)."""
+    """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), pretrain_bpb (bits/byte), params,
+    tokens, flops (6·N·D)."""
     measured = measured or {}
     params = ck.params if ck.params is not None else measured.get("params")
     tokens = ck.pretrain_tokens
     flops = ck.flops
     if flops is None and params is not None and tokens is not None:
         flops = 6.0 * float(params) * float(tokens)
-    return {"pretrain_loss": measured.get("pretrain_loss"), "params": params, "tokens": tokens, "flops": flops}
+    return {"pretrain_loss": measured.get("pretrain_loss"), "pretrain_bpb": measured.get("pretrain_bpb"),
+            "params": params, "tokens": tokens, "flops": flops}
 
 
 def _open_store(store: Any, cfg: StudyConfig) -> tuple[Any, bool]:
@@ -120,7 +123,11 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
     failures: list[JobOutcome] = []
     ran = 0
     job_seconds = 0.0
-    bar = _progress(total=len(grid), initial=skipped, desc=cfg.name, enabled=progress)
+    bar = Progress(len(grid), cfg.name, "job", initial=skipped, enabled=progress, delay=0.0, always_finish=True)
+    # per-batch/step progress inside jobs when they run in this process (pool workers stay quiet)
+    inner = progress and getattr(ex, "name", "") == "local" and getattr(ex, "workers", 0) == 1
+    job_progress = contextlib.ExitStack()
+    job_progress.enter_context(show_progress(inner))
 
     def feed():  # lazily, so jobs of a checkpoint that failed to measure are dropped, not run
         for job in order:
@@ -137,7 +144,9 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
         if not rows:
             failures.append(JobOutcome(out.job, None, "job returned no rows"))
             return
-        st.insert(rows, replace=not resume)  # one transaction per job
+        examples = [e for r in rows for e in (r.pop("_examples", None) or [])]
+        # one transaction per job: its rows and per-example records land together
+        st.insert(rows, replace=not resume, examples={out.job.key: examples} if examples else None)
         ran += 1
         job_seconds += out.seconds
 
@@ -169,6 +178,7 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
         if resume and done_eval:
             _refresh_scale(st, grid, scale)
     finally:
+        job_progress.close()
         bar.close()
         if own_executor:
             ex.close()
@@ -201,20 +211,3 @@ def _write_failures(path: Path, failures: list[JobOutcome]) -> None:
             fh.write(f"--- {f.job.key} {f.job.describe()} [{f.worker}]: {f.error}\n")
             if f.detail:
                 fh.write(f.detail.rstrip() + "\n")
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="job", file=sys.stderr, mininterval=0.5,
-                smoothing=0.1, dynamic_ncols=True)

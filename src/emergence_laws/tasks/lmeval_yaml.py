@@ -4,7 +4,8 @@ Supported keys: task, include, dataset_path (json) + dataset_kwargs.data_files (
 test_split / validation_split / training_split / fewshot_split, output_type (multiple_choice |
 generate_until), doc_to_text / doc_to_target / doc_to_choice (field names, Jinja templates, or a
 list of choices), target_delimiter, fewshot_delimiter, description, generation_kwargs.until,
-num_fewshot, metric_list (kept as metadata). `!function` hooks (Python code) are not supported.
+num_fewshot, metric_list (kept as metadata), filter_list (regex / take_first / remove_whitespace /
+lowercase answer extraction of generation tasks, see `tasks.extract`). `!function` hooks (Python code) are not supported.
 Field/template rules follow lm-eval's `ConfigurableTask` so prompts are identical.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 
 from emergence_laws.errors import InputError
+from emergence_laws.tasks.extract import from_lmeval_filter_list
 from emergence_laws.tasks.jsonl import read_json_rows
 from emergence_laws.tasks.spec import Example, TaskSpec
 
@@ -214,5 +216,6 @@ def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
         target_delimiter=cfg.get("target_delimiter", " "),
         stop=tuple(until),
         metadata={"source": str(path), "format": "lm-eval-yaml", "description": cfg.get("description", "") or "",
-                  "num_fewshot": cfg.get("num_fewshot"), "metric_list": cfg.get("metric_list")},
+                  "num_fewshot": cfg.get("num_fewshot"), "metric_list": cfg.get("metric_list"),
+                  "extractors": from_lmeval_filter_list(cfg.get("filter_list"), str(path)) if not mc else ()},
     )

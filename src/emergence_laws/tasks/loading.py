@@ -6,9 +6,21 @@ import random
 from pathlib import Path
 
 from emergence_laws.errors import InputError
+from emergence_laws.tasks.bigbench import bigbench_task, is_bigbench, read_bigbench
 from emergence_laws.tasks.jsonl import read_examples
 from emergence_laws.tasks.lmeval_yaml import load_lmeval_yaml
 from emergence_laws.tasks.spec import Example, TaskSpec
+
+
+def _looks_like_bigbench(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    import json
+
+    try:
+        return is_bigbench(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
 
 
 def _split_pool(examples: list[Example], test_size: float, seed: int, where: str):
@@ -31,6 +43,7 @@ def load_task(path: str | Path, *, name: str | None = None, train_path: str | Pa
 
     `path` may be:
     - an lm-eval task YAML (`.yaml`/`.yml`) pointing at local JSON/JSONL files;
+    - a BIG-bench ``task.json`` (see `tasks.bigbench`; a seeded `test_size` split);
     - a JSONL file: multiple choice rows {"question"|"prompt", "choices", "answer": index} or
       generation rows {"prompt", "target"}. Train/test come from a per-row "split" field
       ("train" | "test" | "validation"), else from `train_path` (then `path` is the test set),
@@ -52,6 +65,10 @@ def load_task(path: str | Path, *, name: str | None = None, train_path: str | Pa
                              "pass the task file itself")
     if p.suffix in (".yaml", ".yml"):
         spec = load_lmeval_yaml(p, name=name)
+    elif p.suffix == ".json" and _looks_like_bigbench(p):
+        kind, examples, settings = read_bigbench(p)
+        train_ex, test_ex = _split_pool(examples, test_size, seed, str(p))
+        spec = bigbench_task(p, train_ex, test_ex, kind, settings, name=name)
     elif p.suffix in (".jsonl", ".json"):
         kind, rows = read_examples(p)
         splits = {s for _, s in rows}

@@ -84,5 +84,5 @@ def make_executor(spec: ExecutorSettings | str | Executor | None = None) -> Exec
         from emergence_laws.study.executors.ray_executor import RayExecutor
 
         return RayExecutor(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus, max_retries=spec.max_retries,
-                           address=spec.address)
+                           address=spec.address, threads=spec.threads_per_worker)
     raise ConfigError(f"executor.kind: {spec.kind!r}; use local or ray")

@@ -10,18 +10,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
+from emergence_laws.threads import resolve_threads, thread_env, torch_threads
 
 _PARENT: int | None = None
 
 
-def _init_worker(threads: int | None, parent: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
     global _PARENT
     _PARENT = parent
-    if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when a job first imports it
-        os.environ["MKL_NUM_THREADS"] = str(threads)
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(threads)
+    os.environ.update(thread_env(threads))  # read by torch when a job first imports it
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _pool_call(fn: JobFn, job: Any) -> tuple:
@@ -33,8 +32,9 @@ def _pool_call(fn: JobFn, job: Any) -> tuple:
 class LocalExecutor:
     """`workers=1`: run each job in this process (checkpoints stay loaded between jobs).
     `workers>1`: a spawn process pool; at most `workers` jobs in flight, in the given order, so each
-    worker mostly sees consecutive jobs of one checkpoint. `threads_per_worker` sets torch threads
-    (default: cores // workers)."""
+    worker mostly sees consecutive jobs of one checkpoint. `threads_per_worker` sets the torch threads
+    of each worker, this process included when `workers=1` (default: `resolve_threads`, i.e.
+    ``$EMERGENCE_THREADS`` or the available CPUs // workers)."""
 
     name = "local"
 
@@ -44,11 +44,12 @@ class LocalExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def run(self, jobs: Iterable[Any], fn: JobFn) -> Iterator[JobOutcome]:
+        threads = resolve_threads(self.threads, workers=self.workers)
         if self.workers == 1:
-            for job in jobs:
-                yield outcome(job, call_job(fn, job))
+            with torch_threads(threads):
+                for job in jobs:
+                    yield outcome(job, call_job(fn, job))
             return
-        threads = self.threads or max(1, (os.cpu_count() or 1) // self.workers)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_init_worker, initargs=(threads, os.getpid()))

@@ -13,6 +13,14 @@ from emergence_laws.errors import ConfigError
 from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
 
 
+def _call_with_threads(threads: int, fn: JobFn, job: Any) -> tuple:
+    """`call_job` with the task's torch threads set first (Ray reuses worker processes)."""
+    from emergence_laws.threads import set_torch_threads
+
+    set_torch_threads(threads)
+    return call_job(fn, job)
+
+
 def _import_ray() -> Any:
     try:
         import ray
@@ -24,13 +32,22 @@ def _import_ray() -> Any:
 
 class RayExecutor:
     """Jobs as Ray tasks. Connects to `address` (e.g. 'auto' or 'ray://host:10001'); with no address
-    and no Ray initialised in this process, starts a local Ray instance and stops it on close."""
+    and no Ray initialised in this process, starts a local Ray instance and stops it on close.
+    Each task runs with `threads` torch threads (default: ``$EMERGENCE_THREADS``, else the task's
+    `num_cpus` rounded down, at least 1)."""
 
     name = "ray"
 
     def __init__(self, num_cpus: float = 1.0, num_gpus: float = 0.0, max_retries: int = 2,
-                 address: str | None = None, max_in_flight: int | None = None) -> None:
+                 address: str | None = None, max_in_flight: int | None = None, threads: int | None = None) -> None:
+        import os
+
+        from emergence_laws.threads import ENV_VAR, resolve_threads
+
         self.num_cpus = num_cpus
+        if threads is None and not os.environ.get(ENV_VAR, "").strip():
+            threads = max(1, int(num_cpus))
+        self.threads = resolve_threads(threads)
         self.num_gpus = num_gpus
         self.max_retries = max_retries
         self.address = address
@@ -56,11 +73,11 @@ class RayExecutor:
             return
         ray = self._ensure_ray()
         remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=self.max_retries,
-                            retry_exceptions=False)(call_job)
+                            retry_exceptions=False)(_call_with_threads)
         fn_ref = ray.put(fn)
         cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))
         limit = self.max_in_flight or max(2, int(2 * cluster_cpus / max(self.num_cpus, 1e-3)))
-        in_flight: dict[Any, Any] = {remote.remote(fn_ref, first): first}
+        in_flight: dict[Any, Any] = {remote.remote(self.threads, fn_ref, first): first}
         exhausted = False
         while not exhausted or in_flight:
             while not exhausted and len(in_flight) < limit:
@@ -68,7 +85,7 @@ class RayExecutor:
                 if job is None:
                     exhausted = True
                 else:
-                    in_flight[remote.remote(fn_ref, job)] = job
+                    in_flight[remote.remote(self.threads, fn_ref, job)] = job
             if not in_flight:
                 break
             done, _ = ray.wait(list(in_flight), num_returns=1)

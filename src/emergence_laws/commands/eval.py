@@ -1,0 +1,148 @@
+"""`emergence eval MODEL TASK`: evaluate one checkpoint, or a folder of them, on a task; no study needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+DESCRIPTION = """\
+Evaluate MODEL (a Hugging Face folder, a .gguf file, or a folder of checkpoints: each subfolder with
+config.json and each .gguf file) on TASK (JSONL, an lm-eval task YAML over local files, or a BIG-bench
+task.json) at each --shots, --seed and --format; optionally after finetuning on --finetune N training
+examples. Prints one line per metric with its standard error (binomial for accuracies) and Wilson 95%
+interval. --out DIR writes results.csv (the results table: fit/detect read it when --reference gave
+pretraining losses) and examples.jsonl (per example: the exact context, log-likelihoods, generation;
+kept by default for runs of at most 1000 examples); --store adds both to a SQLite results store."""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("eval", help="evaluate a checkpoint (or a folder of them) on a task, without a study",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="checkpoint folder, .gguf file, or a folder of checkpoints")
+    p.add_argument("task", help="task: .jsonl, lm-eval .yaml, BIG-bench task.json, or a folder with train/test.jsonl")
+    p.add_argument("--shots", type=int, nargs="+", default=[0], metavar="K", help="in-context examples (default 0)")
+    p.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S",
+                   help="demonstration / finetuning-subset seeds (default 0; lm-eval's few-shot seed is 1234)")
+    p.add_argument("--limit", type=int, help="evaluate the first N test examples")
+    p.add_argument("--format", choices=("cloze", "mc", "both"), default="cloze",
+                   help="multiple choice: score choice texts (cloze), lettered choices (mc), or both")
+    p.add_argument("--sampler", choices=("query", "lm-eval"), default="query",
+                   help="few-shot draws: per query (default) or lm-evaluation-harness's (same seed, same draw)")
+    p.add_argument("--extract", metavar="REGEX", help="generation: score the REGEX match of the output too "
+                                                       "(exact_match_extracted), beside strict exact_match")
+    p.add_argument("--extract-select", type=int, default=0, metavar="I",
+                   help="which match --extract takes: 0 first (default), -1 last")
+    p.add_argument("--reference", metavar="TEXT", help="held-out text: also measure pretraining loss "
+                                                       "(nats/token and bits/byte)")
+    p.add_argument("--finetune", type=int, metavar="N", help="finetune on N training examples first")
+    p.add_argument("--method", choices=("full", "lora"), default="lora", help="finetuning method (default lora)")
+    p.add_argument("--steps", type=int, default=100, help="finetuning optimizer steps (default 100)")
+    p.add_argument("--lr", type=float, help="finetuning learning rate (default 1e-4 full, 1e-3 lora)")
+    p.add_argument("--keep-finetuned", metavar="DIR", help="save each finetuned checkpoint under DIR")
+    p.add_argument("--batch-size", type=int, default=16, help="evaluation batch size (default 16)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--dtype", default="auto", help="auto | float32 | bfloat16 (default auto)")
+    p.add_argument("--threads", type=int, help="torch threads (default: $EMERGENCE_THREADS, else the usable CPUs)")
+    p.add_argument("--out", help="folder for results.csv and examples.jsonl")
+    p.add_argument("--store", help="SQLite results store to add the rows and examples to")
+    ex = p.add_mutually_exclusive_group()
+    ex.add_argument("--examples", dest="examples", action="store_true", default=None,
+                    help="keep per-example records (default: when at most 1000 examples per evaluation)")
+    ex.add_argument("--no-examples", dest="examples", action="store_false", help="do not keep per-example records")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON lines instead of a table")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
+    p.set_defaults(func=run)
+    return p
+
+
+def _check(args: argparse.Namespace) -> None:
+    from emergence_laws.errors import InputError
+
+    if any(k < 0 for k in args.shots):
+        raise InputError(f"--shots must be >= 0, got {min(args.shots)}")
+    for name in ("limit", "finetune", "steps", "batch_size"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {v}")
+    if args.lr is not None and not args.lr > 0:
+        raise InputError(f"--lr must be > 0, got {args.lr}")
+    if args.keep_finetuned and args.finetune is None:
+        raise InputError("--keep-finetuned needs --finetune N (there is nothing finetuned to keep)")
+    if args.reference and not Path(args.reference).is_file():
+        raise InputError(f"--reference {args.reference}: no such file; give a held-out .txt or .jsonl text")
+
+
+def _format_rows(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        v, se = r["value"], r.get("stderr")
+        text = f"{v:.4f}" + (f" ± {se:.4f}" if se is not None and math.isfinite(se) else "")
+        if r.get("ci_low") is not None:
+            text += f"  [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        ft = f" {r['method']} n={r['n_train']}" if r["n_train"] else ""
+        lines.append(f"{r['model']}  {r['task']}  {r['shots']}-shot seed {r['seed']}{ft}  {r['metric']:<24} {text}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    from emergence_laws.commands.fit import make_out_dir
+    from emergence_laws.config import KEEP_EXAMPLES_UP_TO
+    from emergence_laws.evaluation.checkpoints import (
+        evaluate_checkpoints,
+        find_checkpoints,
+        run_settings,
+    )
+    from emergence_laws.progress import show_progress
+    from emergence_laws.tasks.formats import format_names
+    from emergence_laws.threads import resolve_threads, torch_threads
+
+    checkpoints = find_checkpoints(args.model)
+    threads = resolve_threads(args.threads)
+    out = make_out_dir(args.out) if args.out else None
+    finetune = {"method": args.method, "max_steps": args.steps, "lr": args.lr} if args.finetune else {}
+    settings = run_settings(shots=args.shots, seeds=args.seed, limit=args.limit, formats=format_names(args.format),
+                            sampler=args.sampler, extract=args.extract, extract_select=args.extract_select,
+                            batch_size=args.batch_size, device=args.device, dtype=args.dtype,
+                            reference=args.reference, finetune_n=args.finetune,
+                            finetune={k: v for k, v in finetune.items() if v is not None},
+                            keep_finetuned=args.keep_finetuned)
+
+    def log(msg: str) -> None:
+        print(f"emergence eval: {msg}", file=sys.stderr, flush=True)
+
+    with torch_threads(threads), show_progress(not args.no_progress):
+        rows, examples = evaluate_checkpoints(checkpoints, args.task, settings, log=log)
+    per_run: dict[str, int] = {}
+    for r in rows:
+        per_run[r["run_key"]] = r["n_eval"]
+    keep = args.examples if args.examples is not None else max(per_run.values(), default=0) <= KEEP_EXAMPLES_UP_TO
+    if not keep:
+        examples = []
+    if args.json:
+        for r in rows:
+            print(json.dumps(r, default=str))
+    else:
+        print(_format_rows(rows))
+    if out is not None:
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        if examples:
+            with (out / "examples.jsonl").open("w", encoding="utf-8") as fh:
+                for e in examples:
+                    fh.write(json.dumps(e, default=str) + "\n")
+        log(f"wrote {out / 'results.csv'}" + (f" and {out / 'examples.jsonl'}" if examples else ""))
+    if args.store:
+        from emergence_laws.results import ResultsStore
+
+        by_key: dict[str, list[dict]] = {}
+        for e in examples:
+            by_key.setdefault(e["run_key"], []).append({k: v for k, v in e.items() if k != "run_key"})
+        with ResultsStore(args.store) as st:
+            n = st.insert(rows, replace=True, examples=by_key or None)
+        log(f"stored {n} rows in {args.store}")
+    return 0

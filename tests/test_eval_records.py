@@ -1,0 +1,103 @@
+"""Evaluation on tiny real models: binomial stderr + Wilson intervals, answer bits per byte, strict and
+extracted exact match side by side, the mc format, and per-example records stored by studies."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from emergence_laws.config import load_study
+from emergence_laws.evaluation import evaluate_task
+from emergence_laws.results import ResultsStore
+from emergence_laws.results.binomial import binomial_stderr, wilson_interval
+from emergence_laws.study import jobs, run_study
+from emergence_laws.study.grid import build_grid
+from emergence_laws.tasks import Example, TaskSpec
+from emergence_laws.tasks.extract import Extractor
+from emergence_laws.tasks.fewshot import build_contexts
+from emergence_laws.tasks.formats import task_in_format
+from tests.test_study_support import write_study
+from tests.tiny_models import build_tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+MC = tuple(Example(prompt=f"Which word follows {w}?", choices=("the cat", "a dog", "her"), answer=i % 3)
+           for i, w in enumerate(["big", "small", "red", "blue", "old", "new", "the", "an", "in", "on"]))
+MC_TASK = TaskSpec("mc", "multiple_choice", MC[:6], MC[6:])
+GEN = tuple(Example(prompt=f"Q: {w}\nA:", target=t) for w, t in
+            [("cat", "dog"), ("tree", "apple"), ("the", "in"), ("her", "on"), ("runs", "is"), ("an", "the")])
+GEN_TASK = TaskSpec("pairs", "generation", GEN, GEN, stop=("\n",))
+
+
+@pytest.fixture(scope="module")
+def lm():
+    model, tok = build_tiny_model("llama", seed=3)
+    tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def test_accuracy_has_binomial_stderr_and_wilson_interval_and_answer_bpb_its_definition(lm):
+    model, tok = lm
+    res = evaluate_task(model, tok, MC_TASK, shots=1)
+    n = res.n_eval
+    for m in ("accuracy", "acc_norm"):
+        p = res.metrics[m]
+        assert res.stderr[m] == pytest.approx(binomial_stderr(p, n))
+        assert res.intervals[m] == pytest.approx(wilson_interval(p, n))
+    assert "loglik" not in res.intervals  # continuous: a standard error of the mean, no Wilson interval
+    bits = [-r["loglik"] / math.log(2) for r in res.per_example]
+    nbytes = [len((" " + ex.choices[ex.answer]).encode()) for ex in MC_TASK.test]
+    assert res.metrics["answer_bpb"] == pytest.approx(sum(bits) / sum(nbytes))
+    assert res.stderr["answer_bpb"] > 0
+    assert [r["context"] for r in res.per_example] == build_contexts(MC_TASK, MC_TASK.test, shots=1)
+
+
+def test_mc_format_scores_letters_and_drops_acc_norm(lm):
+    model, tok = lm
+    mc = task_in_format(MC_TASK, "mc")
+    res = evaluate_task(model, tok, mc, shots=0)
+    assert res.task == "mc:mc" and "acc_norm" not in res.metrics and "accuracy" in res.metrics
+    assert all(r["choices"] == ["A", "B", "C"] and r["context"].endswith("Answer:") for r in res.per_example)
+
+
+def test_strict_and_extracted_exact_match_side_by_side(lm):
+    model, tok = lm
+    first = evaluate_task(model, tok, GEN_TASK, max_new_tokens=6)
+    # targets = the last word of what the model generates: strict misses multi-word outputs, extraction finds them
+    words = [r["generated"].split() for r in first.per_example]
+    keep = [i for i, w in enumerate(words) if w]
+    assert keep
+    task = TaskSpec("echo", "generation", GEN, tuple(Example(prompt=GEN[i].prompt, target=words[i][-1]) for i in keep),
+                    stop=("\n",), metadata={"extractors": (Extractor(regex=r"\S+", select=-1),)})
+    res = evaluate_task(model, tok, task, max_new_tokens=6)
+    assert res.metrics["exact_match_extracted"] == 1.0
+    multi = [len(words[i]) > 1 for i in keep]
+    assert res.metrics["exact_match"] == pytest.approx(1.0 - sum(multi) / len(keep))
+    assert res.intervals["exact_match_extracted"][1] == pytest.approx(1.0)
+    assert all(r["extracted_extracted"] == r["target"] for r in res.per_example)
+    override = evaluate_task(model, tok, task, max_new_tokens=6, extractors=())
+    assert set(override.metrics) == {"exact_match", "loglik", "answer_bpb"}
+
+
+def test_study_runs_both_formats_and_stores_exact_contexts(tmp_path):
+    cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=1, shots=(1,),
+                                 extra={"task": {"path": "task.jsonl", "format": "both"},
+                                        "fewshot": {"shots": [1], "seeds": 1, "sampler": "lm-eval"}}))
+    grid = build_grid(cfg)
+    assert sorted(j.cell for j in grid.evals) == ["k=1", "k=1 mc", "n=2", "n=2 mc"]
+    jobs.clear_caches()
+    try:
+        df = run_study(cfg, progress=False)
+    finally:
+        jobs.clear_caches()
+    assert set(df["task"]) == {"task", "task:mc"}
+    assert "acc_norm" not in set(df[df.task == "task:mc"]["metric"])
+    acc = df[df.metric == "accuracy"]
+    assert acc["stderr"].notna().all() and (acc["n_eval"] == 8).all()
+    with ResultsStore(cfg.store_path, create=False) as st:
+        fewshot = next(j for j in grid.evals if j.kind == "fewshot" and j.format == "mc")
+        records = st.examples(fewshot.key)
+    task = jobs._load_task(fewshot)
+    assert [r["context"] for r in records] == build_contexts(task, task.test, shots=1, seed=0, sampler="lm-eval")
+    assert all(len(r["logliks"]) == len(r["choices"]) for r in records)
