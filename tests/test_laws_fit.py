@@ -31,7 +31,7 @@ def test_parameter_recovery_and_bootstrap_coverage():
     for t in TRUTHS:
         for s in range(12):
             data = simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=1000 + s)
-            law, boot = bootstrap_law(data, fit_law(data), n=200, seed=s)
+            law, boot = bootstrap_law(data, fit_law(data, d0=t.d0), n=200, seed=s)  # recovery with D0 known
             truth = t.few_shot_emergence_point
             errors.append(abs(law.few_shot_emergence_point - truth))
             covered.append(boot.p5 <= truth <= boot.p95)
