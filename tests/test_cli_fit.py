@@ -62,6 +62,12 @@ def test_fit_out_writes_prediction_and_plots_then_predict_reads_it(tmp_path):
         assert lo <= v <= hi
     assert out["emergence_point"] == pytest.approx(pred["emergence_point"], abs=1e-4)
     assert out["emergence_interval"] == pytest.approx(pred["interval"], abs=1e-4)
+    # the report states the interval, what it includes and the D0 range at the top
+    r = emergence("report", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "report.html").read_text()
+    top = html[html.index('<section class="summary">'):html.index("</section>", html.index('<section class="summary">'))]
+    assert "90% interval [" in top and "unknown in [5, 50]" in top and "The interval includes" in top
 
 
 def test_fit_out_records_provenance_data_path_version_and_options(tmp_path):

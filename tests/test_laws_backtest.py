@@ -31,6 +31,11 @@ def test_fit_table_is_json_ready_and_close_to_the_truth(example):
     assert lo < out["emergence_point"] < hi
     assert out["law"]["form"] == "logpower" and set(out["law"]["params"]) >= {"k", "alpha", "C", "A", "B", "delta"}
     assert out["scale"]["params"]["at_loss"] > 0 and out["scale"]["flops"]["at_loss"] > 0
+    # the result is a typed object: the law and the rows for plots, the JSON for files; a law reads it back
+    from emergence_laws.laws.law import EmergenceLaw
+
+    assert res.task == "mc4_reasoning" and res.law.d0_range == (5.0, 50.0) and res.data.n_rows == len(example)
+    assert EmergenceLaw.from_json(res) == EmergenceLaw.from_json(out) and dict(res)["task"] == "mc4_reasoning"
 
 
 def test_backtest_table_predicts_from_weaker_models(example):
