@@ -39,7 +39,7 @@ def test_sigmoid_baseline_fails_visibly_on_pre_emergence_data_where_the_law_does
     for t in TRUTHS:
         for s in range(3):
             data = simulate_law_data(t, LADDER, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=s)
-            bt = backtest(data, t.few_shot_emergence_point + 0.05)
+            bt = backtest(data, t.few_shot_emergence_point + 0.05, d0=t.d0)  # D0 known: the law's own error
             law_err.append(bt.error_nats)
             sig_err.append(bt.sigmoid_error_nats)
             identified.append(bt.sigmoid.identified)

@@ -31,7 +31,7 @@ def test_parameter_recovery_and_bootstrap_coverage():
     for t in TRUTHS:
         for s in range(12):
             data = simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=1000 + s)
-            law, boot = bootstrap_law(data, fit_law(data), n=200, seed=s)
+            law, boot = bootstrap_law(data, fit_law(data, d0=t.d0), n=200, seed=s)  # recovery with D0 known
             truth = t.few_shot_emergence_point
             errors.append(abs(law.few_shot_emergence_point - truth))
             covered.append(boot.p5 <= truth <= boot.p95)
@@ -122,6 +122,9 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     law = fit_law(_rows_to_data(r))
     text = " | ".join(law.warnings)
     assert "single random subset" in text and "no small-data subsets" in text
+    assert "D0 (unknown in 5-50)" in text  # names the D0 range the fit used (shots 5), not one value
+    law = fit_law(_rows_to_data(r), d0=7.0)
+    assert "further from D0=7 " in " | ".join(law.warnings)
     # no late checkpoints: weak models only
     r = simulate_rows(t, np.linspace(2.95, 4.2, 10), AMOUNTS, seeds=2, n_eval=500, rng=0)
     law = fit_law(_rows_to_data(r))

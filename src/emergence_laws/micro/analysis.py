@@ -201,15 +201,19 @@ def lora_vs_full(table, curve, truth: float, chance: float, amounts: Sequence[in
 
 def ablations(bt: Backtester, k: float, amounts: Sequence[int], seeds: Sequence[int]) -> list[dict[str, Any]]:
     """The paper's ablations at k: the full design, then without the smallest data amounts (the lower
-    half), without the late checkpoints (the strongest half of the fit set), with one subset per amount."""
+    half), without the late checkpoints (the strongest half of the finetuned checkpoints of the fit set,
+    dropped altogether), and with one random subset per amount."""
     kept = fit_set(bt.curve, bt.budget, k)
+    t = bt.table
+    tuned = [m for m in kept if ((t["model"] == m) & (t["n_train"] > 0)).any()]
+    late = tuned[len(tuned) - len(tuned) // 2:] if len(tuned) > 1 else []
     amounts = sorted(amounts)
     designs: list[tuple[str, Any]] = [
         ("full design", bt.rows_for(kept)),
         (f"without the smallest amounts (n < {amounts[len(amounts) // 2]})",
          bt.rows_for(kept, amounts=amounts[len(amounts) // 2:])),
-        (f"without the late checkpoints (the strongest {len(kept) - len(kept) // 2} of {len(kept)})",
-         bt.rows_for(kept[: len(kept) // 2])),
+        (f"without the late checkpoints (the strongest {len(late)} of {len(tuned)} finetuned)",
+         bt.rows_for([m for m in kept if m not in late])),
         ("one subset per amount", bt.rows_for(kept, seeds=[min(seeds)])),
     ]
     out = []

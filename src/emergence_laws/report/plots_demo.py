@@ -6,6 +6,7 @@ reference text) and writes one PNG through `report.figure`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,7 @@ def plot_shift_by_amount(shifts: Sequence[Mapping[str, Any]], path: str | Path) 
         if comp:
             ax_r = ax.twinx()
             ax_r.plot(*zip(*comp), "s:", color="C2", label="compute ratio")
-            ax_r.set_yscale("log")
-            ax_r.set_ylabel("x less compute than few-shot", color="C2")
+            ax_r.set_ylabel("x less compute than few-shot (dotted)", color="C2")
     flat = [s["n_train"] for s in shifts if not s.get("emerged")]
     if flat:
         ax.scatter(flat, np.zeros(len(flat)), marker="x", color="gray", label="at chance on these checkpoints")
@@ -83,8 +83,8 @@ def plot_shift_by_amount(shifts: Sequence[Mapping[str, Any]], path: str | Path) 
 
 def plot_ablations(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """|error| of each design (bar), its interval width (whisker), and which designs cannot be fitted."""
-    fig, (ax,) = grid(1, 1, (6.4, 3.4))
-    names = [r["design"] for r in rows]
+    fig, (ax,) = grid(1, 1, (7.0, 3.6))
+    names = [textwrap.fill(r["design"], 30) for r in rows]
     y = np.arange(len(rows))[::-1]
     errs = [r.get("error_nats") for r in rows]
     ax.barh(y, [e if e is not None else 0 for e in errs], color=["C0"] + ["C1"] * (len(rows) - 1))
