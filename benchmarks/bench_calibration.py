@@ -77,6 +77,26 @@ METHODS: dict[str, dict] = {
 }
 
 
+#: Fields of a fit's record that follow from point, lo, hi and the truth (left out of the JSON files).
+DERIVED = ("covered", "width", "error", "seconds")
+
+
+def compact_json(obj) -> str:
+    """Strict, compact JSON, floats rounded to 5 decimals, per-fit records without their :data:`DERIVED` fields."""
+    def rnd(x):
+        if isinstance(x, float):
+            return round(x, 5)
+        if isinstance(x, dict):
+            if "point" in x and "lo" in x and "demo" not in x:  # a synthetic table's fit, not a demo row
+                x = {k: v for k, v in x.items() if k not in DERIVED}
+            return {k: rnd(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [rnd(v) for v in x]
+        return x
+
+    return json.dumps(rnd(clean(obj)), separators=(",", ":"), allow_nan=False) + "\n"
+
+
 def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict:
     """Fit one table one way; the point estimate, the 90% interval, and the time taken."""
     data = table.law_data()
@@ -295,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(out), indent=1, allow_nan=False) + "\n")
+    path.write_text(compact_json(out))
     print(markdown(summary, demos))
     if summary["cells"]:
         print("\n" + compact(summary))

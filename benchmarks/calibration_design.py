@@ -13,7 +13,6 @@ table and writes ``benchmarks/results/calibration_design.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -24,7 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_calibration as bc
 
-from emergence_laws.jsonutil import clean
 from emergence_laws.laws import bootstrap as boot_mod
 from emergence_laws.laws import d0 as d0_mod
 from emergence_laws.laws import fit as fit_mod
@@ -128,8 +126,8 @@ def main() -> int:
             print(row(name, per_cell))
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean({"tables_per_cell": args.tables, "variants": results, "stress": stress,
-                                      "seconds": round(time.perf_counter() - t0, 1)}), allow_nan=False) + "\n")
+    path.write_text(bc.compact_json({"tables_per_cell": args.tables, "variants": results, "stress": stress,
+                                     "seconds": round(time.perf_counter() - t0, 1)}))
     print(f"\nwrote {path}", file=sys.stderr)
     return 0
 
