@@ -26,32 +26,50 @@ def test_world_is_deterministic():
     assert MicroWorld(WorldConfig(seed=4)).corpus_words(2000) != a.corpus_words(2000)
 
 
-def test_fact_quiz_asks_about_entities_the_corpus_never_quizzes():
-    world = MicroWorld(WorldConfig(seed=1, quiz_frac=0.05, n_test=100, n_train=300))
+def _documents(world: MicroWorld, kind: str, n_tokens: int = 60_000) -> list[str]:
+    return [d.strip() for d in " ".join(world.corpus_words(n_tokens)).split("\n") if d.strip().startswith(kind)]
+
+
+def test_fact_code_asks_held_out_facts_in_the_shouted_register():
+    world = MicroWorld(WorldConfig(seed=1, code_frac=0.01, n_test=100, n_train=300))
     task = world.task()
-    test_ents, train_ents = world.quiz_entities()
+    assert task.name == "fact-code" and task.metadata["description"] == "shout : "
+    test_ents, train_ents = world.task_entities()
     assert not set(test_ents) & set(train_ents)
-    quizzed_words = " ".join(world.corpus_words(60_000))
-    quizzes = [q for q in quizzed_words.split("\n") if q.strip().startswith("quiz")]
-    assert len(quizzes) > 20  # quizzes exist, at about quiz_frac of the documents
-    asked = {tuple(line.split()[:3]) for q in quizzes for line in q.replace("quiz", "").split(";") if line.strip()}
-    assert asked and not asked & set(world.unquizzed)  # the task's entities are never quizzed in the corpus
+    shouted = _documents(world, "shout")
+    assert len(shouted) > 10  # shouted documents exist, at about code_frac of the documents
+    stated = {tuple(f.split()[1:4]) for d in shouted for f in d.split(":", 1)[1].split(".") if f.strip()}
+    assert stated and not stated & set(world.held_out)  # the task's entities are never shouted in the corpus
+    assert all(w.isupper() for d in shouted for f in d.split(":", 1)[1].split(".") if f.strip()
+               for w in [f.split()[-1]])  # objects are code words
     for split, ents in ((task.test, test_ents), (task.train, train_ents)):
         for ex in split:
             words = ex.prompt.split()
-            assert words[0] == "quiz" and words[-1] == "?"
             ent = tuple(words[1:4])
-            assert ent in ents
-            assert world.facts[ent] == (words[4], ex.choices[ex.answer])  # the answer is the stated fact
-            assert len(ex.choices) == 4 and len(set(ex.choices)) == 4
+            assert words[0] == "the" and words[-1] == "the" and ent in ents
+            verb, obj = world.facts[ent]
+            assert words[4] == verb and ex.choices[ex.answer] == obj.upper()  # the answer is the coded fact
+            assert len(ex.choices) == 4 and len(set(ex.choices)) == 4 and all(c.isupper() for c in ex.choices)
     # each test entity once before any repeats; answers spread over the four positions (chance 1/4)
     assert len({ex.prompt for ex in task.test}) == min(len(test_ents), len(task.test))
     positions = pd.Series([ex.answer for ex in task.test]).value_counts()
     assert len(positions) == 4 and positions.min() >= 10
 
 
+def test_fact_quiz_is_kept_for_the_sweep():
+    world = MicroWorld(WorldConfig(seed=1, task="fact-quiz", code_frac=0.0, quiz_frac=0.05, n_test=50, n_train=50))
+    task = world.task()
+    asked = {tuple(line.split()[:3]) for q in _documents(world, "quiz")
+             for line in q.replace("quiz", "").split(";") if line.strip()}
+    assert asked and not asked & set(world.held_out)  # the task's entities are never quizzed in the corpus
+    for ex in task.test:
+        words = ex.prompt.split()
+        assert words[0] == "quiz" and words[-1] == "?"
+        assert world.facts[tuple(words[1:4])] == (words[4], ex.choices[ex.answer])
+
+
 def test_kv_recall_world_is_kept_for_the_sweep():
-    task = MicroWorld(WorldConfig(seed=3, task="kv-recall", record_frac=0.2)).task()
+    task = MicroWorld(WorldConfig(seed=3, task="kv-recall", code_frac=0.0, record_frac=0.2)).task()
     assert not {e.prompt for e in task.train} & {e.prompt for e in task.test}
     for ex in task.test:
         key = ex.prompt.split()[-1]
@@ -63,7 +81,8 @@ def test_kv_recall_world_is_kept_for_the_sweep():
 def test_world_config_refuses_nonsense():
     from emergence_laws.errors import ConfigError
 
-    for bad in ({"task": "nope"}, {"quiz_frac": 0.7, "record_frac": 0.5}, {"test_band": (0.5, 0.2)}):
+    for bad in ({"task": "nope"}, {"quiz_frac": 0.7, "record_frac": 0.5}, {"code_frac": -0.1},
+                {"test_band": (0.5, 0.2)}):
         with pytest.raises(ConfigError):
             WorldConfig(**bad)
 

@@ -1,30 +1,35 @@
 """The micro world: a seeded generated language, its pretraining corpus, a reference text, and one task.
 
-The language has three kinds of documents (one per line):
+The language has four kinds of documents (one per line):
 
 * **Facts** — ``the calm white koi takes the ape .``: each of 4,608 entities (16 adjectives × 12
   colours × 24 nouns) has one fixed verb and object; entities are drawn with Zipfian frequencies,
   so a model memorises them head first and its loss keeps falling smoothly for the whole run — the
   knowledge that pretraining builds gradually, and that pretraining loss measures.
-* **Quizzes** (rare: `quiz_frac` of the documents) — ``quiz calm white koi takes ? ape ; big red cat
-  eats ? fish ;``: the same facts asked in a question format. Quizzes only ever ask about the
-  *quizzable* half of the entities; the other half (every other entity in frequency order) is
-  stated in facts but never quizzed.
-* **Records** (the earlier world's skill; `record_frac`, 0 by default) — ``c3 a7 f1 e0 ; a 7 ;``:
-  key-value lists followed by look-ups.
+* **Shouted facts** (rare: `code_frac` of the documents) — ``shout : the calm white koi takes the
+  APE . the big red cat eats the FISH .``: the same facts in a register where every object is
+  written as its code word (one new token per noun: ``ape`` → ``APE``). They only ever state the
+  facts of the *shown* half of the entities; the other half (every other entity in frequency
+  order) is stated in plain facts only.
+* **Quizzes** (`quiz_frac`, 0 by default) — ``quiz calm white koi takes ? ape ;``: the facts asked
+  in a question format, for the shown half only.
+* **Records** (`record_frac`, 0 by default) — ``c3 a7 f1 e0 ; a 7 ;``: key-value lists followed by
+  look-ups.
 
-The task, ``fact-quiz`` (the default), asks the quiz question about entities that are never quizzed
-in the corpus, as 4-way multiple choice over nouns (chance 1/4): ``quiz calm white koi takes ?`` →
-``ape``. Answering needs two things: the fact (knowledge, which the model gains smoothly, frequent
-entities first) and the skill of reading the quiz format for an entity it has only seen stated —
-which, with quizzes this rare, a model picks up late and abruptly. Few-shot prompts (several
-``quiz ... ? answer`` blocks joined by `` ; ``) sit at chance until then, then jump. Finetuning on
-quiz examples teaches the format in a few steps and so exposes the knowledge of much weaker
-checkpoints, the more so the more examples: the lever the emergence law measures. Test and
-finetuning questions are about disjoint entities, so finetuning cannot teach the test answers.
+The default task, ``fact-code``, asks for a fact of the *held-out* half in the shouted register, as
+4-way multiple choice over code words (chance 1/4): ``shout : the calm white koi takes the`` →
+``APE``. Answering needs the fact (knowledge, which the model gains smoothly, frequent entities
+first) and the code of its object (an output format that pretraining teaches only through the rare
+shouted documents). Few-shot prompts (several shouted facts of other held-out entities, then the
+question) sit at chance long after the knowledge is there; finetuning on shouted facts teaches the
+code in a few steps — better the more examples — and so exposes the knowledge of much weaker
+checkpoints: the lever the emergence law measures. Test and finetuning questions are about
+disjoint entities, so finetuning cannot teach the test answers.
 
-The earlier task, ``kv-recall`` (a look-up in a fresh record), is kept for the world sweep
-(`scripts/world_sweep.py`): there finetuning moves emergence by only ~0.04 nats.
+Two earlier candidate tasks are kept for the world sweep (`scripts/world_sweep.py`): ``fact-quiz``
+(the quiz format for held-out entities) and ``kv-recall`` (a look-up in a fresh record, an attention
+circuit that forms abruptly; there finetuning moves emergence little until it has thousands of
+examples).
 
 Everything is a pure function of `WorldConfig` (its `seed` included); the tokenizer's vocabulary
 is `MicroWorld.words`.
@@ -48,27 +53,31 @@ NOUNS: tuple[str, ...] = ("cat", "dog", "bird", "fish", "fox", "owl", "bee", "an
 VERBS: tuple[str, ...] = ("sees", "finds", "likes", "eats", "chases", "hears", "takes", "wants")
 ADJECTIVES: tuple[str, ...] = ("big", "old", "small", "fast", "tall", "young", "wild", "shy", "calm", "loud", "slow", "bold", "kind", "odd", "rich", "thin")
 COLOURS: tuple[str, ...] = ("red", "blue", "green", "gray", "pink", "brown", "black", "white", "gold", "tan", "teal", "plum")
-PUNCT: tuple[str, ...] = ("the", ".", ";", "?", "quiz")
+CODES: tuple[str, ...] = tuple(n.upper() for n in NOUNS)
+PUNCT: tuple[str, ...] = ("the", ".", ";", "?", "quiz", "shout", ":")
 
-TASKS: tuple[str, ...] = ("fact-quiz", "kv-recall")
+TASKS: tuple[str, ...] = ("fact-code", "fact-quiz", "kv-recall")
 
 Entity = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """What determines the world. `task`: ``fact-quiz`` or ``kv-recall``; `quiz_frac` / `record_frac`:
-    share of documents that are quizzes / records (the rest are facts); `quiz_lines`: min/max
-    questions per quiz; `zipf`: exponent of entity frequencies; `test_band`: the frequency band
-    (fractions of the never-quizzed entities, most frequent first) that fact-quiz questions come
-    from, split in halves for test and finetuning; `pairs`: min/max pairs per record;
-    `n_train`/`n_test`: task pool sizes (train = finetuning data and few-shot demos)."""
+    """What determines the world. `task`: ``fact-code``, ``fact-quiz`` or ``kv-recall``;
+    `code_frac` / `quiz_frac` / `record_frac`: share of documents that are shouted facts / quizzes /
+    records (the rest are plain facts); `code_facts` / `quiz_lines`: min/max facts per shouted
+    document / questions per quiz; `zipf`: exponent of entity frequencies; `test_band`: the
+    frequency band (fractions of the held-out entities, most frequent first) that fact-code and
+    fact-quiz questions come from, split in halves for test and finetuning; `pairs`: min/max pairs
+    per record; `n_train`/`n_test`: task pool sizes (train = finetuning data and few-shot demos)."""
 
     seed: int = 0
-    task: str = "fact-quiz"
+    task: str = "fact-code"
     entities: tuple[int, int, int] = (16, 12, 24)
     zipf: float = 1.0
-    quiz_frac: float = 0.002
+    code_frac: float = 0.0001
+    code_facts: tuple[int, int] = (1, 4)
+    quiz_frac: float = 0.0
     quiz_lines: tuple[int, int] = (1, 3)
     record_frac: float = 0.0
     pairs: tuple[int, int] = (4, 6)
@@ -81,15 +90,17 @@ class WorldConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"world task {self.task!r} is unknown; use one of {', '.join(TASKS)}")
-        if not 0.0 <= self.quiz_frac + self.record_frac < 1.0:
-            raise ConfigError("quiz_frac + record_frac must be in [0, 1): the rest of the corpus is facts")
+        fracs = (self.code_frac, self.quiz_frac, self.record_frac)
+        if min(fracs) < 0.0 or sum(fracs) >= 1.0:
+            raise ConfigError("code_frac, quiz_frac and record_frac must be >= 0 and sum to < 1: the rest of the "
+                              "corpus is plain facts")
         lo, hi = self.test_band
         if not 0.0 <= lo < hi <= 1.0:
             raise ConfigError(f"test_band {self.test_band} must satisfy 0 <= lo < hi <= 1")
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for k in ("pairs", "entities", "quiz_lines", "test_band"):
+        for k in ("pairs", "entities", "code_facts", "quiz_lines", "test_band"):
             d[k] = list(d[k])
         return d
 
@@ -108,20 +119,31 @@ class MicroWorld:
         self.facts = {e: (rng.choice(VERBS), rng.choice(self.nouns)) for e in ents}
         weights = [1.0 / (i + 1) ** self.config.zipf for i in range(len(ents))]
         self._cum_weights = list(itertools.accumulate(weights))  # as random.choices builds from weights
-        self.unquizzed: list[Entity] = ents[1::2]  # stated in facts, never quizzed: the task asks about these
-        self.quizzable: list[Entity] = ents[0::2]
-        self._cum_quizzable = list(itertools.accumulate(weights[0::2]))
+        self.held_out: list[Entity] = ents[1::2]  # only ever stated plainly: the task asks about these
+        self.shown: list[Entity] = ents[0::2]  # also shouted and quizzed
+        self._cum_shown = list(itertools.accumulate(weights[0::2]))
+        self.code = dict(zip(NOUNS, CODES))
 
     @property
     def words(self) -> list[str]:
         """The vocabulary (without special tokens and newline), in a fixed order."""
-        return [*KEYS, *VALUES, *FUSED, *self.nouns, *VERBS, *self.adjectives, *self.colours, *PUNCT]
+        return [*KEYS, *VALUES, *FUSED, *self.nouns, *(self.code[n] for n in self.nouns), *VERBS, *self.adjectives,
+                *self.colours, *PUNCT]
 
     # -- documents -------------------------------------------------------------------------
-    def _fact(self, rng: random.Random) -> list[str]:
-        e = rng.choices(self.entities, cum_weights=self._cum_weights)[0]
+    def statement(self, e: Entity, *, shouted: bool = False) -> list[str]:
+        """The fact about `e` (``the A C N verb the`` + object + ``.``), its object coded when `shouted`."""
         verb, obj = self.facts[e]
-        return ["the", *e, verb, "the", obj, "."]
+        return ["the", *e, verb, "the", self.code[obj] if shouted else obj, "."]
+
+    def _fact(self, rng: random.Random) -> list[str]:
+        return self.statement(rng.choices(self.entities, cum_weights=self._cum_weights)[0])
+
+    def _shouted(self, rng: random.Random) -> list[str]:
+        out = ["shout", ":"]
+        for _ in range(rng.randint(*self.config.code_facts)):
+            out += self.statement(rng.choices(self.shown, cum_weights=self._cum_shown)[0], shouted=True)
+        return out
 
     def question(self, e: Entity) -> tuple[list[str], str]:
         """The quiz question about entity `e` (without the leading ``quiz``) and its answer."""
@@ -131,7 +153,7 @@ class MicroWorld:
     def _quiz(self, rng: random.Random) -> list[str]:
         out = ["quiz"]
         for _ in range(rng.randint(*self.config.quiz_lines)):
-            e = rng.choices(self.quizzable, cum_weights=self._cum_quizzable)[0]
+            e = rng.choices(self.shown, cum_weights=self._cum_shown)[0]
             q, a = self.question(e)
             out += [*q, a, ";"]
         return out
@@ -148,10 +170,12 @@ class MicroWorld:
         return out
 
     def _document(self, rng: random.Random) -> list[str]:
-        u = rng.random()
-        if u < self.config.quiz_frac:
+        u, c = rng.random(), self.config
+        if u < c.code_frac:
+            return self._shouted(rng)
+        if u < c.code_frac + c.quiz_frac:
             return self._quiz(rng)
-        if u < self.config.quiz_frac + self.config.record_frac:
+        if u < c.code_frac + c.quiz_frac + c.record_frac:
             return self._record(rng)
         out: list[str] = []
         for _ in range(rng.randint(1, 4)):
@@ -175,33 +199,55 @@ class MicroWorld:
     # -- the tasks -------------------------------------------------------------------------
     def task(self) -> TaskSpec:
         """The configured task (multiple choice, chance = 1/n_choices); train and test are disjoint."""
-        return self._fact_quiz() if self.config.task == "fact-quiz" else self._kv_recall()
+        return {"fact-code": self._fact_code, "fact-quiz": self._fact_quiz, "kv-recall": self._kv_recall}[
+            self.config.task]()
 
-    def quiz_entities(self) -> tuple[list[Entity], list[Entity]]:
-        """(test entities, finetuning entities) of the fact-quiz task: the never-quizzed entities in
-        `test_band`, split in two random halves."""
+    def task_entities(self) -> tuple[list[Entity], list[Entity]]:
+        """(test entities, finetuning entities) of the fact tasks: the held-out entities in `test_band`,
+        split in two random halves."""
         lo, hi = self.config.test_band
-        n = len(self.unquizzed)
-        band = list(self.unquizzed[int(lo * n): max(int(hi * n), int(lo * n) + 2)])
+        n = len(self.held_out)
+        band = list(self.held_out[int(lo * n): max(int(hi * n), int(lo * n) + 2)])
         random.Random(f"quiz-split:{self.config.seed}").shuffle(band)
         half = len(band) // 2
         return band[:half], band[half:]
 
+    def _choices(self, answer: str, rng: random.Random) -> tuple[list[str], int]:
+        others = [n for n in self.nouns if n != answer]
+        rng.shuffle(others)
+        choices = [answer, *others[: self.config.n_choices - 1]]
+        rng.shuffle(choices)
+        return choices, choices.index(answer)
+
+    def _fact_examples(self, make) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+        """(train, test) of a fact task; `make(entity, rng)` builds one example. Each test entity is asked
+        once before any repeats (answers about one entity are correlated)."""
+        rng = random.Random(f"task:{self.config.seed}")
+        test_ents, train_ents = self.task_entities()
+        test = tuple(make(test_ents[i % len(test_ents)], rng) for i in range(self.config.n_test))
+        train = tuple(make(rng.choice(train_ents), rng) for _ in range(self.config.n_train))
+        return train, test
+
+    def _code_example(self, e: Entity, rng: random.Random) -> Example:
+        stmt = self.statement(e)
+        choices, answer = self._choices(self.facts[e][1], rng)
+        return Example(prompt=" ".join(stmt[:-2]), choices=tuple(self.code[c] for c in choices), answer=answer)
+
+    def _fact_code(self) -> TaskSpec:
+        train, test = self._fact_examples(self._code_example)
+        return TaskSpec(
+            name="fact-code", kind="multiple_choice", train=train, test=test,
+            fewshot_delimiter=" . ", target_delimiter=" ", stop=(".",),
+            metadata={"description": "shout : ", "world": self.config.to_dict()},
+        )
+
     def _quiz_example(self, e: Entity, rng: random.Random) -> Example:
         q, a = self.question(e)
-        others = [n for n in self.nouns if n != a]
-        rng.shuffle(others)
-        choices = [a, *others[: self.config.n_choices - 1]]
-        rng.shuffle(choices)
-        return Example(prompt="quiz " + " ".join(q), choices=tuple(choices), answer=choices.index(a))
+        choices, answer = self._choices(a, rng)
+        return Example(prompt="quiz " + " ".join(q), choices=tuple(choices), answer=answer)
 
     def _fact_quiz(self) -> TaskSpec:
-        rng = random.Random(f"task:{self.config.seed}")
-        test_ents, train_ents = self.quiz_entities()
-        # each test entity once before any repeats (answers of one entity are correlated)
-        order = [test_ents[i % len(test_ents)] for i in range(self.config.n_test)]
-        test = tuple(self._quiz_example(e, rng) for e in order)
-        train = tuple(self._quiz_example(rng.choice(train_ents), rng) for _ in range(self.config.n_train))
+        train, test = self._fact_examples(self._quiz_example)
         return TaskSpec(
             name="fact-quiz", kind="multiple_choice", train=train, test=test,
             fewshot_delimiter=" ; ", target_delimiter=" ", stop=(";",),

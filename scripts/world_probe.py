@@ -1,0 +1,103 @@
+"""Probe a candidate micro world fast: its few-shot curve, its knowledge, and what finetuning does.
+
+    python scripts/world_probe.py --world '{"task": "fact-code", "code_frac": 0.0001}' \
+        --ladder '{"steps": 3000, "checkpoints": 30, "first_checkpoint": 40, "spacing": "log"}' \
+        --finetune-at 13 17 21 --amounts 32 128 512 2048 --out probe.json
+
+Pretrains a ladder (cached in --cache by config), then for every checkpoint: pretraining loss (nats/
+token), few-shot and zero-shot accuracy, and — for the fact tasks — cloze accuracy (the same questions
+answered with the plain noun: the knowledge the format hides). Then finetunes the checkpoints given by
+index on each amount (in the few-shot format, as the demo does) and evaluates them. In-process and
+without the study store: for exploring worlds before a demo design is fixed; `scripts/world_sweep.py`
+measures candidates through the demo's own pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def cloze_task(world, task):
+    """The fact task's questions with plain nouns as choices and no register marker (fact tasks only)."""
+    from emergence_laws.tasks.spec import Example
+
+    def plain(ex):
+        words = [w for w in ex.prompt.split() if w not in ("quiz", "?")]
+        if words[0] != "the":
+            words = ["the", *words, "the"]
+        return Example(prompt=" ".join(words), choices=tuple(c.lower() for c in ex.choices), answer=ex.answer)
+
+    return replace(task, name=task.name + "-cloze", test=tuple(plain(e) for e in task.test),
+                   metadata={**task.metadata, "description": ""})
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", default="{}", help="WorldConfig fields as JSON")
+    ap.add_argument("--ladder", default="{}", help="LadderConfig fields as JSON")
+    ap.add_argument("--shots", type=int, default=4)
+    ap.add_argument("--finetune-at", type=int, nargs="*", default=[], help="checkpoint indices to finetune")
+    ap.add_argument("--amounts", type=int, nargs="*", default=[32, 128, 512, 2048])
+    ap.add_argument("--finetune", default='{"lr": 3e-4, "epochs": 3, "batch_size": 16}',
+                    help="FinetuneConfig fields as JSON")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--cache", default=str(Path.home() / ".cache" / "emergence-laws" / "probe"))
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    from transformers.utils import logging as hf_logging
+
+    from emergence_laws.evaluation import evaluate_task
+    from emergence_laws.finetuning import FinetuneConfig, finetune
+    from emergence_laws.micro.pretrain import LadderConfig, pretrain_ladder
+    from emergence_laws.micro.world import MicroWorld, WorldConfig
+    from emergence_laws.models import load_model
+    from emergence_laws.models.loss import pretraining_loss
+    from emergence_laws.threads import resolve_threads, set_torch_threads
+
+    hf_logging.disable_progress_bar()
+    threads = set_torch_threads(resolve_threads(args.threads))
+    world = MicroWorld(WorldConfig(**json.loads(args.world)))
+    lcfg = LadderConfig(**{**json.loads(args.ladder), "threads": threads})
+    key = hashlib.sha256(json.dumps([world.config.to_dict(), lcfg.to_dict()], sort_keys=True).encode()).hexdigest()[:12]
+    folder = Path(args.cache) / key
+    t0 = time.perf_counter()
+    if not (folder / "ladder.json").exists():
+        pretrain_ladder(world, lcfg, folder)
+    ladder = json.loads((folder / "ladder.json").read_text())["checkpoints"]
+    print(f"ladder {folder} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    task, ref = world.task(), world.reference_text()
+    cloze = cloze_task(world, task) if world.config.task != "kv-recall" else None
+    out = {"world": world.config.to_dict(), "ladder": lcfg.to_dict(), "shots": args.shots, "rows": []}
+    for rec in ladder:
+        model, tok = load_model(rec["path"], device="cpu", dtype="float32")
+        row = {"step": rec["step"], "flops": 6.0 * rec["params"] * rec["tokens"],
+               "loss": pretraining_loss(model, tok, ref, seq_len=lcfg.seq_len),
+               "fewshot": evaluate_task(model, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"],
+               "zeroshot": evaluate_task(model, tok, task, shots=0, batch_size=64).metrics["accuracy"],
+               "finetuned": {}}
+        if cloze is not None:
+            row["cloze"] = evaluate_task(model, tok, cloze, shots=0, batch_size=64).metrics["accuracy"]
+        out["rows"].append(row)
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
+                          if k != "finetuned"}), flush=True)
+    ft_kw = json.loads(args.finetune)
+    for i in args.finetune_at:
+        model, tok = load_model(ladder[i]["path"], device="cpu", dtype="float32")
+        for n in args.amounts:
+            cfg = FinetuneConfig(seed=0, shots=args.shots, **ft_kw)
+            tuned = finetune(model, tok, task, task.train[:n], cfg)
+            acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
+            out["rows"][i]["finetuned"][n] = acc
+            print(f"finetuned step {ladder[i]['step']} n={n}: accuracy {acc:.3f}", flush=True)
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
