@@ -24,6 +24,7 @@ import pandas as pd
 
 from emergence_laws.analysis.series import (
     LOG_AXES,
+    LOSS_AXES,
     POOLED,
     X_UNITS,
     Series,
@@ -85,7 +86,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
 
     is_emergent = det.label == "emergent"
     lo, hi = from_u(x, det.onset_lo), from_u(x, det.onset_hi)
-    if x == "pretrain_loss" and lo is not None and hi is not None:
+    if x in LOSS_AXES and lo is not None and hi is not None:
         lo, hi = min(lo, hi), max(lo, hi)
     row: dict[str, Any] = {
         "series": s.sid,

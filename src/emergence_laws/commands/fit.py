@@ -8,11 +8,14 @@ import sys
 
 from emergence_laws.commands.common import (
     LAW_OPTIONS,
+    LOSS_AXES,
     add_law_options,
+    add_loss_axis_option,
     check_bootstrap,
     directions,
     load_table,
     make_out_dir,
+    on_loss_axis,
     provenance,
 )
 
@@ -34,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--task", help="task to fit (needed when the table holds several)")
     add_law_options(p, bootstrap=200)
+    add_loss_axis_option(p)
     p.add_argument(
         "--baseline",
         choices=("none", "sigmoid"),
@@ -46,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: options of `emergence fit` recorded in the provenance of its results
-FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline")
+FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline", "x")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import baseline_table, fit_table
 
     check_bootstrap(args)
-    df = load_table(args)
+    df = on_loss_axis(load_table(args), args.x)
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
     else:
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             directions=directions(args),
         )
     res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
+    res["x_axis"], res["x_unit"] = LOSS_AXES[args.x]
     files = []
     if args.out:
         from emergence_laws.report import plots_fit
@@ -126,24 +131,25 @@ def _print_text(res: dict, files: list, *, sigmoid: bool) -> None:
     else:
         iv = res["interval"]
         ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
+        u = res.get("x_unit", "nats")
         print(
             f"task {res['task']} ({res['metric']}): few-shot emergence predicted at pretraining loss "
-            f"{res['emergence_point']:.3f} nats{ivs}, D0={res['d0']:g}"
+            f"{res['emergence_point']:.3f} {u}{ivs}, D0={res['d0']:g}"
         )
         p = res["law"]["params"]
         basis = "(ln D)" if res["law"]["form"] == "logpower" else "D"
         print(
-            f"  law: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} nats; A = {p['A']:.3g}/nat, "
-            f"B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows"
+            f"  law: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} {u}; A = {p['A']:.3g} per unit of "
+            f"loss, B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows"
         )
         obs = res.get("fewshot_observed")
         if obs:
             print(
                 "  observed few-shot elbow: "
                 + (
-                    f"{obs['E']:.3f} nats"
+                    f"{obs['E']:.3f} {u}"
                     if obs["emerged"]
-                    else f"not yet (flat down to {obs['strongest_loss']:.3f} nats)"
+                    else f"not yet (flat down to {obs['strongest_loss']:.3f} {u})"
                 )
             )
     s = _fmt_scale(res.get("scale"))

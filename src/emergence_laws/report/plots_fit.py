@@ -20,6 +20,7 @@ from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.forms import shift
 from emergence_laws.metrics import metric_info
 from emergence_laws.report import figure
+from emergence_laws.results.binomial import wilson_interval
 
 
 def _colors(n: int):
@@ -39,10 +40,31 @@ def _loss_grid(loss, far) -> np.ndarray:
     return np.linspace(near.min() - 0.05, near.max() + 0.05, 300)
 
 
+def _unit(result, per_token: bool = False) -> str:
+    """The loss axis's unit: nats (per token) unless the law was fitted in bits per byte (``fit --x bpb``)."""
+    unit = result.get("x_unit", "nats") if hasattr(result, "get") else "nats"
+    return "nats/token" if per_token and unit == "nats" else unit
+
+
+def _wilson_bars(ax, x, values, n_eval, color) -> None:
+    """Wilson 95% intervals on the points that are proportions of a known number of examples."""
+    if n_eval is None:
+        return
+    ok = np.isfinite(n_eval) & (n_eval > 0) & (values >= 0) & (values <= 1)
+    if not ok.any():
+        return
+    lo_hi = np.array([wilson_interval(v, n) for v, n in zip(values[ok], n_eval[ok])])
+    yerr = np.vstack([values[ok] - lo_hi[:, 0], lo_hi[:, 1] - values[ok]])
+    ax.errorbar(x[ok], values[ok], yerr=np.clip(yerr, 0, None), fmt="none", ecolor=color, alpha=0.35, lw=0.8,
+                capsize=0)
+
+
 def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
-    """Metric vs pretraining loss per data amount (points: rows; lines: the fitted law); few-shot in black."""
+    """Metric vs pretraining loss per data amount (points: rows, with Wilson 95% bars for accuracies of
+    known n_eval; lines: the fitted law); few-shot in black."""
     law, data = result.law, result.data
     own, units = _units(result)
+    discrete = metric_info(str(result.get("metric", "")), result.get("higher_is_better")).discrete
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(data.loss)
     grid = _loss_grid(data.loss, far)
@@ -50,6 +72,8 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
     for c, d in zip(_colors(len(amounts)), amounts):
         m = data.n_train == d
         ax.scatter(data.loss[m], own(data.value[m]), s=14, color=c, alpha=0.7)
+        if discrete:
+            _wilson_bars(ax, data.loss[m], own(data.value[m]), None if data.n_eval is None else data.n_eval[m], c)
         ax.plot(grid, units(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
     fs = data.is_fewshot
     ept = law.few_shot_emergence_point
@@ -57,15 +81,18 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
         ax.scatter(
             data.loss[fs], own(data.value[fs]), s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
         )
+        if discrete:
+            _wilson_bars(ax, data.loss[fs], own(data.value[fs]), None if data.n_eval is None else data.n_eval[fs],
+                         "black")
         ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
-    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} nats")
+    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} {_unit(result)}")
     if law.interval:
         ax.axvspan(*law.interval, color="crimson", alpha=0.12, label="5-95% interval")
     if data.chance is not None:
         ax.axhline(own(data.chance), color="grey", lw=0.8, ls=":", label="chance")
     figure.setup_x(ax, "pretrain_loss")
     figure.clip_x(ax, data.loss, own(data.value), far)
-    ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
+    ax.set_xlabel(f"pretraining loss ({_unit(result, per_token=True)})  →  stronger models")
     ax.set_ylabel(result.get("metric", "metric") if hasattr(result, "get") else "metric")
     ax.set_title(title or f"{result.get('task', '')}: emergence law ({law.form}, {law.elbow})")
     ax.legend(fontsize=7, loc="upper left")
@@ -122,7 +149,7 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         )
     ax.set_xscale("log")
     ax.set_xlabel("finetuning examples D (log scale)")
-    ax.set_ylabel("emergence point E(D) (nats/token)")
+    ax.set_ylabel(f"emergence point E(D) ({_unit(result, per_token=True)})")
     ax.set_title(title or f"{result.get('task', '')}: emergence shifts with data")
     ax.legend(fontsize=7)
     return figure.save(fig, path, dpi=120)
