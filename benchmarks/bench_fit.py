@@ -20,7 +20,10 @@ import time
 import numpy as np
 
 from emergence_laws.laws.bootstrap import bootstrap_law, resample_weights
-from emergence_laws.laws.fit import EmergenceLaw, Objective, _bounds, _minimise, fit_law
+from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.likelihood import Likelihood
+from emergence_laws.laws.optimise import law_bounds, minimise
 from emergence_laws.laws.simulate import simulate_law_data
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
@@ -38,12 +41,12 @@ def fit_and_bootstrap(data, n_boot: int):
 def naive(data, n_boot: int):
     """Reference: the same resamples, each refitted by scipy L-BFGS-B (analytic gradient) from the point fit."""
     law = fit_law(data)
-    obj = Objective(data, law.form, law.elbow, law.beta, law.d0)
-    b = _bounds(data, law.form, obj, True, None)
+    lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
+    b = law_bounds(data, law)
     W = resample_weights(data, n_boot, np.random.default_rng(0))
     E = []
     for w in W:
-        x = _minimise(obj, law.vector(), b, w).x
+        x = minimise(lik, law.vector(), b, w).x
         E.append(float(EmergenceLaw(*x, d0=law.d0).few_shot_emergence_point))
     return law, np.percentile(E, [5, 95])
 

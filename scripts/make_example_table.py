@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emergence_laws.laws.fit import EmergenceLaw
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.simulate import simulate_rows
 
 TRUE_LAW = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)

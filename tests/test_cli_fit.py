@@ -49,13 +49,19 @@ def test_fit_out_writes_prediction_and_plots_then_predict_reads_it(tmp_path):
     assert pred["law"]["form"] == "power"
     for png in ("law_fit.png", "emergence_shift.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    e = pred["emergence_point"]
+    e = pred["law"]["few_shot_emergence_point"]  # the law at its D0 (emergence_point is the replicates' median)
     r = emergence("predict", "--law", str(tmp_path / "prediction.json"), "--loss", str(e + 0.3), str(e - 0.3), "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     floor = pred["law"]["params"]["B"] + pred["law"]["params"]["delta"]
-    assert out["predicted"][0] == pytest.approx(floor)  # before emergence: the few-shot floor
-    assert out["predicted"][1] == pytest.approx(floor + 0.3 * pred["law"]["params"]["A"])
+    assert out["law_predicted"][0] == pytest.approx(floor)  # before emergence: the few-shot floor
+    assert out["law_predicted"][1] == pytest.approx(floor + 0.3 * pred["law"]["params"]["A"])
+    # the medians over the fit's 50 replicates, inside their 90% intervals; the emergence point is fit's
+    assert out["n_draws"] == 50 and out["d0_range"] == pred["d0_range"]
+    for v, (lo, hi) in zip(out["predicted"], out["interval"]):
+        assert lo <= v <= hi
+    assert out["emergence_point"] == pytest.approx(pred["emergence_point"], abs=1e-4)
+    assert out["emergence_interval"] == pytest.approx(pred["interval"], abs=1e-4)
 
 
 def test_fit_out_records_provenance_data_path_version_and_options(tmp_path):
@@ -85,8 +91,10 @@ def test_fit_out_records_provenance_data_path_version_and_options(tmp_path):
 
 def test_backtest_json_and_plot(tmp_path):
     # `example` names the bundled example table
+    # the example table was drawn with D0 = shots = 5: given that, the backtest is within the 0.1-nat bar
     r = emergence(
-        "backtest", "example", "--task", "mc4_reasoning", "--cutoff-loss", "2.9", "--json", "--out", str(tmp_path)
+        "backtest", "example", "--task", "mc4_reasoning", "--cutoff-loss", "2.9", "--d0", "5", "--json",
+        "--out", str(tmp_path),
     )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

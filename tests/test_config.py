@@ -98,6 +98,8 @@ def test_hub_ids_revisions_and_tokens_per_step(tmp_path, base):
     ({"finetune": {"n_train": [2], "sedes": 2}}, "finetune: unknown key 'sedes'; did you mean seeds?"),
     ({"fewshot": {"shots": [-1]}}, "fewshot.shots: -1 is not a non-negative integer"),
     ({"fewshot": {"shots": []}, "finetune": {"n_train": []}}, "the study has no jobs"),
+    ({"finetune": {"n_train": [2, 8], "train_shots": 2}}, "finetune.train_shots: 2 demonstrations per training prompt "
+                                                          "need n_train > 2"),
     ({"eval": {"dtype": "int8"}}, "eval.dtype: 'int8'; use auto, float32, bfloat16 or float16"),
     ({"executor": {"kind": "local", "workers": 0}}, "executor.workers: 0 is not a positive integer"),
     ({"modle": 1}, "study.yaml: unknown key 'modle'"),

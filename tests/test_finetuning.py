@@ -156,3 +156,32 @@ def test_length_grouped_epochs_cover_every_example_once_and_sliced_logits_give_t
         sliced = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep).logits
     loss = torch.nn.functional.cross_entropy(sliced, batch["labels"][:, 1:][keep[:, :-1]])
     assert float(loss) == pytest.approx(float(full), abs=1e-5)
+
+
+def test_training_prompts_with_shots_draw_demonstrations_from_the_subset_only():
+    """`shots` > 0: each training prompt is the few-shot evaluation format, its demonstrations drawn from
+    the finetuning examples themselves (never the example being trained on), deterministic by seed."""
+    _, tok = build_tiny_model("llama", seed=3)
+    subset = GEN[:4]
+    outside = {ex.prompt for ex in GEN[4:]}
+    a = tokenize_examples(tok, GEN_TASK, subset, append_eos=False, shots=2, seed=5)
+    b = tokenize_examples(tok, GEN_TASK, subset, append_eos=False, shots=2, seed=5)
+    zero = tokenize_examples(tok, GEN_TASK, subset, append_eos=False)
+    assert a == b
+    for (ids, labels), (ids0, labels0), ex in zip(a, zero, subset):
+        prompt = tok.decode([i for i, lab in zip(ids, labels) if lab == IGNORE])
+        assert prompt.endswith(build_fewshot_context(GEN_TASK, ex, shots=0).strip()[-5:])
+        assert prompt.count("Q:") == 3  # two demonstrations and the example
+        assert not any(o in prompt for o in outside)
+        assert prompt.count(ex.prompt) == 1  # the example is not its own demonstration
+        assert [t for t in labels if t != IGNORE] == [t for t in labels0 if t != IGNORE]  # same answer tokens
+    with pytest.raises(ConfigError, match="shots"):
+        FinetuneConfig(shots=-1)
+
+
+def test_train_shots_enter_the_job_key_only_when_set():
+    from emergence_laws.config import FinetuneGrid
+
+    ft = FinetuneGrid(n_train=(4, 8), train_shots=2, shots=2)
+    assert ft.hyperparameters()["train_shots"] == 2
+    assert "train_shots" not in FinetuneGrid(n_train=(8,)).hyperparameters()  # keys of existing studies unchanged

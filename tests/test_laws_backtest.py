@@ -22,7 +22,7 @@ def example():
 
 def test_fit_table_is_json_ready_and_close_to_the_truth(example):
     res = fit_table(example, bootstrap=100)
-    out = json.loads(json.dumps(res))
+    out = json.loads(json.dumps(res.to_json()))
     for key in ("task", "metric", "emergence_point", "interval", "law", "n_rows", "warnings", "scale"):
         assert key in out
     assert out["task"] == "mc4_reasoning" and out["n_rows"] == len(example)
@@ -34,14 +34,21 @@ def test_fit_table_is_json_ready_and_close_to_the_truth(example):
 
 
 def test_backtest_table_predicts_from_weaker_models(example):
-    res = backtest_table(example, "mc4_reasoning", 2.9, bootstrap=50)
+    # the example table was drawn with D0 = shots = 5: told so, the backtest lands within the paper's bar
+    res = backtest_table(example, "mc4_reasoning", 2.9, d0=5, bootstrap=50)
     assert res["n_checkpoints_fit"] == int((example.pretrain_loss.unique() > 2.9).sum())
     assert res["strongest_fit_loss"] > 2.9
     assert res["error_nats"] == pytest.approx(abs(res["predicted"] - res["actual"]))
     assert res["success"] and res["error_nats"] <= 0.1
+    assert res["d0_range"] == [5.0, 5.0] and res["interval_includes"][0].startswith("D0 fixed at 5")
     assert res["compute_ahead"] > 1.0  # the first post-emergence model is bigger than any used
     sb = res["sigmoid_baseline"]
     assert not sb["identified"] and sb["error_nats"] > res["error_nats"]
+    # by default D0 is unknown in [5, 50]: the prediction moves up the range, and its interval still holds the truth
+    wide = backtest_table(example, "mc4_reasoning", 2.9, bootstrap=50)
+    assert wide["d0_range"] == [5.0, 50.0] and wide["interval_includes"][0].startswith("D0 unknown in [5, 50]")
+    lo, hi = wide["interval"]
+    assert lo <= wide["actual"] <= hi and wide["predicted"] > res["predicted"]
 
 
 def test_backtest_and_fit_refuse_clearly(example):

@@ -9,7 +9,7 @@ from emergence_laws.analysis.fit import baseline_table, fit_table, scaling_inver
 from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.backtest import backtest
 from emergence_laws.laws.baselines import fit_power_law_law, fit_sigmoid_baseline
-from emergence_laws.laws.fit import EmergenceLaw
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import fit_scaling_law
 from emergence_laws.laws.simulate import simulate_law_data
 from emergence_laws.results import load_results

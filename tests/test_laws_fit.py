@@ -10,7 +10,8 @@ import pytest
 from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.bootstrap import bootstrap_law, resample_weights
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.simulate import simulate_law_data, simulate_rows
 
 #: Three true laws (different curvature, slope, floor shift, D0); the few-shot point is E(D0).
@@ -128,15 +129,19 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     r = simulate_rows(t, LOSSES, [64, 1024], seeds=2, n_eval=500, rng=0)
     law = fit_law(_rows_to_data(r))
     assert law.alpha == 1.0 and any("alpha is fixed" in w for w in law.warnings)
-    # zero-shot rows: D0 clamped to 1 with a warning
+    # zero-shot rows: D0 taken in [1, 10], said so; an explicit --d0 0 is raised to 1, said so
     z = EmergenceLaw(**{**t.params, "d0": 1.0, "shots": 0})
-    law = fit_law(simulate_law_data(z, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0))
-    assert law.d0 == 1.0 and any("D0 = 1 is used" in w for w in law.warnings)
-    # no few-shot rows and no --d0: D0 = 1, said so
+    zdata = simulate_law_data(z, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0)
+    law = fit_law(zdata)
+    assert law.d0_range == (1.0, 10.0) and 1.0 <= law.d0 <= 10.0
+    assert any("zero-shot" in w and "[1, 10]" in w for w in law.warnings)
+    law = fit_law(zdata, d0=0)
+    assert law.d0 == 1.0 and law.d0_range == (1.0, 1.0) and any("D0 = 1 is used" in w for w in law.warnings)
+    # no few-shot rows and no --d0: D0 in [1, 10], said so
     r = simulate_rows(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, fewshot=False, rng=0)
     r["shots"][:] = 0  # as the table API sets it when there are no few-shot rows
     law = fit_law(_rows_to_data(r))
-    assert law.d0 == 1.0 and "delta" in law.fixed and any("no few-shot rows" in w for w in law.warnings)
+    assert law.d0_range == (1.0, 10.0) and "delta" in law.fixed and any("no few-shot rows" in w for w in law.warnings)
     # a good design is quiet
     law = fit_law(simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0))
     assert law.warnings == ()

@@ -136,8 +136,11 @@ class FinetuneGrid:
     """Finetuning jobs: one per n_train × seed; each evaluated with `shots` in-context examples.
 
     `lr` is the peak learning rate (None = 1e-4 for full, 1e-3 for LoRA); `max_steps` sets the number
-    of optimizer steps (None = `epochs` passes over the examples). `keep_checkpoints`: save each
-    finetuned model (with its tokenizer) to ``<store>-checkpoints/<job key>/``.
+    of optimizer steps (None = `epochs` passes over the examples). `train_shots`: demonstrations in
+    each training prompt, drawn from the finetuning subset itself (0 = the zero-shot prompt); with
+    `train_shots = shots` the model is trained in the format it is evaluated in, so that n_train → 0
+    is plain few-shot prompting. `keep_checkpoints`: save each finetuned model (with its tokenizer)
+    to ``<store>-checkpoints/<job key>/``.
     """
 
     n_train: tuple[int, ...] = ()
@@ -149,6 +152,7 @@ class FinetuneGrid:
     max_steps: int | None = None
     batch_size: int = 8
     shots: int = 0
+    train_shots: int = 0
     keep_checkpoints: bool = False
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -157,6 +161,8 @@ class FinetuneGrid:
               "max_steps": self.max_steps, "batch_size": self.batch_size}
         if self.method == "lora":
             hp["lora_rank"] = self.lora_rank
+        if self.train_shots:
+            hp["train_shots"] = self.train_shots
         return hp
 
     @property
@@ -288,6 +294,11 @@ class StudyConfig:
         _positive_or_none(ft.max_steps, f"{src}: finetune.max_steps")
         _positive(ft.batch_size, f"{src}: finetune.batch_size")
         _non_negative(ft.shots, f"{src}: finetune.shots")
+        _non_negative(ft.train_shots, f"{src}: finetune.train_shots")
+        if ft.train_shots and any(n <= ft.train_shots for n in ft.n_train):
+            raise ConfigError(f"{src}: finetune.train_shots: {ft.train_shots} demonstrations per training prompt need "
+                              f"n_train > {ft.train_shots} (they are drawn from the finetuning subset); raise the "
+                              "smallest n_train or lower train_shots")
         if not self.fewshot.shots and not ft.n_train:
             raise ConfigError(f"{src}: fewshot.shots and finetune.n_train are both empty; the study has no jobs")
         _positive(self.eval.batch_size, f"{src}: eval.batch_size")

@@ -37,6 +37,7 @@ from emergence_laws.analysis.series import (
     x_values,
 )
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 from emergence_laws.laws.detect import (
     DEFAULT_CONFIG,
     LABELS,
@@ -123,17 +124,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
         "elbow_fit": elbow,
         "reason": "; ".join(det.reasons),
     }
-    return {k: _json(v) for k, v in row.items()}
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.generic):
-        return _json(v.item())
-    if isinstance(v, dict):
-        return {k: _json(x) for k, x in v.items()}
-    return v
+    return clean(row)
 
 
 def detect_table(

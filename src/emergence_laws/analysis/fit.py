@@ -4,19 +4,21 @@ Used by the CLI (`emergence fit`, `emergence backtest`) and the micro-world demo
 stable:
 
     fit_table(df, task=None, metric=None, d0=None, form="logpower", elbow="relu", bootstrap=0, seed=0,
-              method=None, cutoff_loss=None, fit_delta=True) -> FitResult
+              method=None, cutoff_loss=None, fit_delta=True, directions=None, d0_range=None,
+              resample="checkpoints") -> FitResult
     baseline_table(df, task=None, metric=None, cutoff_loss=None) -> FitResult   # few-shot sigmoid only
     backtest_table(df, task, cutoff_loss, metric=None, d0=None, form="logpower", elbow="relu",
-                   bootstrap=0, seed=0, method=None) -> dict
-    scaling_inversion(df, loss) -> dict | None
+                   bootstrap=0, seed=0, method=None, directions=None, d0_range=None,
+                   resample="checkpoints") -> FitResult
+    scaling_inversion(df, loss, samples=None, seed=0) -> dict | None
 
 Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,13 +29,14 @@ from emergence_laws.analysis.series import (
     split_columns,
 )
 from emergence_laws.errors import InputError, NotIdentifiableError
-from emergence_laws.laws.backtest import backtest
-from emergence_laws.laws.baselines import fit_sigmoid_baseline
-from emergence_laws.laws.bootstrap import bootstrap_law
+from emergence_laws.jsonutil import clean, finite_or_none
+from emergence_laws.laws.backtest import Backtest, SigmoidBacktest, backtest
+from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
+from emergence_laws.laws.bootstrap import BootstrapResult, fit_and_bootstrap
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.fit import fit_law
-from emergence_laws.laws.scaling import fit_scaling_law
+from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.scaling import bootstrap_scaling_law, fit_scaling_law
 from emergence_laws.metrics import (
     PREFERENCE,
     Metric,
@@ -48,32 +51,50 @@ BASELINE_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "tokens", "params")
 METRIC_PREFERENCE: tuple[str, ...] = PREFERENCE
 
 
-class FitResult(dict):
-    """JSON-ready dict of a fit, plus Python objects for plotting: ``.law``, ``.data``, ``.boot``, ``.baseline``."""
+@dataclass(frozen=True, eq=False)
+class FitResult(Mapping[str, Any]):
+    """What :func:`fit_table`, :func:`baseline_table`, :func:`backtest_table` and :func:`sigmoid_backtest_table` return.
 
-    law = None
-    data = None
-    boot = None
-    baseline = None
-    backtest = None
+    Attributes:
+        payload: the JSON-ready result (what ``--json`` prints and ``prediction.json`` holds).
+        law: the fitted :class:`~emergence_laws.laws.law.EmergenceLaw` (None for the sigmoid baseline).
+        data: the rows fitted (:class:`~emergence_laws.laws.data.LawData`; None for the baseline).
+        boot: the bootstrap behind the interval (None without one).
+        baseline: the few-shot sigmoid (:func:`baseline_table` only).
+        baseline_xy: the (x, y) points the sigmoid was fitted to (the baseline and its backtest).
+        backtest: the :class:`~emergence_laws.laws.backtest.Backtest` (or ``SigmoidBacktest``) of a backtest.
 
+    It reads as a read-only mapping of ``payload`` (``res["interval"]``, ``dict(res)``).
+    """
 
-def _clean(obj: Any) -> Any:
-    """Make ``obj`` json.dumps-able: numpy scalars -> Python, NaN/inf -> None, tuples -> lists."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_clean(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    return obj
+    payload: dict[str, Any]
+    law: EmergenceLaw | None = None
+    data: LawData | None = None
+    boot: BootstrapResult | None = None
+    baseline: SigmoidBaseline | None = None
+    baseline_xy: tuple[np.ndarray, np.ndarray] | None = None
+    backtest: Backtest | SigmoidBacktest | None = None
+
+    @property
+    def task(self) -> str:
+        return str(self.payload.get("task", ""))
+
+    @property
+    def metric(self) -> str:
+        return str(self.payload.get("metric", "metric"))
+
+    def to_json(self) -> dict[str, Any]:
+        """A copy of ``payload`` to extend (e.g. with provenance) and ``json.dumps``."""
+        return dict(self.payload)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.payload[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.payload)
+
+    def __len__(self) -> int:
+        return len(self.payload)
 
 
 def _pick(df, task: str | None, metric: str | None):
@@ -201,11 +222,16 @@ def _chance(rows, info: Metric) -> float | None:
     return None if info.chance is None else float(info.orient(info.chance))
 
 
-def scaling_inversion(df, loss: float | None) -> dict | None:
+def scaling_inversion(df, loss: float | None, samples=None, seed: int = 0) -> dict | None:
     """Fit ``L(N) = E + A/N^alpha`` over the table's checkpoints (params and/or FLOPs) and invert it at ``loss``.
 
+    With ``samples`` (the emergence point's bootstrap replicates, nats), each replicate is inverted
+    through a scaling law refitted to the checkpoints resampled with replacement, and the 5th-95th
+    percentile of the scales is the ``interval``: it carries both the emergence point's and the scaling
+    fit's uncertainty (an end is None where the loss is below the fitted irreducible loss).
+
     Returns ``{"params": {...}, "flops": {...}}`` (each: fitted law, rmse in nats, ``at_loss``: the scale
-    reaching ``loss`` or None if unreachable), or None when the table lacks pretrain_loss or scales.
+    reaching ``loss`` or None if unreachable, ``interval``), or None when the table lacks pretrain_loss or scales.
     Checkpoints at 0 (random init) are left out; in a checkpoint log (a step column) params do not
     change along a run and are not used.
     """
@@ -213,18 +239,50 @@ def scaling_inversion(df, loss: float | None) -> dict | None:
         return None
     out: dict[str, Any] = {}
     ids = checkpoint_ids(df)
+    rng = np.random.default_rng(seed)
     for axis in ("params", "flops"):
         if axis not in df.columns or (axis == "params" and is_checkpoint_table(df)):
             continue
         m = df.assign(_id=ids)[["_id", "pretrain_loss", axis]].dropna().drop_duplicates("_id")
         m = m[m[axis] > 0]
+        N, L = m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float)
         try:
-            law = fit_scaling_law(m[axis].to_numpy(float), m["pretrain_loss"].to_numpy(float), axis)
+            law = fit_scaling_law(N, L, axis)
         except NotIdentifiableError:
             continue
         at = None if loss is None else law.scale_at(float(loss))
-        out[axis] = {**law.to_json(), "at_loss": at, "loss": loss}
+        entry = {**law.to_json(), "at_loss": at, "loss": loss, "interval": None}
+        if samples is not None and len(samples) >= 2:
+            laws = bootstrap_scaling_law(law, N, L, len(samples), rng)
+            x = np.array([lw.scale_at(float(e)) or np.inf for lw, e in zip(laws, samples)])
+            lo, hi = np.percentile(x, [5, 95])
+            entry["interval"] = [finite_or_none(lo), finite_or_none(hi)]
+        out[axis] = entry
     return out or None
+
+
+def _uncertainty(law: EmergenceLaw) -> dict[str, Any]:
+    """The payload fields that say what the point and the interval are."""
+    return {
+        "interval": list(law.interval) if law.interval else None,
+        "interval_level": 0.90 if law.interval else None,
+        "interval_includes": list(law.interval_includes),
+        "median": law.median,
+        "d0": law.d0,
+        "d0_range": list(law.d0_range) if law.d0_range else [law.d0, law.d0],
+    }
+
+
+def _draws(boot: BootstrapResult | None) -> dict[str, Any] | None:
+    """The bootstrap replicates, for `emergence predict`'s intervals (None without a bootstrap)."""
+    if boot is None:
+        return None
+    return {
+        "about": "bootstrap replicates behind the interval: parameters (k, alpha, C, A, B, delta) and D0 of each; "
+        "`emergence predict` reads them for its intervals",
+        "params": np.round(boot.params, 6),
+        "d0": np.round(boot.d0, 4),
+    }
 
 
 def fit_table(
@@ -241,24 +299,32 @@ def fit_table(
     cutoff_loss: float | None = None,
     fit_delta: bool = True,
     directions: Mapping[str, bool] | None = None,
+    d0_range: tuple[float, float] | None = None,
+    resample: str = "checkpoints",
 ) -> FitResult:
     """Fit the emergence law to one task/metric of a results table.
 
     Args:
         df: validated results table (``emergence_laws.results.load_results``).
         task, metric: which rows; inferred when the table holds one (metric by :data:`METRIC_PREFERENCE`).
-        d0: low-data limit ``D0`` (examples); default the few-shot rows' ``shots``.
+        d0: a known low-data limit ``D0`` (examples). Default: D0 unknown in ``d0_range``.
+        d0_range: ``(lo, hi)`` examples; default ``[N, 10 N]`` with ``N`` the few-shot rows' ``shots``.
         form: "logpower" or "power"; elbow: "relu" or "softplus".
-        bootstrap: replicates for the 5-95% interval (0 = none).
+        bootstrap: replicates for the 90% (5-95%) interval (0 = none).
+        seed: random seed of the bootstrap.
         method: finetuning method to fit when rows mix several (full/lora).
         cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
         directions: metric name -> higher_is_better, for metrics the registry does not know
             (:mod:`emergence_laws.metrics`; a ``higher_is_better`` column does the same).
+        resample: bootstrap scheme, "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`).
 
     Returns:
-        :class:`FitResult` with keys task, metric, emergence_point (nats), interval ([p5, p95] or None),
-        median, law {form, elbow, params, ...}, d0, n_rows, n_finetuned, n_fewshot, warnings,
-        fewshot_observed (elbow of the few-shot curve if it has emerged), scale (scaling-law inversion).
+        :class:`FitResult` with keys task, metric, higher_is_better, emergence_point (nats: the median of
+        the bootstrap replicates, or the fit at the median D0 without a bootstrap), fit_emergence_point
+        (E_theta(D0) of that fit), interval ([p5, p95] or None), interval_level, interval_includes (what
+        the interval accounts for, in words), median, d0, d0_range, law {form, elbow, params, ...},
+        n_rows, n_finetuned, n_fewshot, warnings, fewshot_observed (elbow of the few-shot curve if it
+        has emerged), scale (scaling-law inversion, with an interval), draws (the replicates, for predict).
 
     Raises:
         InputError / NotIdentifiableError with a one-line message saying what to add.
@@ -267,10 +333,9 @@ def fit_table(
     info, n1 = _metric_facts(rows, metric, directions)
     data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss)
     notes += n1 + n2
-    law = fit_law(data, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
-    boot = None
-    if bootstrap:
-        law, boot = bootstrap_law(data, law, n=int(bootstrap), seed=seed)
+    law, boot = fit_and_bootstrap(
+        data, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+    )
     fs = data.is_fewshot
     observed = None
     if np.unique(data.loss[fs]).size >= 3:
@@ -278,30 +343,27 @@ def fit_table(
             data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if data.n_eval is None else data.n_eval[fs]
         )
         observed = {"emerged": ef.emerged, "E": ef.E if ef.emerged else None, "strongest_loss": ef.e_upper}
-    pt = law.few_shot_emergence_point
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "higher_is_better": info.higher_is_better,
-                "emergence_point": pt,
-                "interval": list(law.interval) if law.interval else None,
-                "median": law.median,
-                "d0": law.d0,
-                "law": law.to_json(),
-                "n_rows": data.n_rows,
-                "n_finetuned": int((~fs).sum()),
-                "n_fewshot": int(fs.sum()),
-                "amounts": list(law.amounts),
-                "fewshot_observed": observed,
-                "scale": scaling_inversion(df, pt),
-                "warnings": notes + list(law.warnings),
-            }
-        )
+    pt = law.point_estimate
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "higher_is_better": info.higher_is_better,
+            "emergence_point": pt,
+            "fit_emergence_point": law.few_shot_emergence_point,
+            **_uncertainty(law),
+            "law": law.to_json(),
+            "n_rows": data.n_rows,
+            "n_finetuned": int((~fs).sum()),
+            "n_fewshot": int(fs.sum()),
+            "amounts": list(law.amounts),
+            "fewshot_observed": observed,
+            "scale": scaling_inversion(df, pt, None if boot is None else boot.samples, seed),
+            "warnings": notes + list(law.warnings),
+            "draws": _draws(boot),
+        }
     )
-    res.law, res.data, res.boot = law, data, boot
-    return res
+    return FitResult(payload, law=law, data=data, boot=boot)
 
 
 def baseline_table(
@@ -363,27 +425,23 @@ def baseline_table(
             "the few-shot curve has not visibly started to rise: a sigmoid cannot locate an emergence that has not "
             "begun, so this number is not a prediction (fit the emergence law to finetuned runs instead)"
         )
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "higher_is_better": info.higher_is_better,
-                "baseline": "sigmoid",
-                "axis": axis,
-                "emergence_point": point,
-                "identified": sig.identified,
-                "interval": None,
-                "sigmoid": sig.to_json(),
-                "n_rows": len(rows),
-                "scale": scaling_inversion(df, point) if axis == "pretrain_loss" and sig.identified else None,
-                "warnings": notes,
-            }
-        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "higher_is_better": info.higher_is_better,
+            "baseline": "sigmoid",
+            "axis": axis,
+            "emergence_point": point,
+            "identified": sig.identified,
+            "interval": None,
+            "sigmoid": sig.to_json(),
+            "n_rows": len(rows),
+            "scale": scaling_inversion(df, point) if axis == "pretrain_loss" and sig.identified else None,
+            "warnings": notes,
+        }
     )
-    res.baseline = sig
-    res.data = (x, y)
-    return res
+    return FitResult(payload, baseline=sig, baseline_xy=(x, y))
 
 
 def backtest_table(
@@ -399,11 +457,17 @@ def backtest_table(
     *,
     method: str | None = None,
     directions: Mapping[str, bool] | None = None,
+    d0_range: tuple[float, float] | None = None,
+    resample: str = "checkpoints",
 ) -> FitResult:
     """Backtest one task: fit on checkpoints with pretrain_loss > ``cutoff_loss`` (nats), score against the full curve.
 
+    ``d0``, ``d0_range``, ``bootstrap``, ``seed``, ``resample``: as in :func:`fit_table`.
+
     Returns:
-        :class:`FitResult` with keys task, metric, predicted (nats), interval, actual (elbow of the full
+        :class:`FitResult` with keys task, metric, predicted (nats; the median of the bootstrap replicates,
+        as fit_table's emergence_point), interval, interval_level, interval_includes, median, d0, d0_range,
+        actual (elbow of the full
         few-shot curve, nats), error_nats, success (error <= 0.1), compute_ahead (FLOPs of the first
         post-emergence model / FLOPs of the strongest model in the fit; None without FLOPs),
         cutoff_loss, n_rows_fit, n_checkpoints_fit, strongest_fit_loss, first_post_emergence_loss,
@@ -414,39 +478,46 @@ def backtest_table(
     info, n1 = _metric_facts(rows, metric, directions)
     data, flops, n2 = _law_data(rows, task, info, method, None)
     notes += n1 + n2
-    bt = backtest(data, float(cutoff_loss), flops=flops, d0=d0, form=form, elbow=elbow, bootstrap=bootstrap, seed=seed)
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "higher_is_better": info.higher_is_better,
-                "predicted": bt.predicted,
-                "interval": list(bt.interval) if bt.interval else None,
-                "actual": bt.actual,
-                "error_nats": bt.error_nats,
-                "success": bt.success,
-                "compute_ahead": bt.compute_ahead,
-                "cutoff_loss": bt.cutoff_loss,
-                "n_rows_fit": bt.n_rows_fit,
-                "n_checkpoints_fit": bt.n_checkpoints_fit,
-                "strongest_fit_loss": bt.strongest_fit_loss,
-                "first_post_emergence_loss": bt.first_post_emergence_loss,
-                "sigmoid_baseline": None
-                if bt.sigmoid is None
-                else {
-                    "emergence_point": bt.sigmoid.emergence_point,
-                    "identified": bt.sigmoid.identified,
-                    "error_nats": bt.sigmoid_error_nats,
-                },
-                "law": bt.law.to_json(),
-                "warnings": notes + list(bt.law.warnings),
-            }
-        )
+    bt = backtest(
+        data,
+        float(cutoff_loss),
+        flops=flops,
+        d0=d0,
+        d0_range=d0_range,
+        form=form,
+        elbow=elbow,
+        bootstrap=bootstrap,
+        seed=seed,
+        resample=resample,
     )
-    res.law, res.data = bt.law, data
-    res.backtest = bt
-    return res
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "higher_is_better": info.higher_is_better,
+            "predicted": bt.predicted,
+            **_uncertainty(bt.law),
+            "actual": bt.actual,
+            "error_nats": bt.error_nats,
+            "success": bt.success,
+            "compute_ahead": bt.compute_ahead,
+            "cutoff_loss": bt.cutoff_loss,
+            "n_rows_fit": bt.n_rows_fit,
+            "n_checkpoints_fit": bt.n_checkpoints_fit,
+            "strongest_fit_loss": bt.strongest_fit_loss,
+            "first_post_emergence_loss": bt.first_post_emergence_loss,
+            "sigmoid_baseline": None
+            if bt.sigmoid is None
+            else {
+                "emergence_point": bt.sigmoid.emergence_point,
+                "identified": bt.sigmoid.identified,
+                "error_nats": bt.sigmoid_error_nats,
+            },
+            "law": bt.law.to_json(),
+            "warnings": notes + list(bt.law.warnings),
+        }
+    )
+    return FitResult(payload, law=bt.law, data=data, backtest=bt)
 
 
 def sigmoid_backtest_table(
@@ -494,29 +565,25 @@ def sigmoid_backtest_table(
             "the few-shot curve of the checkpoints above the cutoff has not started to rise: the sigmoid cannot "
             "locate an emergence that has not begun, so its number is not a prediction"
         )
-    res = FitResult(
-        _clean(
-            {
-                "task": task,
-                "metric": metric,
-                "higher_is_better": info.higher_is_better,
-                "baseline": "sigmoid",
-                "predicted": bt.predicted,
-                "identified": bt.identified,
-                "interval": None,
-                "actual": bt.actual,
-                "error_nats": bt.error_nats,
-                "success": bt.success,
-                "compute_ahead": bt.compute_ahead if bt.identified else None,
-                "cutoff_loss": bt.cutoff_loss,
-                "n_checkpoints_fit": bt.n_checkpoints_fit,
-                "strongest_fit_loss": bt.strongest_fit_loss,
-                "first_post_emergence_loss": bt.first_post_emergence_loss,
-                "sigmoid": bt.sigmoid.to_json(),
-                "warnings": notes,
-            }
-        )
+    payload = clean(
+        {
+            "task": task,
+            "metric": metric,
+            "higher_is_better": info.higher_is_better,
+            "baseline": "sigmoid",
+            "predicted": bt.predicted,
+            "identified": bt.identified,
+            "interval": None,
+            "actual": bt.actual,
+            "error_nats": bt.error_nats,
+            "success": bt.success,
+            "compute_ahead": bt.compute_ahead if bt.identified else None,
+            "cutoff_loss": bt.cutoff_loss,
+            "n_checkpoints_fit": bt.n_checkpoints_fit,
+            "strongest_fit_loss": bt.strongest_fit_loss,
+            "first_post_emergence_loss": bt.first_post_emergence_loss,
+            "sigmoid": bt.sigmoid.to_json(),
+            "warnings": notes,
+        }
     )
-    res.backtest = bt
-    res.data = (loss, info.orient(rows["value"].to_numpy(float)))
-    return res
+    return FitResult(payload, backtest=bt, baseline_xy=(loss, info.orient(rows["value"].to_numpy(float))))

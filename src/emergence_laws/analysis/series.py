@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 from emergence_laws.results.schema import step_label, step_number
 
 X_AXES: tuple[str, ...] = ("pretrain_loss", "pretrain_bpb", "flops", "params", "tokens", "step")
@@ -270,7 +271,7 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
         gkeys = keys + (["_group"] if by_group else [])
         for gval, idx in work.groupby(gkeys, sort=True, dropna=False).indices.items():
             gval = gval if isinstance(gval, tuple) else (gval,)
-            key = {("family" if k == "_group" else k): _py(v) for k, v in zip(gkeys, gval)}
+            key = {("family" if k == "_group" else k): clean(v) for k, v in zip(gkeys, gval)}
             if not by_group:
                 key["family"] = POOLED
             idx = np.asarray(idx)
@@ -282,12 +283,6 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
                 continue
             out.append(s)
     return out
-
-
-def _py(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v.item() if hasattr(v, "item") else v
 
 
 def _one_series(work: pd.DataFrame, xv: np.ndarray, idx: np.ndarray, ok: np.ndarray, key: dict[str, Any],

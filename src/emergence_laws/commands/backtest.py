@@ -70,19 +70,21 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             method=args.method,
             directions=directions(args),
+            d0_range=args.d0_range,
+            resample=args.resample,
         )
-    res["provenance"] = provenance(args, "backtest", BACKTEST_OPTIONS)
+    out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
     files = []
     if args.out:
         from emergence_laws.report.plots_fit import plot_backtest, plot_sigmoid_backtest
 
         out = make_out_dir(args.out)
-        (out / "backtest.json").write_text(json.dumps(res, indent=2) + "\n")
+        (out / "backtest.json").write_text(json.dumps(out_json, indent=2) + "\n")
         plot = plot_sigmoid_backtest if sigmoid else plot_backtest
         files = [out / "backtest.json", plot(res, out / "backtest.png")]
     unidentified = sigmoid and not res["identified"]
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(out_json))
     else:
         _print_text(res, files, sigmoid)
         for w in res["warnings"]:
@@ -95,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(res: dict, files: list, sigmoid: bool) -> None:
+def _print_text(res, files: list, sigmoid: bool) -> None:
     head = "few-shot sigmoid baseline, " if sigmoid else ""
     print(
         f"task {res['task']} ({res['metric']}), {head}fit on {res['n_checkpoints_fit']} checkpoints with loss > "
         f"{res['cutoff_loss']:g} nats:"
     )
     iv = res["interval"]
-    ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
+    ivs = f" [90%: {iv[0]:.3f}, {iv[1]:.3f}]" if iv else ""
     if sigmoid and not res["identified"]:
         print(
             f"  predicted: NOT identified (the curve above the cutoff is flat), actual {res['actual']:.3f} nats"
@@ -115,6 +117,10 @@ def _print_text(res: dict, files: list, sigmoid: bool) -> None:
         )
         if res["compute_ahead"] is not None:
             print(f"  predicted {res['compute_ahead']:.2f}x compute ahead of the strongest model used")
+        if iv and not sigmoid:
+            lo, hi = res["d0_range"]
+            d0s = f"D0 in [{lo:g}, {hi:g}] examples" if hi > lo else f"D0 = {lo:g} examples"
+            print(f"  {d0s}; the interval includes: " + "; ".join(res["interval_includes"]))
     sb = res.get("sigmoid_baseline")
     if sb:
         tag = "" if sb["identified"] else ", not identified: the weak models' few-shot curve is flat"

@@ -114,7 +114,9 @@ def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...],
         flag = "--" + name.replace("_", "-")
         if value is True:
             cmd.append(flag)
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, tuple):  # one option with several values (nargs), e.g. --d0-range 5 50
+            cmd += [flag, *map(str, value)]
+        elif isinstance(value, list):  # a repeated option (action="append")
             for v in value:
                 cmd += [flag, str(v)]
         else:
@@ -148,15 +150,30 @@ def directions(args: argparse.Namespace) -> dict[str, bool]:
 
 
 #: destinations of the options :func:`add_law_options` adds (recorded in provenance)
-LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "form", "elbow", "bootstrap", "seed",
-                                "higher_is_better", "lower_is_better", "where")
+LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "d0_range", "form", "elbow", "bootstrap", "seed",
+                                "resample", "higher_is_better", "lower_is_better", "where")
+
+
+class _Pair(argparse.Action):
+    """Store ``nargs=2`` values as a tuple (so provenance writes them back as one option)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, tuple(values))
 
 
 def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
     """The options `fit` and `backtest` share: which rows, the law's form, the bootstrap, metric direction."""
     p.add_argument("--metric", help="metric (default: accuracy, acc, acc_norm, exact_match, ... in that order)")
     p.add_argument("--method", help="finetuning method to fit when rows mix several (full, lora)")
-    p.add_argument("--d0", type=float, help="low-data limit D0 in examples (default: the few-shot rows' shots)")
+    p.add_argument("--d0", type=float, help="a known low-data limit D0 in examples (default: unknown in --d0-range)")
+    p.add_argument(
+        "--d0-range",
+        type=float,
+        nargs=2,
+        action=_Pair,
+        metavar=("LO", "HI"),
+        help="D0 unknown in [LO, HI] examples; the interval spans it (default: [N, 10 N], N = the few-shot rows' shots)",
+    )
     p.add_argument("--form", choices=("logpower", "power"), default="logpower", help="E(D) form (default logpower)")
     p.add_argument("--elbow", choices=("relu", "softplus"), default="relu", help="elbow shape (default relu)")
     p.add_argument(
@@ -164,9 +181,15 @@ def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
         type=int,
         default=bootstrap,
         metavar="N",
-        help=f"bootstrap replicates for the 5-95%% interval (default {bootstrap}; 0 = none)",
+        help=f"bootstrap replicates for the 90%% (5-95%%) interval (default {bootstrap}; 0 = none)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    p.add_argument(
+        "--resample",
+        choices=("checkpoints", "rows"),
+        default="checkpoints",
+        help="bootstrap scheme: checkpoints x random subsets (default) or rows within subsets (the old scheme)",
+    )
     add_direction_options(p)
     add_where_option(p)
 
@@ -201,3 +224,5 @@ def check_bootstrap(args: argparse.Namespace) -> None:
 
     if getattr(args, "bootstrap", 0) < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    if getattr(args, "d0", None) is not None and getattr(args, "d0_range", None) is not None:
+        raise InputError("--d0 and --d0-range both given; pass one: --d0 N (D0 known) or --d0-range LO HI (unknown)")

@@ -27,8 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Fit Perf(L, D) = A*ReLU(E(D) - L) + B jointly to finetuned runs (every checkpoint x data amount x "
             "seed) and few-shot rows, with E(D) = k*(log D)^alpha + C, and predict the few-shot emergence point "
-            "E(D0) in pretraining loss (nats/token), with a bootstrap 5-95% interval and, when the table has "
-            "params/flops, the scale at which it is reached (Snell et al., 2024)."
+            "E(D0) in pretraining loss (nats/token), with a 90% interval (bootstrap over checkpoints and random "
+            "subsets, D0 unknown in [N, 10 N] unless given) and, when the table has params/flops, the scale at "
+            "which it is reached with its interval (Snell et al., 2024)."
         ),
     )
     p.add_argument(
@@ -54,18 +55,13 @@ FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline", "x")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
-    if not scale:
+    from emergence_laws.report.summary import scale_words
+
+    words = scale_words(scale)
+    if not words:
         return None
-    parts = []
-    for axis in ("params", "flops"):
-        s = scale.get(axis)
-        if s:
-            at = s.get("at_loss")
-            parts.append(
-                f"{at:.3g} {axis}" if at else f"unreachable in {axis} (below the fitted irreducible loss {s['E']:.3f})"
-            )
     n = max((scale[a]["n_models"] for a in scale), default=0)
-    return f"≈ {' / '.join(parts)} (scaling-law fit over {n} checkpoints)" if parts else None
+    return f"≈ {words} (scaling-law fit over {n} checkpoints)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,9 +83,12 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             method=args.method,
             directions=directions(args),
+            d0_range=args.d0_range,
+            resample=args.resample,
         )
-    res["provenance"] = provenance(args, "fit", FIT_OPTIONS)
-    res["x_axis"], res["x_unit"] = LOSS_AXES[args.x]
+    x_axis, unit = LOSS_AXES[args.x]
+    out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
+                "x_unit": unit}
     files = []
     if args.out:
         from emergence_laws.report import plots_fit
@@ -98,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:
-            files.append(plots_fit.plot_law_fit(res, out / "law_fit.png"))
-            files.append(plots_fit.plot_shift(res, out / "emergence_shift.png"))
-        (out / "prediction.json").write_text(json.dumps(res, indent=2) + "\n")
+            files.append(plots_fit.plot_law_fit(res, out / "law_fit.png", unit=unit))
+            files.append(plots_fit.plot_shift(res, out / "emergence_shift.png", unit=unit))
+        (out / "prediction.json").write_text(json.dumps(out_json, indent=2) + "\n")
         files.insert(0, out / "prediction.json")
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(out_json))
     else:
-        _print_text(res, files, sigmoid=args.baseline == "sigmoid")
+        _print_text(res, files, sigmoid=args.baseline == "sigmoid", unit=unit)
     if args.baseline == "sigmoid" and not res["identified"]:
         from emergence_laws.errors import NotIdentifiableError
 
@@ -116,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(res: dict, files: list, *, sigmoid: bool) -> None:
+def _print_text(res, files: list, *, sigmoid: bool, unit: str = "nats") -> None:
+    u = unit
     if sigmoid:
         if res["identified"]:
             print(
@@ -129,18 +129,21 @@ def _print_text(res: dict, files: list, *, sigmoid: bool) -> None:
                 "started to rise"
             )
     else:
-        iv = res["interval"]
-        ivs = f" (5-95%: {iv[0]:.3f}-{iv[1]:.3f})" if iv else ""
-        u = res.get("x_unit", "nats")
+        iv, (lo, hi) = res["interval"], res["d0_range"]
+        ivs = f" [90%: {iv[0]:.3f}, {iv[1]:.3f}]" if iv else ""
+        d0s = f"D0 in [{lo:g}, {hi:g}] examples" if hi > lo else f"D0 = {lo:g} examples"
         print(
             f"task {res['task']} ({res['metric']}): few-shot emergence predicted at pretraining loss "
-            f"{res['emergence_point']:.3f} {u}{ivs}, D0={res['d0']:g}"
+            f"{res['emergence_point']:.3f} {u}{ivs}, {d0s}"
         )
+        if iv:
+            print("  the interval includes: " + "; ".join(res["interval_includes"]))
         p = res["law"]["params"]
         basis = "(ln D)" if res["law"]["form"] == "logpower" else "D"
         print(
-            f"  law: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} {u}; A = {p['A']:.3g} per unit of "
-            f"loss, B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows"
+            f"  law at D0 = {res['d0']:.3g}: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} {u}; "
+            f"A = {p['A']:.3g} per {u[:-1] if u == 'nats' else u}, B = {p['B']:.3g}, few-shot floor shift "
+            f"{p['delta']:+.3g}; {res['n_rows']} rows"
         )
         obs = res.get("fewshot_observed")
         if obs:

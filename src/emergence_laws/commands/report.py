@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
 
         body = detect_report_body(payload)
     else:
+        from emergence_laws.report.summary import prediction_summary
+
         body = {k: v for k, v in payload.items() if k not in ("points", "kind", "provenance")}
+        lines = prediction_summary(payload) if kind in ("fit", "backtest", "demo") else None
+        if lines and "summary" not in body:
+            body = {"summary": lines, **body}
     out = Path(args.out) if args.out else folder / "report.html"
     title = args.title or {"detect": "Emergence detection", "fit": "Emergence prediction",
                            "backtest": "Emergence backtest", "demo": "Emergence demo"}[kind]

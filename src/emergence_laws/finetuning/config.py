@@ -18,7 +18,9 @@ class FinetuneConfig:
     (autocast). `append_eos`: end each answer with EOS so generation learns to stop (default: on
     for generation tasks, off for multiple choice). `group_by_length`: batches are drawn from
     seeded random mega-batches of 50 batches sorted by length (less padding, same data per
-    epoch; like Trainer's `group_by_length`)."""
+    epoch; like Trainer's `group_by_length`). `shots`: demonstrations in each training prompt, drawn
+    by `seed` from the finetuning examples themselves (0 = the zero-shot prompt): train in the format
+    the model is evaluated in."""
 
     method: str = "full"
     lora_rank: int = 8
@@ -36,6 +38,7 @@ class FinetuneConfig:
     dtype: str = "auto"
     append_eos: bool | None = None
     group_by_length: bool = True
+    shots: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in ("full", "lora"):
@@ -52,6 +55,8 @@ class FinetuneConfig:
             raise ConfigError(f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
         if self.lr is not None and not self.lr > 0:
             raise ConfigError(f"finetuning lr must be > 0, got {self.lr}")
+        if self.shots < 0:
+            raise ConfigError(f"finetuning shots must be >= 0, got {self.shots}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"finetuning dtype {self.dtype!r} is unknown; use auto, float32 or bfloat16")
 

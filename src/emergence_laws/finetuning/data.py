@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 
@@ -14,12 +15,16 @@ IGNORE = -100
 
 
 def tokenize_examples(tokenizer, task: TaskSpec, examples: Sequence[Example], *, append_eos: bool,
-                      max_length: int | None = None) -> list[tuple[list[int], list[int]]]:
-    """(input_ids, labels) per example: the zero-shot evaluation prompt
-    (`build_fewshot_context(task, ex, shots=0)`) then `target_delimiter + answer_text`, tokenised
-    like evaluation (lm-eval's pair rule); labels are IGNORE on the prompt. Long examples keep
-    their last `max_length` tokens."""
-    pairs = [(build_fewshot_context(task, ex, shots=0), task.target_delimiter + ex.answer_text) for ex in examples]
+                      max_length: int | None = None, shots: int = 0,
+                      seed: int = 0) -> list[tuple[list[int], list[int]]]:
+    """(input_ids, labels) per example: the evaluation prompt with `shots` demonstrations
+    (`build_fewshot_context`; the demonstrations are drawn by `seed` from `examples` themselves, never
+    the example, so no data beyond `examples` is used) then `target_delimiter + answer_text`,
+    tokenised like evaluation (lm-eval's pair rule); labels are IGNORE on the prompt. Long examples
+    keep their last `max_length` tokens."""
+    pool = replace(task, train=tuple(examples)) if shots else task
+    pairs = [(build_fewshot_context(pool, ex, shots=shots, seed=seed), task.target_delimiter + ex.answer_text)
+             for ex in examples]
     out = []
     for ctx, cont in encode_pairs(tokenizer, pairs):
         if append_eos and tokenizer.eos_token_id is not None:

@@ -167,7 +167,8 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
     if not examples:
         raise InputError(f"task {task.name!r}: no finetuning examples given; pass at least one")
     append_eos = config.append_eos if config.append_eos is not None else task.kind == "generation"
-    data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model))
+    data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model),
+                             shots=config.shots, seed=config.seed)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     n = len(data)

@@ -16,7 +16,7 @@ from emergence_laws.laws.baselines import (
 from emergence_laws.laws.bootstrap import BootstrapResult, bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, fit_elbow
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.forms import (
     log_power_shift,
     power_shift,
@@ -24,6 +24,7 @@ from emergence_laws.laws.forms import (
     softplus_elbow,
 )
 from emergence_laws.laws.identifiability import check_identifiable
+from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import ScalingLaw, fit_scaling_law
 
 __all__ = [

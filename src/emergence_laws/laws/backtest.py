@@ -18,10 +18,10 @@ import numpy as np
 
 from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
-from emergence_laws.laws.bootstrap import bootstrap_law
+from emergence_laws.laws.bootstrap import fit_and_bootstrap
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, before_saturation, fit_elbow
-from emergence_laws.laws.fit import EmergenceLaw, fit_law
+from emergence_laws.laws.law import EmergenceLaw
 
 #: Absolute error (nats) under which a prediction counts as a success.
 SUCCESS_NATS: float = 0.1
@@ -159,11 +159,13 @@ def backtest(
     *,
     flops=None,
     d0: float | None = None,
+    d0_range: tuple[float, float] | None = None,
     form: str = "logpower",
     elbow: str = "relu",
     bootstrap: int = 0,
     seed: int = 0,
     fit_delta: bool = True,
+    resample: str = "checkpoints",
 ) -> Backtest:
     """Fit on checkpoints with ``loss > cutoff_loss`` and score the predicted few-shot emergence point.
 
@@ -171,8 +173,9 @@ def backtest(
         data: all rows (finetuned and few-shot) of one task and metric.
         cutoff_loss: nats; only checkpoints weaker than this (higher loss) enter the fit.
         flops: optional pretraining FLOPs per row (aligned with ``data``), for ``compute_ahead``.
-        d0, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
-        bootstrap: replicates for the prediction's interval (0 = none).
+        d0, d0_range, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
+        bootstrap: replicates for the prediction's interval (0 = none); ``resample``: its scheme
+            (:func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
 
     Raises:
         NotIdentifiableError: the few-shot curve never emerges (no ground truth), or the rows above
@@ -185,10 +188,10 @@ def backtest(
     if not keep.any():
         raise NotIdentifiableError(f"no checkpoint has loss above the cutoff {cutoff_loss:g} nats; raise --cutoff-loss")
     sub = data.subset(keep)
-    law = fit_law(sub, form=form, elbow=elbow, d0=d0, fit_delta=fit_delta)
-    if bootstrap:
-        law, _ = bootstrap_law(sub, law, n=bootstrap, seed=seed)
-    pred = law.few_shot_emergence_point
+    law, _ = fit_and_bootstrap(
+        sub, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+    )
+    pred = law.point_estimate
     err = abs(pred - truth.E)
     strongest = float(sub.loss.min())
     post = np.unique(data.loss[fs & (data.loss < truth.E)])

@@ -1,10 +1,17 @@
-"""Bootstrap intervals for the few-shot emergence point of a fitted law.
+"""The interval of the few-shot emergence point: a bootstrap over checkpoints, subsets and D0.
 
-Each replicate resamples, within each finetuning data amount, the random subsets (seeds) with
-replacement and then the rows (checkpoint evaluations) of each drawn subset with replacement;
-few-shot rows are resampled as points. A replicate is a vector of row counts (weights), so all
-replicates are refitted together by :func:`~emergence_laws.laws.fit.batch_fit`, warm-started
-from the point fit: 200 replicates of a 500-row table take well under a second.
+Each replicate (1) draws ``D0`` from its weights over the declared range (:mod:`~emergence_laws.laws.d0`;
+a fixed ``D0`` when the range is one value), (2) resamples the table (:mod:`~emergence_laws.laws.resample`;
+by default checkpoints crossed with random finetuning subsets), and (3) refits every parameter,
+the few-shot floor shift ``delta`` included, from several starts (the fit at its ``D0`` and the generic
+starts of :func:`~emergence_laws.laws.optimise.starts`), keeping the best. Several starts matter: the
+ReLU elbow makes the likelihood multimodal, and a refit warm-started from the point fit alone stays
+near it, which made the old interval too narrow even when the model was right. The interval is the
+5th-95th percentile of ``E_theta(D0)`` over the replicates, the point estimate their median.
+
+All replicates and starts are refitted at once by :func:`~emergence_laws.laws.optimise.batch_fit`.
+What the interval does *not* include: the functional form (log power law, ReLU elbow) is taken as
+given, and a D0 outside the declared range is not considered.
 """
 
 from __future__ import annotations
@@ -14,8 +21,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from emergence_laws.errors import InputError
+from emergence_laws.laws.d0 import D0Profile, profile_d0
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw, Objective, _bounds, batch_fit, shift
+from emergence_laws.laws.forms import shift
+from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.likelihood import Likelihood
+from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
+from emergence_laws.laws.resample import resample_weights
+
+#: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
+REPLICATE_STARTS: int = 4
 
 
 @dataclass(frozen=True)
@@ -24,51 +39,66 @@ class BootstrapResult:
 
     Attributes:
         samples: (n,) emergence points of the replicates that fitted.
-        params: (n, 6) parameter vectors (order ``k, alpha, C, A, B, delta``).
-        p5, median, p95: percentiles of ``samples``.
+        params: (n, 6) their parameter vectors (order ``k, alpha, C, A, B, delta``).
+        d0: (n,) the D0 (examples) each replicate used.
+        p5, median, p95: percentiles of ``samples``: the 90% interval and the point estimate.
         n_failed: replicates whose fit produced non-finite numbers (dropped).
+        scheme: the resampling scheme; profile: the D0 grid and its weights.
     """
 
     samples: np.ndarray
     params: np.ndarray
+    d0: np.ndarray
     p5: float
     median: float
     p95: float
     n_failed: int
+    scheme: str
+    profile: D0Profile
 
     @property
     def interval(self) -> tuple[float, float]:
         return (self.p5, self.p95)
 
 
-def resample_weights(data: LawData, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, rows) bootstrap counts: seeds within each amount, then rows within each drawn seed."""
-    W = np.zeros((n, data.n_rows))
-    groups: list[list[np.ndarray]] = []
-    for d in data.amounts:
-        m = data.n_train == d
-        seeds = np.unique(data.seed[m])
-        groups.append([np.flatnonzero(m & (data.seed == s)) for s in seeds])
-    fs = np.flatnonzero(data.is_fewshot)
-    if fs.size:
-        groups.append([fs])
-    for subsets in groups:
-        ns = len(subsets)
-        draws = rng.integers(0, ns, size=(n, ns)) if ns > 1 else np.zeros((n, 1), dtype=int)
-        for j, rows in enumerate(subsets):
-            times = (draws == j).sum(axis=1)  # how often subset j was drawn, per replicate
-            for t in np.unique(times[times > 0]):
-                reps = np.flatnonzero(times == t)
-                W[np.ix_(reps, rows)] += rng.multinomial(
-                    rows.size * t, np.full(rows.size, 1.0 / rows.size), size=reps.size
-                )
-    return W
+def interval_includes(law: EmergenceLaw, scheme: str, restarts: int = REPLICATE_STARTS) -> list[str]:
+    """Plain words for what the interval of ``law`` accounts for, and what it takes as given."""
+    lo, hi = law.d0_range or (law.d0, law.d0)
+    out = []
+    if hi > lo:
+        out.append(
+            f"D0 unknown in [{lo:g}, {hi:g}] examples (uniform in log D0, weighted by how well the few-shot rows fit)"
+        )
+    else:
+        out.append(f"D0 fixed at {lo:g} examples (not varied)")
+    if scheme == "checkpoints":
+        out.append("checkpoints resampled with all their rows (a checkpoint better or worse than its loss says)")
+        out.append("random finetuning subsets resampled within each data amount (run-to-run finetuning variance)")
+    else:
+        out.append("rows resampled within random subsets (checkpoints treated as independent rows)")
+    if "delta" not in law.fixed:
+        out.append("the few-shot floor shift delta refitted in every replicate")
+    out.append("evaluation noise, through the resampling")
+    out.append(f"every replicate refitted from {restarts + 1} starts")
+    out.append("not included: the law's functional form (taken as given) and a D0 outside the range")
+    return out
 
 
 def bootstrap_law(
-    data: LawData, law: EmergenceLaw, n: int = 200, seed: int = 0
+    data: LawData,
+    law: EmergenceLaw,
+    n: int = 200,
+    seed: int = 0,
+    *,
+    resample: str = "checkpoints",
+    restarts: int = REPLICATE_STARTS,
 ) -> tuple[EmergenceLaw, BootstrapResult]:
     """Refit ``law`` on ``n`` bootstrap replicates of ``data``; return the law with its interval set.
+
+    ``resample``: "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`). ``D0`` is
+    drawn per replicate from ``law.d0_range`` (fixed when the range is one value). ``restarts``:
+    generic starts per replicate besides the warm one (0 reproduces the interval before issue 12,
+    together with ``resample="rows"`` and a fixed D0).
 
     Returns:
         ``(law_with_interval, result)``: ``law.interval = (p5, p95)`` and ``law.median`` in nats.
@@ -76,17 +106,47 @@ def bootstrap_law(
     if n < 2:
         raise InputError(f"bootstrap: {n} replicates is too few for an interval; use --bootstrap 200 (or 0 to skip)")
     rng = np.random.default_rng(seed)
-    obj = Objective(data, law.form, law.elbow, law.beta, law.d0)
-    alpha_fixed = law.alpha if "alpha" in law.fixed else None
-    bounds = _bounds(data, law.form, obj, fit_delta="delta" not in law.fixed, alpha_fixed=alpha_fixed)
-    x0 = np.array([np.clip(v, lo, hi) for v, (lo, hi) in zip(law.vector(), bounds)])
-    W = resample_weights(data, n, rng)
-    P, _ = batch_fit(obj, np.tile(x0, (n, 1)), W, bounds)
-    E = shift(law.form, law.d0, P[:, 0], P[:, 1], P[:, 2])
+    lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
+    bounds = law_bounds(data, law)
+    profile = profile_d0(lik, law.vector(), bounds, law.d0_range or (law.d0, law.d0))
+    cell, d0s = profile.draw(n, rng)
+    W = resample_weights(data, n, rng, resample)
+    P0 = profile.params[cell]
+    if restarts > 0:
+        S = starts(data, law.form, bounds, restarts)
+        P0 = np.concatenate([P0, np.repeat(S, n, axis=0)])
+    K = P0.shape[0] // n
+    P, f = batch_fit(lik, P0, np.tile(W, (K, 1)), bounds, d0=np.tile(d0s, K))
+    P, f = P.reshape(K, n, 6), f.reshape(K, n)
+    best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=0)
+    P = P[best, np.arange(n)]
+    E = shift(law.form, d0s, P[:, 0], P[:, 1], P[:, 2])
     ok = np.isfinite(E) & np.all(np.isfinite(P), axis=1)
     if ok.sum() < 2:
         raise InputError("bootstrap: fewer than 2 replicates could be fitted; the data are too sparse for an interval")
-    Eok = E[ok]
-    p5, med, p95 = (float(x) for x in np.percentile(Eok, [5, 50, 95]))
-    res = BootstrapResult(Eok, P[ok], p5, med, p95, int((~ok).sum()))
-    return replace(law, interval=(p5, p95), median=med, n_bootstrap=int(ok.sum())), res
+    p5, med, p95 = (float(x) for x in np.percentile(E[ok], [5, 50, 95]))
+    res = BootstrapResult(E[ok], P[ok], d0s[ok], p5, med, p95, int((~ok).sum()), resample, profile)
+    includes = tuple(interval_includes(law, resample, restarts))
+    return replace(law, interval=(p5, p95), median=med, n_bootstrap=int(ok.sum()), interval_includes=includes), res
+
+
+def fit_and_bootstrap(
+    data: LawData,
+    bootstrap: int = 200,
+    seed: int = 0,
+    *,
+    resample: str = "checkpoints",
+    restarts: int = REPLICATE_STARTS,
+    **fit_kw,
+) -> tuple[EmergenceLaw, BootstrapResult | None]:
+    """:func:`~emergence_laws.laws.fit.fit_law` (``fit_kw``: d0, d0_range, form, elbow, fit_delta, ...), then
+    :func:`bootstrap_law` with ``bootstrap`` replicates (0 = no interval: ``(law, None)``).
+
+    The reported point estimate is then ``law.point_estimate`` (the replicates' median).
+    """
+    from emergence_laws.laws.fit import fit_law
+
+    law = fit_law(data, **fit_kw)
+    if not bootstrap:
+        return law, None
+    return bootstrap_law(data, law, n=int(bootstrap), seed=seed, resample=resample, restarts=restarts)

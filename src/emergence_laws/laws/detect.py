@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.jsonutil import clean
+
 LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy", "not identifiable", "warm-up")
 
 _EPS_VAR = 1e-10  # variance floor for BIC when a fit is exact (e.g. every value exactly 0)
@@ -141,15 +143,7 @@ class CurveDetection:
     n_floor_past_warmup: int | None = None  #: floor points past warm-up (None: warm-up unknown)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _clean(v) for k, v in asdict(self).items()}
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.generic):
-        return _clean(v.item())
-    return v
+        return clean(asdict(self))
 
 
 # --------------------------------------------------------------------------------------------

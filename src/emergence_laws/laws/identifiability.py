@@ -25,7 +25,7 @@ from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
 
 if TYPE_CHECKING:
-    from emergence_laws.laws.fit import EmergenceLaw
+    from emergence_laws.laws.law import EmergenceLaw
 
 
 def _fmt_amounts(a) -> str:

@@ -52,22 +52,8 @@ class ScalingLaw:
         return d
 
 
-def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
-    """Least-squares fit of ``L = E + A N^-alpha`` to one point per model.
-
-    Raises:
-        NotIdentifiableError: fewer than 3 models with distinct positive scale.
-    """
-    N = np.asarray(scale, dtype=float).reshape(-1)
-    L = np.asarray(loss, dtype=float).reshape(-1)
-    ok = np.isfinite(N) & np.isfinite(L) & (N > 0) & (L > 0)
-    N, L = N[ok], L[ok]
-    if np.unique(N).size < 3:
-        raise NotIdentifiableError(
-            f"a scaling law in {axis} needs 3+ models with distinct {axis} and pretrain_loss; found {np.unique(N).size}"
-        )
-    n_ref = float(np.exp(np.mean(np.log(N))))
-    x = np.log(N / n_ref)
+def _least_squares(x: np.ndarray, L: np.ndarray, p0s) -> tuple[np.ndarray, np.ndarray] | None:
+    """Best of the least-squares fits of ``L = E + exp(a - alpha x)`` from the starts ``p0s``: ``(p, residuals)``."""
     lmin = float(L.min())
 
     def resid(p):
@@ -80,19 +66,63 @@ def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
         return np.stack([np.ones_like(x), g, -x * g], axis=1)
 
     best = None
-    for frac in (0.0, 0.5, 0.8, 0.95):
-        E0 = frac * lmin
-        gap = np.maximum(L - E0, 1e-6)
-        sl, ic = np.polyfit(x, np.log(gap), 1)
-        p0 = [E0, float(ic), float(np.clip(-sl, 0.011, 2.9))]
+    for p0 in p0s:
+        p0 = np.clip(p0, [0.0, -50.0, 0.01], [lmin * 0.9999, 50.0, 3.0])
         try:
             r = least_squares(resid, p0, jac=jac, bounds=([0.0, -50.0, 0.01], [lmin * 0.9999, 50.0, 3.0]))
         except ValueError:
             continue
         if best is None or r.cost < best.cost:
             best = r
-    if best is None:
+    return None if best is None else (best.x, best.fun)
+
+
+def _points(scale, loss) -> tuple[np.ndarray, np.ndarray]:
+    N = np.asarray(scale, dtype=float).reshape(-1)
+    L = np.asarray(loss, dtype=float).reshape(-1)
+    ok = np.isfinite(N) & np.isfinite(L) & (N > 0) & (L > 0)
+    return N[ok], L[ok]
+
+
+def fit_scaling_law(scale, loss, axis: str = "flops") -> ScalingLaw:
+    """Least-squares fit of ``L = E + A N^-alpha`` to one point per model.
+
+    Raises:
+        NotIdentifiableError: fewer than 3 models with distinct positive scale.
+    """
+    N, L = _points(scale, loss)
+    if np.unique(N).size < 3:
+        raise NotIdentifiableError(
+            f"a scaling law in {axis} needs 3+ models with distinct {axis} and pretrain_loss; found {np.unique(N).size}"
+        )
+    n_ref = float(np.exp(np.mean(np.log(N))))
+    x = np.log(N / n_ref)
+    starts = []
+    for frac in (0.0, 0.5, 0.8, 0.95):
+        E0 = frac * float(L.min())
+        sl, ic = np.polyfit(x, np.log(np.maximum(L - E0, 1e-6)), 1)
+        starts.append([E0, float(ic), float(np.clip(-sl, 0.011, 2.9))])
+    fit = _least_squares(x, L, starts)
+    if fit is None:
         raise NotIdentifiableError(f"the scaling law in {axis} could not be fitted; check pretrain_loss and {axis}")
-    E, a, al = (float(v) for v in best.x)
-    rmse = float(np.sqrt(np.mean(best.fun**2)))
-    return ScalingLaw(E, a, al, n_ref, axis, int(N.size), rmse)
+    (E, a, al), res = (float(v) for v in fit[0]), fit[1]
+    return ScalingLaw(E, a, al, n_ref, axis, int(N.size), float(np.sqrt(np.mean(res**2))))
+
+
+def bootstrap_scaling_law(law: ScalingLaw, scale, loss, n: int, rng: np.random.Generator) -> list[ScalingLaw]:
+    """``n`` refits of ``law`` on models resampled with replacement (warm-started from ``law``).
+
+    A replicate with fewer than 3 distinct models, or whose fit fails, keeps ``law`` itself.
+    """
+    N, L = _points(scale, loss)
+    x = np.log(N / law.n_ref)
+    out = []
+    for _ in range(n):
+        i = rng.integers(0, N.size, N.size)
+        fit = _least_squares(x[i], L[i], [[law.E, law.a, law.alpha]]) if np.unique(N[i]).size >= 3 else None
+        if fit is None:
+            out.append(law)
+        else:
+            E, a, al = (float(v) for v in fit[0])
+            out.append(ScalingLaw(E, a, al, law.n_ref, law.axis, law.n_models, law.rmse))
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import EmergenceLaw
+from emergence_laws.laws.law import EmergenceLaw
 
 
 def simulate_rows(

@@ -25,8 +25,9 @@ from emergence_laws.micro.world import MicroWorld
 class LadderConfig:
     """The pretraining run. Widths/depths of a tiny Llama; `steps` optimizer steps of `batch_size`
     windows of `seq_len` tokens; AdamW at `lr` (linear warmup over `warmup` steps, then cosine to
-    `final_lr_frac`·lr); checkpoints saved at `checkpoints` evenly spaced steps (the last = `steps`)
-    after `first_checkpoint`."""
+    `final_lr_frac`·lr); checkpoints saved at `checkpoints` steps after `first_checkpoint` (the last =
+    `steps`), evenly spaced (`spacing="linear"`) or evenly spaced in log step (`spacing="log"`: as many
+    checkpoints per doubling of compute early as late, like the public checkpoint ladders)."""
 
     d_model: int = 64
     n_layers: int = 2
@@ -40,6 +41,7 @@ class LadderConfig:
     weight_decay: float = 0.0
     checkpoints: int = 16
     first_checkpoint: int = 0
+    spacing: str = "linear"
     seed: int = 0
     threads: int = 2
 
@@ -47,7 +49,11 @@ class LadderConfig:
         return asdict(self)
 
     def checkpoint_steps(self) -> list[int]:
-        """Steps at which a checkpoint is saved: `checkpoints` evenly spaced in (first_checkpoint, steps]."""
+        """Steps at which a checkpoint is saved: `checkpoints` steps in (first_checkpoint, steps], spaced by `spacing`."""
+        if self.spacing == "log":
+            lo = max(1, self.first_checkpoint)
+            ratio = (self.steps / lo) ** (1.0 / max(1, self.checkpoints - 1))
+            return sorted({min(self.steps, max(1, round(lo * ratio**i))) for i in range(self.checkpoints)})
         span = self.steps - self.first_checkpoint
         return sorted({self.first_checkpoint + round(span * (i + 1) / self.checkpoints) for i in range(self.checkpoints)})
 

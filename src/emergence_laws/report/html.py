@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 
 #: Report kinds the renderer knows; each only changes the heading and the intro line.
 KINDS: dict[str, str] = {
@@ -46,7 +47,8 @@ def render_report(
 ) -> Path:
     """Write one self-contained HTML file and return its path.
 
-    payload: JSON-ready dict (the same content as prediction.json / detect.json). Scalars become a
+    payload: JSON-ready dict (the same content as prediction.json / detect.json); an optional ``summary``
+        (a string, or a list of lines shown as bullets) goes at the top. Scalars become a
         key/value table, lists of dicts become tables, nested dicts become sub-sections; the raw
         JSON is attached in a collapsible block.
     figures: PNG/SVG files to embed, as a list (caption = file stem) or a {caption: path} dict.
@@ -83,6 +85,9 @@ def render_report(
     summary = payload.get("summary") if isinstance(payload, Mapping) else None
     if isinstance(summary, str) and summary.strip():
         parts.append(f'<section class="summary"><p>{_e(summary)}</p></section>')
+    elif isinstance(summary, (list, tuple)) and summary:
+        items = "".join(f"<li>{_e(line)}</li>" for line in summary)
+        parts.append(f'<section class="summary"><ul>{items}</ul></section>')
     if figs:
         parts.append('<section class="figures"><h2>Figures</h2>')
         for caption, path in figs:
@@ -94,7 +99,7 @@ def render_report(
     parts.append('<section class="provenance"><h2>Provenance</h2>')
     parts.append(_kv_table(prov))
     parts.append("</section>")
-    raw = json.dumps(_jsonable(payload), indent=2, sort_keys=False, allow_nan=False)
+    raw = json.dumps(clean(payload), indent=2, sort_keys=False, allow_nan=False)
     parts.append(
         '<section class="raw"><details><summary>Raw JSON payload</summary>'
         f"<pre>{_e(raw)}</pre></details></section>"
@@ -176,7 +181,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (list, tuple)) and all(_is_scalar(x) for x in v) and len(v) <= 12:
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     if isinstance(v, (Mapping, list, tuple)):
-        text = json.dumps(_jsonable(v), separators=(", ", ": "))
+        text = json.dumps(clean(v), separators=(", ", ": "))
         if len(text) > 300:
             text = text[:297] + "..."
         return f"<code>{_e(text)}</code>"
@@ -253,20 +258,3 @@ def _is_block(v: Any) -> bool:
     if isinstance(v, Mapping):
         return True
     return isinstance(v, (list, tuple)) and bool(v) and all(isinstance(x, Mapping) for x in v)
-
-
-def _jsonable(v: Any) -> Any:
-    """Make a payload JSON-serialisable: numpy scalars/arrays, Paths, NaN -> null."""
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, float):
-        return None if not math.isfinite(v) else v
-    if hasattr(v, "tolist"):
-        return _jsonable(v.tolist())
-    if hasattr(v, "item"):
-        return _jsonable(v.item())
-    return v

@@ -30,7 +30,7 @@ def _colors(n: int):
 
 def _units(result):
     """(own, curve): fitted (oriented) values -> the metric's own units; curve also clips to its range."""
-    info = metric_info(str(result.get("metric", "")), result.get("higher_is_better"))
+    info = metric_info(result.metric, result.payload.get("higher_is_better"))
     bounds = info.bounds or (-np.inf, np.inf)
     return info.unorient, (lambda v: np.clip(info.unorient(v), *bounds))
 
@@ -40,9 +40,8 @@ def _loss_grid(loss, far) -> np.ndarray:
     return np.linspace(near.min() - 0.05, near.max() + 0.05, 300)
 
 
-def _unit(result, per_token: bool = False) -> str:
+def _unit_label(unit: str, per_token: bool = False) -> str:
     """The loss axis's unit: nats (per token) unless the law was fitted in bits per byte (``fit --x bpb``)."""
-    unit = result.get("x_unit", "nats") if hasattr(result, "get") else "nats"
     return "nats/token" if per_token and unit == "nats" else unit
 
 
@@ -59,12 +58,17 @@ def _wilson_bars(ax, x, values, n_eval, color) -> None:
                 capsize=0)
 
 
-def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
+def _d0_note(law) -> str:
+    lo, hi = law.d0_range or (law.d0, law.d0)
+    return f" (D0 in [{lo:g}, {hi:g}])" if hi > lo else f" (D0 = {lo:g})"
+
+
+def plot_law_fit(result, path: str | Path, title: str | None = None, *, unit: str = "nats") -> Path:
     """Metric vs pretraining loss per data amount (points: rows, with Wilson 95% bars for accuracies of
     known n_eval; lines: the fitted law); few-shot in black."""
     law, data = result.law, result.data
     own, units = _units(result)
-    discrete = metric_info(str(result.get("metric", "")), result.get("higher_is_better")).discrete
+    discrete = metric_info(result.metric, result.payload.get("higher_is_better")).discrete
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(data.loss)
     grid = _loss_grid(data.loss, far)
@@ -76,7 +80,7 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
             _wilson_bars(ax, data.loss[m], own(data.value[m]), None if data.n_eval is None else data.n_eval[m], c)
         ax.plot(grid, units(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
     fs = data.is_fewshot
-    ept = law.few_shot_emergence_point
+    ept = law.point_estimate
     if fs.any():
         ax.scatter(
             data.loss[fs], own(data.value[fs]), s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
@@ -85,21 +89,21 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
             _wilson_bars(ax, data.loss[fs], own(data.value[fs]), None if data.n_eval is None else data.n_eval[fs],
                          "black")
         ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
-    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} {_unit(result)}")
+    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} {unit}")
     if law.interval:
-        ax.axvspan(*law.interval, color="crimson", alpha=0.12, label="5-95% interval")
+        ax.axvspan(*law.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(law)}")
     if data.chance is not None:
         ax.axhline(own(data.chance), color="grey", lw=0.8, ls=":", label="chance")
     figure.setup_x(ax, "pretrain_loss")
     figure.clip_x(ax, data.loss, own(data.value), far)
-    ax.set_xlabel(f"pretraining loss ({_unit(result, per_token=True)})  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric") if hasattr(result, "get") else "metric")
-    ax.set_title(title or f"{result.get('task', '')}: emergence law ({law.form}, {law.elbow})")
+    ax.set_xlabel(f"pretraining loss ({_unit_label(unit, per_token=True)})  →  stronger models")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: emergence law ({law.form}, {law.elbow})")
     ax.legend(fontsize=7, loc="upper left")
     return figure.save(fig, path, dpi=120)
 
 
-def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
+def plot_shift(result, path: str | Path, title: str | None = None, *, unit: str = "nats") -> Path:
     """``E_theta(D)`` vs ``D`` on a log axis: per-amount elbows, the fitted law, its extrapolation to ``D0``."""
     law, data = result.law, result.data
     fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
@@ -114,15 +118,20 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
                 pts.append((d, ef.E))
     if pts:
         ax.scatter(*zip(*pts), color="tab:blue", zorder=3, label="elbow per data amount (single-curve fit)")
-    lo = max(min(law.d0, amounts.min()) / 1.5, 1.0)
+    d0_lo, d0_hi = law.d0_range or (law.d0, law.d0)
+    lo = max(min(d0_lo, amounts.min()) / 1.5, 1.0)
     Dg = np.geomspace(lo, amounts.max() * 1.5, 200)
+    if d0_hi > d0_lo:
+        ax.axvspan(d0_lo, d0_hi, color="grey", alpha=0.10, label=f"D0 range [{d0_lo:g}, {d0_hi:g}]")
     ax.plot(Dg, shift(law.form, Dg, law.k, law.alpha, law.C), color="tab:blue", lw=1.6, label=f"E(D), {law.form}")
     if result.boot is not None:
         P = result.boot.params
         curves = shift(law.form, Dg[None, :], P[:, 0:1], P[:, 1:2], P[:, 2:3])
         q5, q95 = np.percentile(curves, [5, 95], axis=0)
         ax.fill_between(Dg, q5, q95, color="tab:blue", alpha=0.12, label="5-95% band")
-    ept = law.few_shot_emergence_point
+        ax.scatter(result.boot.d0, result.boot.samples, s=4, color="crimson", alpha=0.15, zorder=2,
+                   label="replicates: (D0, E(D0))")
+    ept = law.point_estimate
     yerr = None
     if law.interval:
         yerr = [[ept - law.interval[0]], [law.interval[1] - ept]]
@@ -134,9 +143,9 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         color="crimson",
         capsize=4,
         zorder=4,
-        label=f"prediction E(D0={law.d0:g}) = {ept:.3f}",
+        label=f"prediction {ept:.3f}" + (" (median over D0 and replicates)" if law.interval else f" at D0={law.d0:g}"),
     )
-    obs = result.get("fewshot_observed") if hasattr(result, "get") else None
+    obs = result.payload.get("fewshot_observed")
     if obs and obs.get("emerged") and obs.get("E") is not None:
         ax.scatter(
             [law.d0],
@@ -149,8 +158,8 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         )
     ax.set_xscale("log")
     ax.set_xlabel("finetuning examples D (log scale)")
-    ax.set_ylabel(f"emergence point E(D) ({_unit(result, per_token=True)})")
-    ax.set_title(title or f"{result.get('task', '')}: emergence shifts with data")
+    ax.set_ylabel(f"emergence point E(D) ({_unit_label(unit, per_token=True)})")
+    ax.set_title(title or f"{result.task}: emergence shifts with data")
     ax.legend(fontsize=7)
     return figure.save(fig, path, dpi=120)
 
@@ -203,15 +212,15 @@ def plot_backtest(result, path: str | Path, title: str | None = None) -> Path:
     ax.axvline(bt.actual, color="black", lw=1.0, label=f"actual {bt.actual:.3f}")
     ax.axvline(bt.predicted, color="crimson", lw=1.2, label=f"predicted {bt.predicted:.3f} (error {bt.error_nats:.3f})")
     if bt.interval:
-        ax.axvspan(*bt.interval, color="crimson", alpha=0.12)
+        ax.axvspan(*bt.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(bt.law)}")
     ax.axvline(bt.cutoff_loss, color="grey", lw=1.0, ls="-.", label=f"cutoff {bt.cutoff_loss:g}")
     _data_ylim(ax, own(data.value))
     figure.setup_x(ax, "pretrain_loss")
     figure.clip_x(ax, data.loss, own(data.value), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric"))
+    ax.set_ylabel(result.metric)
     ahead = f", {bt.compute_ahead:.1f}x compute ahead" if bt.compute_ahead else ""
-    ax.set_title(title or f"{result.get('task', '')}: backtest{ahead}")
+    ax.set_title(title or f"{result.task}: backtest{ahead}")
     ax.legend(fontsize=7, loc="upper left")
     return figure.save(fig, path, dpi=120)
 
@@ -237,7 +246,7 @@ def _sigmoid_axes(ax, axis: str):
 def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) -> Path:
     """The few-shot sigmoid baseline: points, the sigmoid, its tangent elbow."""
     sig = result.baseline
-    x, y = result.data
+    x, y = result.baseline_xy
     own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
     far = figure.far_out(x) if not sig.axis.startswith("-log10(") else np.zeros(len(x), dtype=bool)
@@ -254,8 +263,8 @@ def plot_sigmoid_baseline(result, path: str | Path, title: str | None = None) ->
     )
     figure.clip_x(ax, x, own(y), far)
     ax.set_xlabel(f"{figure.X_LABELS.get(name, name)}  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric"))
-    ax.set_title(title or f"{result.get('task', '')}: few-shot sigmoid baseline")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: few-shot sigmoid baseline")
     ax.legend(fontsize=7)
     return figure.save(fig, path, dpi=120)
 
@@ -264,7 +273,7 @@ def plot_sigmoid_backtest(result, path: str | Path, title: str | None = None) ->
     """Backtest of the sigmoid baseline: few-shot points used vs held out, the sigmoid fitted on the weak
     ones, the actual elbow (ReLU on the whole curve) and the predicted one."""
     bt = result.backtest
-    loss, y = (np.asarray(a, dtype=float) for a in result.data)
+    loss, y = (np.asarray(a, dtype=float) for a in result.baseline_xy)
     own, units = _units(result)
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(loss)
@@ -284,7 +293,7 @@ def plot_sigmoid_backtest(result, path: str | Path, title: str | None = None) ->
     figure.setup_x(ax, "pretrain_loss")
     figure.clip_x(ax, loss, own(y), far)
     ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
-    ax.set_ylabel(result.get("metric", "metric"))
-    ax.set_title(title or f"{result.get('task', '')}: sigmoid baseline backtest")
+    ax.set_ylabel(result.metric)
+    ax.set_title(title or f"{result.task}: sigmoid baseline backtest")
     ax.legend(fontsize=7, loc="upper left")
     return figure.save(fig, path, dpi=120)

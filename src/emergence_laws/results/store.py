@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from emergence_laws.errors import InputError
+from emergence_laws.jsonutil import clean
 from emergence_laws.results.io import export_table
 from emergence_laws.results.schema import INTEGER, NUMERIC, OPTIONAL, REQUIRED, SCALE
 
@@ -46,16 +46,6 @@ def row_key(row: Mapping) -> str:
     ident = {c: row.get(c) for c in _IDENTITY}
     blob = json.dumps(ident, sort_keys=True, default=str)
     return "row-" + hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def _clean(value: object) -> object:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
 
 
 class ResultsStore:
@@ -111,17 +101,17 @@ class ResultsStore:
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         values = []
         for i, rec in enumerate(records):
-            missing = [c for c in ("model", "task", "metric", "value") if _clean(rec.get(c)) is None]
+            missing = [c for c in ("model", "task", "metric", "value") if clean(rec.get(c)) is None]
             if missing:
                 raise InputError(f"row {i} to insert lacks {', '.join(missing)}")
             rec.setdefault("n_train", 0)
             rec.setdefault("shots", 0)
-            if _clean(rec.get("run_key")) is None:
+            if clean(rec.get("run_key")) is None:
                 rec["run_key"] = row_key(rec)
-            if _clean(rec.get("created_at")) is None:
+            if clean(rec.get("created_at")) is None:
                 rec["created_at"] = now
-            extra = {k: _clean(v) for k, v in rec.items() if k not in COLUMNS and _clean(v) is not None}
-            values.append([_clean(rec.get(c)) for c in COLUMNS] + [json.dumps(extra, default=str) if extra else None])
+            extra = {k: clean(v) for k, v in rec.items() if k not in COLUMNS and clean(v) is not None}
+            values.append([clean(rec.get(c)) for c in COLUMNS] + [json.dumps(extra, default=str) if extra else None])
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         sql = f"{verb} INTO results ({', '.join(COLUMNS)}, extra) VALUES ({', '.join('?' * (len(COLUMNS) + 1))})"
         ex_values = [(key, i, json.dumps(rec, default=str)) for key, recs in (examples or {}).items()

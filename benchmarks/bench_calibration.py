@@ -1,0 +1,253 @@
+"""Calibration of the few-shot emergence interval: how often a nominal 90% interval covers the truth.
+
+    python benchmarks/bench_calibration.py                      # the full table (~1 h on 2 busy cores)
+    python benchmarks/bench_calibration.py --tables 8 --quick   # a smoke run
+    python benchmarks/bench_calibration.py --demo out-seed0 out-seed1 out-seed2   # + demo outputs as rows
+    python benchmarks/bench_calibration.py --demo-only --demo out-seed0 ...       # only the demo rows
+
+Synthetic tables come from :mod:`emergence_laws.laws.synthetic`: a random true emergence law and
+ladder per table, with one misspecification at a time at three strengths (checkpoint offsets,
+run-to-run finetuning variance, a few-shot floor shift, binomial noise), all four together, and
+none; the true D0 is always unknown (log-uniform in [N, 10 N]). Every table is fitted four ways:
+
+- ``today``: the default before issue 12 (D0 = N, rows resampled within random subsets, replicates
+  warm-started from the point fit; point estimate = the point fit);
+- ``new``: the default now (D0 unknown in [N, 10 N], checkpoints x subsets resampled, several starts
+  per replicate; point estimate = the replicates' median);
+- ``today (D0 known)`` and ``new (D0 known)``: the same, told the true D0.
+
+Reports, per misspecification and strength and overall: coverage (share of tables whose 90%
+interval holds the true few-shot emergence point), median interval width and median absolute
+error of the point estimate (nats). Writes every table's numbers and the summary as JSON
+(default ``benchmarks/results/calibration.json``) and prints the summary as a Markdown table.
+
+``--demo DIR``: a folder written by ``emergence demo`` (its ``prediction.json`` holds ``interval``,
+``true_emergence_point`` and ``predicted_emergence_point``); each becomes a row of its own, and
+together a "demo" row, with whatever interval the demo published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from emergence_laws.errors import EmergenceError
+from emergence_laws.jsonutil import clean
+from emergence_laws.laws.bootstrap import fit_and_bootstrap
+from emergence_laws.laws.synthetic import Misspecification, draw_table
+
+#: (misspecification, strength label, spec). Strength 0 of every kind is the "none" row.
+CELLS: list[tuple[str, str, Misspecification]] = [
+    ("none", "-", Misspecification()),
+    *[("checkpoint offsets", f"sd {s:g} nats", Misspecification(checkpoint_sd=s)) for s in (0.01, 0.02, 0.04)],
+    *[("run-to-run variance", f"sd {s:g} nats", Misspecification(run_sd=s)) for s in (0.01, 0.02, 0.04)],
+    *[("few-shot floor shift", f"|delta| {s:g}", Misspecification(floor_shift=s)) for s in (0.02, 0.04, 0.08)],
+    *[("binomial noise", f"n_eval {n}", Misspecification(n_eval=n)) for n in (1000, 200, 100)],
+    *[
+        ("all four", label, Misspecification(checkpoint_sd=s, run_sd=s, floor_shift=f, n_eval=n))
+        for label, s, f, n in (("low", 0.01, 0.02, 1000), ("medium", 0.02, 0.04, 500), ("high", 0.04, 0.08, 200))
+    ],
+]
+
+#: method name -> (keyword arguments of fit_and_bootstrap, given D0 known?, point = median of replicates?)
+METHODS: dict[str, dict] = {
+    "today": {"resample": "rows", "restarts": 0},
+    "new": {},
+}
+
+
+def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict:
+    """Fit one table one way; the point estimate, the 90% interval, and the time taken."""
+    data = table.law_data()
+    kw = dict(METHODS[method])
+    if known:
+        kw["d0"] = table.law.d0
+    elif method == "today":
+        kw["d0"] = float(max(table.shots, 1))  # the old default: D0 = N
+    t0 = time.perf_counter()
+    try:
+        law, _ = fit_and_bootstrap(data, bootstrap, seed, **kw)
+    except EmergenceError as exc:
+        return {"failed": str(exc)}
+    point = law.few_shot_emergence_point if method == "today" else law.point_estimate
+    lo, hi = law.interval
+    return {
+        "point": point,
+        "lo": lo,
+        "hi": hi,
+        "covered": bool(lo <= table.truth <= hi),
+        "width": hi - lo,
+        "error": abs(point - table.truth),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def run_cell(args: tuple) -> list[dict]:
+    """All tables of one cell (picklable, for --jobs)."""
+    kind, label, spec, seeds, bootstrap, variants = args
+    warnings.simplefilter("ignore")
+    out = []
+    for s in seeds:
+        table = draw_table(spec, s)
+        rec = {"misspecification": kind, "strength": label, "table_seed": s, "truth": table.truth,
+               "true_d0": table.law.d0, "shots": table.shots, "rows": int(table.rows["value"].size)}
+        for name, method, known in variants:
+            rec[name] = estimate(table, method, known, bootstrap, seed=s)
+        out.append(rec)
+    return out
+
+
+def summarise(records: list[dict], variants: list[str]) -> dict:
+    """Coverage, median width and median error per variant over ``records``."""
+    out = {"tables": len(records)}
+    for v in variants:
+        ok = [r[v] for r in records if v in r and "failed" not in r[v]]
+        out[v] = {
+            "fitted": len(ok),
+            "failed": sum(1 for r in records if v in r and "failed" in r[v]),
+            "coverage": float(np.mean([o["covered"] for o in ok])) if ok else None,
+            "covered": int(sum(o["covered"] for o in ok)),
+            "median_width": float(np.median([o["width"] for o in ok])) if ok else None,
+            "median_error": float(np.median([o["error"] for o in ok])) if ok else None,
+        }
+    return out
+
+
+def demo_rows(dirs: list[str]) -> list[dict]:
+    """One row per demo output folder: its published interval against its true emergence point."""
+    rows = []
+    for d in dirs:
+        path = Path(d) / "prediction.json" if Path(d).is_dir() else Path(d)
+        try:
+            pred = json.loads(path.read_text())
+            lo, hi = (float(x) for x in pred["interval"])
+            truth = float(pred["true_emergence_point"])
+            point = float(pred.get("predicted_emergence_point", pred.get("emergence_point")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            sys.exit(f"bench_calibration: error: --demo {d}: no usable prediction.json ({type(exc).__name__}: {exc}); "
+                     "pass a folder written by `emergence demo` (interval, true_emergence_point)")
+        rows.append({
+            "demo": str(d), "seed": (pred.get("config") or {}).get("seed"), "truth": truth, "point": point,
+            "lo": lo, "hi": hi, "covered": bool(lo <= truth <= hi), "width": hi - lo, "error": abs(point - truth),
+            "d0": pred.get("d0", (pred.get("law") or {}).get("d0")), "d0_range": pred.get("d0_range"),
+            "interval_includes": pred.get("interval_includes"),
+        })
+    return rows
+
+
+def _fmt(s: dict | None, v: str) -> str:
+    x = (s or {}).get(v) or {}
+    if not x.get("fitted"):
+        return "– | – | –"
+    return f"{x['covered']}/{x['fitted']} ({100 * x['coverage']:.0f}%) | {x['median_width']:.3f} | {x['median_error']:.3f}"
+
+
+def markdown(summary: dict, demos: list[dict]) -> str:
+    lines = [
+        (
+            "| misspecification | strength | tables | today: coverage | width | error | new: coverage | width | error "
+            "| today, D0 known: coverage | width | error | new, D0 known: coverage | width | error |"
+        ),
+        "|---|---|---|" + "---|" * 12,
+    ]
+    for cell in summary["cells"]:
+        lines.append(
+            f"| {cell['misspecification']} | {cell['strength']} | {cell['tables']} | "
+            + " | ".join(_fmt(cell, v) for v in ("today", "new", "today_known", "new_known")) + " |"
+        )
+    o = summary["overall"]
+    lines.append(f"| **overall** | | {o['tables']} | " + " | ".join(
+        "**" + _fmt(o, v).replace(" | ", "** | **") + "**" for v in ("today", "new", "today_known", "new_known")) + " |")
+    if demos:
+        lines += ["", "| demo output | seed | published interval | truth | covered | width | error |", "|---|---|---|---|---|---|---|"]
+        for d in demos:
+            lines.append(f"| {d['demo']} | {d['seed']} | [{d['lo']:.4f}, {d['hi']:.4f}] | {d['truth']:.4f} | "
+                         f"{'yes' if d['covered'] else 'no'} | {d['width']:.4f} | {d['error']:.4f} |")
+        cov = sum(d["covered"] for d in demos)
+        lines.append(f"| **all demos** | | | | **{cov}/{len(demos)}** | **{np.median([d['width'] for d in demos]):.4f}** | "
+                     f"**{np.median([d['error'] for d in demos]):.4f}** |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=int, default=40, help="tables per misspecification x strength (default 40)")
+    ap.add_argument("--seed", type=int, default=0, help="base seed of the tables (default 0; the design used 1)")
+    ap.add_argument("--bootstrap", type=int, default=200, help="replicates per interval (default 200, as `fit`)")
+    ap.add_argument("--quick", action="store_true", help="only the none / all-four cells")
+    ap.add_argument("--no-known", action="store_true", help="skip the D0-known fits")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    ap.add_argument("--demo", nargs="+", default=[], metavar="DIR", help="demo output folders to add as rows")
+    ap.add_argument("--demo-only", action="store_true", help="only the demo rows (no synthetic tables)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "calibration.json"))
+    args = ap.parse_args(argv)
+
+    demos = demo_rows(args.demo)
+    variants = [("today", "today", False), ("new", "new", False)]
+    if not args.no_known:
+        variants += [("today_known", "today", True), ("new_known", "new", True)]
+    names = [v[0] for v in variants]
+    cells = [] if args.demo_only else [c for c in CELLS if not args.quick or c[0] in ("none", "all four")]
+    jobs = [
+        (kind, label, spec, [args.seed * 1_000_000 + 1000 * i + j for j in range(args.tables)], args.bootstrap, variants)
+        for i, (kind, label, spec) in enumerate(CELLS)
+        if (kind, label, spec) in cells
+    ]
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        from multiprocessing import Pool
+
+        with Pool(args.jobs) as pool:
+            per_cell = pool.map(run_cell, jobs)
+    else:
+        per_cell = []
+        for job in jobs:
+            per_cell.append(run_cell(job))
+            print(f"  {job[0]}, {job[1]}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    records = [r for recs in per_cell for r in recs]
+    summary = {
+        "cells": [
+            {"misspecification": kind, "strength": label, "spec": asdict(spec), **summarise(recs, names)}
+            for (kind, label, spec, *_), recs in zip(jobs, per_cell)
+        ],
+        "overall": summarise(records, names),
+    }
+    if demos:
+        summary["demo"] = {"runs": len(demos), "covered": sum(d["covered"] for d in demos),
+                           "median_width": float(np.median([d["width"] for d in demos])),
+                           "median_error": float(np.median([d["error"] for d in demos]))}
+    out = {
+        "bench": "calibration",
+        "nominal": 0.90,
+        "tables_per_cell": args.tables,
+        "base_seed": args.seed,
+        "bootstrap": args.bootstrap,
+        "methods": {"today": "D0 = N; rows resampled within random subsets; replicates warm-started from the point fit",
+                    "new": "D0 unknown in [N, 10N]; checkpoints x random subsets resampled; several starts per replicate; "
+                           "point = median of the replicates"},
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "summary": summary,
+        "demos": demos,
+        "tables": records,
+    }
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(out), indent=1, allow_nan=False) + "\n")
+    print(markdown(summary, demos))
+    print(f"\nwrote {path} ({out['seconds']} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

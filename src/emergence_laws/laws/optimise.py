@@ -1,0 +1,190 @@
+"""Optimisers for the emergence-law likelihood: parameter bounds, starting points, and two minimisers.
+
+- :func:`batch_fit` fits R problems at once (bootstrap replicates, several starts, one ``D0`` per
+  problem) by projected Levenberg-Marquardt on the Fisher information: all replicates of a
+  bootstrap cost about as much as a handful of single fits.
+- :func:`minimise` polishes one vector with scipy's L-BFGS-B and the analytic gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.elbow import fit_elbow
+from emergence_laws.laws.forms import shift_basis
+from emergence_laws.laws.law import PARAM_NAMES
+from emergence_laws.laws.likelihood import Likelihood
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Box bounds of the six parameters (order :data:`~emergence_laws.laws.law.PARAM_NAMES`); lo == hi fixes one."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def clip(self, P: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(P, dtype=float), self.lo, self.hi)
+
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """Names of the parameters held fixed."""
+        return tuple(n for n, lo, hi in zip(PARAM_NAMES, self.lo, self.hi) if lo == hi)
+
+    def pairs(self) -> list[tuple[float, float]]:
+        """``[(lo, hi), ...]`` as scipy takes them."""
+        return [(float(a), float(b)) for a, b in zip(self.lo, self.hi)]
+
+
+def param_bounds(
+    data: LawData,
+    form: str,
+    *,
+    fit_delta: bool = True,
+    alpha: float | None = None,
+    fixed: dict[str, float] | None = None,
+) -> Bounds:
+    """Bounds wide enough for any sensible law on ``data``; ``alpha`` (or ``fixed``) pins parameters.
+
+    ``delta`` is fixed at 0 when ``fit_delta`` is false or there are no few-shot rows.
+    """
+    prop = bool(np.all((data.value >= 0) & (data.value <= 1)))
+    ylo, yhi = float(data.value.min()), float(data.value.max())
+    yspan = max(yhi - ylo, 1e-3)
+    lspan = float(data.loss.max() - data.loss.min())
+    a_lo, a_hi = (0.05, 5.0) if form == "logpower" else (1e-3, 2.0)
+    b = (0.0, 1.0) if prop else (ylo - yspan, yhi + yspan)
+    has_fs = bool(data.is_fewshot.any())
+    dl = ((-1.0, 1.0) if prop else (-2 * yspan, 2 * yspan)) if (fit_delta and has_fs) else (0.0, 0.0)
+    c_pad = 10.0 * max(lspan, 0.1) + 5.0
+    lo = np.array([0.0, a_lo, float(data.loss.min()) - c_pad, 0.0, b[0], dl[0]])
+    hi = np.array([50.0, a_hi, float(data.loss.max()) + c_pad, 1e3 * yspan / max(lspan, 1e-3), b[1], dl[1]])
+    pins = dict(fixed or {})
+    if alpha is not None:
+        pins["alpha"] = float(alpha)
+    for name, v in pins.items():
+        i = PARAM_NAMES.index(name)
+        lo[i] = hi[i] = float(v)
+    return Bounds(lo, hi)
+
+
+def starts(data: LawData, form: str, bounds: Bounds, n_starts: int) -> np.ndarray:
+    """(n_starts, 6) starting vectors from per-amount elbow fits and a small grid over alpha."""
+    ne = data.n_eval
+    pts, As, Bs = [], [], []
+    for d in data.amounts:
+        m = data.n_train == d
+        if np.unique(data.loss[m]).size < 2:
+            continue
+        ef = fit_elbow(data.loss[m], data.value[m], n_eval=None if ne is None else ne[m])
+        if ef.emerged:
+            pts.append((float(d), ef.E))
+            As.append(ef.A)
+            Bs.append(ef.B)
+    fs = data.is_fewshot
+    B_fs = None
+    if fs.sum() >= 2 and np.unique(data.loss[fs]).size >= 2:
+        B_fs = fit_elbow(data.loss[fs], data.value[fs], n_eval=None if ne is None else ne[fs]).B
+    if not As:  # nothing emerged: the caller normally refuses before; fall back to crude values
+        ys = data.value
+        As, Bs = [max(float(ys.max() - ys.min()), 1e-3)], [float(np.quantile(ys, 0.1))]
+        pts = [(float(data.amounts.max()), float(data.loss.min()))]
+    A0, B0 = float(np.median(As)), float(np.median(Bs))
+    dl_lo, dl_hi = bounds.lo[5], bounds.hi[5]
+    dl0 = 0.0 if B_fs is None or dl_lo == dl_hi else float(np.clip(B_fs - B0, dl_lo, dl_hi))
+    a_lo, a_hi = bounds.lo[1], bounds.hi[1]
+    alphas = [a_lo] if a_lo == a_hi else [a for a in (1.0, 0.5, 2.0, 0.25, 3.0, 1.5) if a_lo <= a <= a_hi]
+    dd = np.array([p[0] for p in pts])
+    ee = np.array([p[1] for p in pts])
+    cands = []
+    for a in alphas:
+        x = np.power(shift_basis(form, dd), a)
+        if dd.size >= 2 and np.ptp(x) > 0:
+            k, C = np.polyfit(x, ee, 1)
+            if k < 0:
+                k, C = 0.0, float(ee.mean())
+        else:
+            k = 0.05 / max(float(x.mean()), 1e-9) if form == "power" else 0.05
+            C = float(ee.mean() - k * x.mean())
+        sse = float(np.sum((k * x + C - ee) ** 2))
+        cands.append((sse, a, k, C))
+    cands.sort(key=lambda t: t[0])
+    return np.array([bounds.clip([k, a, C, A0, B0, dl0]) for _, a, k, C in cands[:n_starts]])
+
+
+def batch_fit(
+    lik: Likelihood,
+    P0: np.ndarray,
+    W: np.ndarray,
+    bounds: Bounds,
+    *,
+    d0: np.ndarray | None = None,
+    max_iter: int = 60,
+    tol: float = 1e-10,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit R problems at once by projected Levenberg-Marquardt; returns ``(P (R, 6), nll (R,))``.
+
+    Fisher scoring for binomial rows, Gauss-Newton for Gaussian rows, a damping factor per
+    problem, steps projected onto ``bounds``. ``W`` (R, n) are row weights; ``d0`` (R,) optional
+    low-data limits, one per problem.
+    """
+    lb, ub = bounds.lo, bounds.hi
+    free = (ub > lb).astype(float)
+    P = bounds.clip(np.array(P0, dtype=float))
+    R = P.shape[0]
+    d0 = None if d0 is None else np.asarray(d0, dtype=float).reshape(-1)
+    f = lik.nll(P, W, d0)
+    lam = np.full(R, 1e-3)
+    active = np.ones(R, dtype=bool)
+    eye = np.eye(6)
+    # gradient and Fisher information at each problem's current P: recomputed only after a move
+    G, H = np.zeros((R, 6)), np.zeros((R, 6, 6))
+    stale = np.ones(R, dtype=bool)
+    moved, moved_mean = np.zeros(0, dtype=int), None  # problems that moved last step, their means there
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        need = idx[stale[idx]]
+        if need.size:
+            mean = None
+            if moved_mean is not None and np.all(np.isin(need, moved)):
+                mean = moved_mean.rows(np.searchsorted(moved, need))
+            G[need], H[need] = lik.derivatives(P[need], W[need], None if d0 is None else d0[need], mean=mean)
+            stale[need] = False
+        g = G[idx] * free
+        Ha = H[idx] * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
+        diag = np.einsum("rpp->rp", Ha)
+        Hd = Ha + (lam[idx, None] * np.maximum(diag, 1e-12) + 1e-12)[:, :, None] * eye[None]
+        try:
+            step = -np.linalg.solve(Hd, g[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            step = -g / np.maximum(np.einsum("rpp->rp", Hd), 1e-12)
+        Pn = bounds.clip(P[idx] + step)
+        trial = lik.mean(Pn, None if d0 is None else d0[idx])
+        fn = lik.terms(trial.mu, W[idx])
+        better = np.isfinite(fn) & (fn <= f[idx])
+        gain = np.where(better, f[idx] - fn, 0.0)
+        moved = idx[better]
+        moved_mean = trial.rows(np.flatnonzero(better))
+        P[moved] = Pn[better]
+        f[moved] = fn[better]
+        stale[moved] = True
+        lam[idx] = np.where(better, np.maximum(lam[idx] / 3.0, 1e-9), lam[idx] * 4.0)
+        done = (better & (gain <= tol * np.maximum(np.abs(f[idx]), 1.0))) | (lam[idx] > 1e8)
+        active[idx[done]] = False
+    return P, f
+
+
+def minimise(lik: Likelihood, x0: np.ndarray, bounds: Bounds, w: np.ndarray, maxiter: int = 500):
+    """One L-BFGS-B fit from ``x0`` under row weights ``w``; scipy's ``OptimizeResult``."""
+    return minimize(lik, x0, args=(w,), jac=True, method="L-BFGS-B", bounds=bounds.pairs(), options={"maxiter": maxiter})
+
+
+def law_bounds(data: LawData, law) -> Bounds:
+    """The bounds ``law`` was fitted under on ``data``: its ``fixed`` parameters pinned at their values."""
+    return param_bounds(data, law.form, fit_delta=True, fixed={n: getattr(law, n) for n in law.fixed})

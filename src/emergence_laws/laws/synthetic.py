@@ -1,0 +1,152 @@
+"""Synthetic results tables with a known few-shot emergence point and realistic misspecification.
+
+Used by the calibration benchmark (``benchmarks/bench_calibration.py``) and the interval tests. A
+table is a ladder of checkpoints, each finetuned on 4 data amounts x 2-3 random subsets, plus one
+few-shot row per checkpoint, drawn from an emergence law (:mod:`~emergence_laws.laws.law`) with
+departures from the model the fitter assumes, each at a chosen strength (:class:`Misspecification`):
+
+- **unknown D0**: the few-shot curve's elbow is ``E(D0)`` for a true ``D0`` drawn log-uniformly in
+  ``[N, 10 N]`` (``N`` = shots), not ``E(N)``;
+- **checkpoint offsets**: each checkpoint is better or worse than its loss says by ``u_c ~ N(0, sd)``
+  nats, shared by all its rows (few-shot and finetuned);
+- **run-to-run finetuning variance**: each random subset moves the elbow of every checkpoint
+  finetuned on it by ``N(0, sd/sqrt 2)`` nats, and each single run by another ``N(0, sd/sqrt 2)``;
+- **few-shot floor shift**: few-shot rows sit ``delta`` above or below the finetuned floor ``B``;
+- **binomial noise**: every value is a proportion out of ``n_eval`` examples.
+
+The ladder's strongest checkpoint lies between 0.08 nats past and 0.12 nats before the true few-shot
+emergence point: the table is (mostly) pre-emergence, as when the tool is used to predict.
+Losses in nats/token.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.forms import shift_basis
+from emergence_laws.laws.law import EmergenceLaw
+
+
+@dataclass(frozen=True)
+class Misspecification:
+    """Strengths of the departures from the fitted model (0 / False = none)."""
+
+    d0_unknown: bool = True  #: true D0 log-uniform in [N, 10 N]; False: D0 = N
+    checkpoint_sd: float = 0.0  #: nats, offset of each checkpoint's effective loss
+    run_sd: float = 0.0  #: nats, elbow jitter of random subsets and single runs (sd of their sum)
+    floor_shift: float = 0.0  #: metric units, |delta| of the few-shot floor (sign drawn at random)
+    n_eval: int = 500  #: evaluation examples per row (binomial noise)
+
+
+@dataclass(frozen=True)
+class SyntheticTable:
+    """One drawn table and its truth. ``rows`` holds results-table columns as arrays."""
+
+    rows: dict[str, np.ndarray]
+    law: EmergenceLaw  #: the true law (its ``d0`` is the true D0, its ``delta`` the true floor shift)
+    truth: float  #: the true few-shot emergence point E(D0), nats
+    spec: Misspecification = field(default_factory=Misspecification)
+
+    @property
+    def shots(self) -> int:
+        return int(self.law.shots)
+
+    def law_data(self) -> LawData:
+        r = self.rows
+        return LawData.from_arrays(
+            r["pretrain_loss"],
+            r["n_train"],
+            r["value"],
+            n_eval=r["n_eval"],
+            seed=r["seed"],
+            model=r["model_index"],
+            shots=self.shots,
+            chance=float(r["chance"][0]),
+        )
+
+    def frame(self):
+        """The rows as a results-table DataFrame (task ``synthetic``, metric ``accuracy``)."""
+        import pandas as pd
+
+        r = self.rows
+        return pd.DataFrame(
+            {
+                "model": [f"ckpt{int(i):02d}" for i in r["model_index"]],
+                "task": "synthetic",
+                "metric": "accuracy",
+                "value": r["value"],
+                "n_train": r["n_train"].astype(int),
+                "shots": r["shots"].astype(int),
+                "pretrain_loss": r["pretrain_loss"],
+                "flops": r["flops"],
+                "seed": r["seed"].astype(int),
+                "method": np.where(r["n_train"] > 0, "full", "none"),
+                "n_eval": r["n_eval"].astype(int),
+                "chance": r["chance"],
+            }
+        )
+
+
+def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> SyntheticTable:
+    """Draw one table: a random true law and ladder, then rows with the misspecification of ``spec``."""
+    rng = np.random.default_rng(rng)
+    shots = int(rng.choice([3, 4, 5, 8]))
+    base = float(rng.choice([8, 16, 32]))
+    amounts = base * 4.0 ** np.arange(4)
+    n_seeds = int(rng.choice([2, 3]))
+    d0 = shots * 10 ** rng.uniform(0, 1) if spec.d0_unknown else float(shots)
+    alpha = rng.uniform(0.7, 1.6)
+    span = rng.uniform(0.2, 0.5)  # E(D_max) - E(D0), nats
+    gmax, g0 = shift_basis("logpower", amounts[-1]) ** alpha, shift_basis("logpower", d0) ** alpha
+    k = span / (gmax - g0)
+    truth = rng.uniform(2.5, 3.5)
+    C = truth - k * g0
+    A = rng.uniform(0.4, 1.2)
+    B = float(rng.choice([0.2, 0.25, 1 / 3]))
+    delta = spec.floor_shift * rng.choice([-1.0, 1.0])
+    law = EmergenceLaw(k=k, alpha=alpha, C=C, A=A, B=B, delta=delta, d0=d0, shots=shots)
+    e_max = truth + span
+    l_min = truth + rng.uniform(-0.08, min(0.12, span - 0.12))
+    l_max = e_max + rng.uniform(0.1, 0.3)
+    n_ckpt = int(rng.integers(6, 13))
+    losses = np.linspace(l_max, l_min, n_ckpt)
+    flops = 1e18 * np.exp(-(losses - l_min) / 0.15)  # any decreasing map will do for the inversion
+    offset = rng.normal(0.0, spec.checkpoint_sd, n_ckpt) if spec.checkpoint_sd > 0 else np.zeros(n_ckpt)
+    sd_part = spec.run_sd / math.sqrt(2.0)
+
+    cols: dict[str, list] = {k_: [] for k_ in ("pretrain_loss", "n_train", "seed", "model_index", "mu")}
+    for d in amounts:
+        E_d = float(law.emergence_point(d))
+        for s in range(n_seeds):
+            subset = rng.normal(0.0, sd_part) if sd_part > 0 else 0.0
+            run = rng.normal(0.0, sd_part, n_ckpt) if sd_part > 0 else np.zeros(n_ckpt)
+            mu = A * np.maximum(E_d + subset + run - (losses + offset), 0.0) + B
+            _append(cols, losses, d, s, mu)
+    mu_fs = A * np.maximum(truth - (losses + offset), 0.0) + B + delta
+    _append(cols, losses, 0.0, 0, mu_fs)
+    n = len(cols["mu"])
+    mu = np.clip(np.array(cols["mu"]), 0.0, 1.0)
+    rows = {
+        "pretrain_loss": np.array(cols["pretrain_loss"]),
+        "n_train": np.array(cols["n_train"], dtype=float),
+        "seed": np.array(cols["seed"], dtype=np.int64),
+        "model_index": np.array(cols["model_index"], dtype=np.int64),
+        "value": rng.binomial(spec.n_eval, mu) / spec.n_eval,
+        "n_eval": np.full(n, float(spec.n_eval)),
+        "shots": np.full(n, shots),
+        "chance": np.full(n, B),
+    }
+    rows["flops"] = flops[rows["model_index"]]
+    return SyntheticTable(rows, law, float(truth), spec)
+
+
+def _append(cols: dict[str, list], losses: np.ndarray, d: float, s: int, mu: np.ndarray) -> None:
+    cols["pretrain_loss"].extend(losses.tolist())
+    cols["n_train"].extend([float(d)] * losses.size)
+    cols["seed"].extend([s] * losses.size)
+    cols["model_index"].extend(range(losses.size))
+    cols["mu"].extend(np.asarray(mu).tolist())
