@@ -39,7 +39,10 @@ def test_fit_in_bits_per_byte_is_the_nats_fit_rescaled(tables):
     assert nats.returncode == 0 and bpb.returncode == 0, nats.stderr + bpb.stderr
     a, b = json.loads(nats.stdout), json.loads(bpb.stdout)
     assert (a["x_unit"], b["x_unit"], b["x_axis"]) == ("nats", "bits/byte", "pretrain_bpb")
-    assert b["emergence_point"] == pytest.approx(a["emergence_point"] * SCALE, rel=2e-3)
+    # the law is unit-free, but the optimiser's bounds and starts are set in absolute units: the two fits
+    # agree to optimiser precision (well under the 0.1-nat success criterion), not to the last digit
+    assert b["emergence_point"] / SCALE == pytest.approx(a["emergence_point"], abs=0.02)
+    assert abs(b["emergence_point"] / SCALE - 2.812) < 0.05  # the table's true few-shot emergence point (nats)
     text = _cli("fit", tables, "--bootstrap", 0, "--x", "bpb")
     assert "bits/byte" in text.stdout and " nats" not in text.stdout.splitlines()[0]
 
