@@ -119,3 +119,17 @@ def test_study_keeps_finetuned_checkpoints_when_asked(tmp_path):
     assert str(kept) == job.save_to and (kept / "config.json").is_file()
     model, _ = load_model(str(kept), device="cpu")
     assert model.config.model_type == "llama"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"task": {"path": "task.jsonl", "format": "letters"}}, "task.format"),
+    ({"task": {"path": "task.jsonl", "extract": "("}}, "task.extract"),
+    ({"fewshot": {"shots": [1], "sampler": "balanced"}}, "fewshot.sampler"),
+    ({"eval": {"keep_examples": "sometimes"}}, "eval.keep_examples"),
+    ({"finetune": {"n_train": [2], "dtype": "fp8"}}, "finetune.dtype"),
+])
+def test_new_study_keys_are_validated(tmp_path, extra, message):
+    from emergence_laws.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_study(write_study(tmp_path, archs=("llama",), extra=extra))
