@@ -8,7 +8,8 @@ demonstrations (ours with the lm-eval sampler and lm-eval's seed 1234). Each tim
 loading + prompts + scoring + metrics from an already-loaded model (lm-eval: `simple_evaluate` on
 a prebuilt `HFLM`; ours: `load_task` + `evaluate_task`). The tools run in turns, the order
 alternating each round, so a load on the machine falls on both; the median of `--repeats` rounds
-after one warm-up round is reported. Both report accuracy (per-example parity is a test:
+after one warm-up round is reported, as wall-clock examples/s and as examples per CPU-second of the
+process (`time.process_time`: on a shared machine the wall clock also counts waiting for a core). Both report accuracy (per-example parity is a test:
 `tests/test_lmeval_parity.py`).
 
 Peak memory (`--memory`): each tool evaluates once in a fresh child process; reported is that
@@ -247,20 +248,24 @@ def main() -> int:
                "params": count_params(model), "n_examples": args.n, "choices": choices, "shots": shots,
                "batch_size": args.batch_size, "threads": args.threads}
         times: dict[str, list[float]] = {t: [] for t in TOOLS}
+        cpu: dict[str, list[float]] = {t: [] for t in TOOLS}
         acc: dict[str, float] = {}
         for round_ in range(args.repeats + 1):  # round 0 warms up (dataset caches, first-call overheads)
             order = TOOLS if round_ % 2 == 0 else TOOLS[::-1]
             for tool in order:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 acc[tool] = runners[tool](shots)
                 if round_:
                     times[tool].append(time.perf_counter() - t0)
+                    cpu[tool].append(time.process_time() - c0)
         for tool in TOOLS:
             sec = statistics.median(times[tool])
             rec[f"{tool}_seconds"] = sec
             rec[f"{tool}_examples_per_s"] = args.n / sec
+            rec[f"{tool}_examples_per_cpu_s"] = args.n / statistics.median(cpu[tool])
             rec[f"{tool}_accuracy"] = acc[tool]
         rec["speedup"] = rec["emergence_laws_examples_per_s"] / rec["lm_eval_examples_per_s"]
+        rec["cpu_speedup"] = rec["emergence_laws_examples_per_cpu_s"] / rec["lm_eval_examples_per_cpu_s"]
         rec["paired_speedups"] = [a / b for a, b in zip(times["lm_eval"], times["emergence_laws"])]
         if args.memory:
             rec.update(memory(args, model_dir, yaml_path, shots))

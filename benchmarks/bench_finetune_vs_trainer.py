@@ -9,7 +9,8 @@ timing is the wall time of one whole finetuning call on a fresh copy of the load
 made outside the timing for both (ours: `finetune(..., in_place=True)`; Trainer: constructing
 `Trainer` + `train()`). The tools run in turns, the order rotating each round, so a load on the
 machine falls on all of them; the median of `--repeats` rounds after one warm-up round is
-reported. `finetune()` groups batches by length by default, so the Trainer is run both with its
+reported, as wall-clock tokens/s and as tokens per CPU-second of the process (`time.process_time`:
+on a shared machine the wall clock also counts the time spent waiting for a core). `finetune()` groups batches by length by default, so the Trainer is run both with its
 defaults and with `train_sampling_strategy="group_by_length"`.
 
 Peak memory (`--memory`): each tool finetunes once in a fresh child process (model loaded, then
@@ -117,7 +118,7 @@ def run_trainer(model, tok, task, cfg, out_dir: str, group_by_length: bool = Fal
         tokens[0] += int(batch["attention_mask"].sum())
         return batch
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     torch.manual_seed(cfg.seed)
     work = model
     if cfg.method == "lora":
@@ -135,16 +136,17 @@ def run_trainer(model, tok, task, cfg, out_dir: str, group_by_length: bool = Fal
     )
     trainer = Trainer(model=work, args=targs, train_dataset=dataset, data_collator=collator)
     result = trainer.train()
-    return {"seconds": time.perf_counter() - t0, "tokens": tokens[0], "mean_loss": float(result.training_loss)}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "tokens": tokens[0],
+            "mean_loss": float(result.training_loss)}
 
 
 def run_ours(model, tok, task, cfg) -> dict:
     from emergence_laws.finetuning import finetune
 
     stats: dict = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     finetune(model, tok, task, task.train, cfg, stats=stats, in_place=True)
-    return {"seconds": time.perf_counter() - t0, "tokens": stats["tokens"],
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "tokens": stats["tokens"],
             "mean_loss": sum(stats["losses"]) / len(stats["losses"])}
 
 
@@ -268,9 +270,13 @@ def main() -> int:
             rec[f"{tool}_seconds"] = sec
             rec[f"{tool}_tokens"] = tokens
             rec[f"{tool}_tokens_per_s"] = tokens / sec
+            rec[f"{tool}_tokens_per_cpu_s"] = tokens / statistics.median(r["cpu_seconds"] for r in runs[tool])
             rec[f"{tool}_mean_loss"] = runs[tool][0]["mean_loss"]  # mean training loss over the steps, nats/token
         rec["speedup"] = rec["emergence_laws_tokens_per_s"] / rec["trainer_tokens_per_s"]
         rec["speedup_vs_grouped"] = rec["emergence_laws_tokens_per_s"] / rec["trainer_grouped_tokens_per_s"]
+        rec["cpu_speedup"] = rec["emergence_laws_tokens_per_cpu_s"] / rec["trainer_tokens_per_cpu_s"]
+        rec["cpu_speedup_vs_grouped"] = (rec["emergence_laws_tokens_per_cpu_s"]
+                                         / rec["trainer_grouped_tokens_per_cpu_s"])
         rec["paired_speedups"] = [
             (o["tokens"] / o["seconds"]) / (t["tokens"] / t["seconds"])
             for o, t in zip(runs["emergence_laws"], runs["trainer"])]
