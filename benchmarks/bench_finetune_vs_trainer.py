@@ -4,7 +4,8 @@ Same checkpoint (a tiny Llama/GPT-NeoX built here, or `--model PATH`: a Hugging 
 `.gguf` file, dequantised once into the cache both tools read), same examples tokenised the same
 way (`tokenize_examples` + `collate`: prompt masked, answer-only loss), same optimizer (AdamW,
 same lr, linear warmup, clipping 1.0), same batch size and number of steps, same precision
-(`--dtype`: float32, or bfloat16 autocast for both). Tokens = non-pad tokens processed. Each
+(`--dtype`: float32, or bfloat16 autocast for both). Tokens = non-pad tokens of the batches
+trained on; with `--n` = steps × batch size every tool trains on every example exactly once. Each
 timing is the wall time of one whole finetuning call on a fresh copy of the loaded model, the copy
 made outside the timing for both (ours: `finetune(..., in_place=True)`; Trainer: constructing
 `Trainer` + `train()`). The tools run in turns, the order rotating each round, so a load on the
@@ -111,11 +112,11 @@ def run_trainer(model, tok, task, cfg, out_dir: str, group_by_length: bool = Fal
     data = tokenize_examples(tok, task, task.train, append_eos=True)
     dataset = [{"input_ids": ids, "labels": labels} for ids, labels in data]
     pad_id = tok.pad_token_id
-    tokens = [0]
+    tokens: list[int] = []  # per collated batch; the Trainer may collate one batch more than it trains on
 
     def collator(rows):
         batch = collate([(r["input_ids"], r["labels"]) for r in rows], pad_id)
-        tokens[0] += int(batch["attention_mask"].sum())
+        tokens.append(int(batch["attention_mask"].sum()))
         return batch
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -136,8 +137,8 @@ def run_trainer(model, tok, task, cfg, out_dir: str, group_by_length: bool = Fal
     )
     trainer = Trainer(model=work, args=targs, train_dataset=dataset, data_collator=collator)
     result = trainer.train()
-    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "tokens": tokens[0],
-            "mean_loss": float(result.training_loss)}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "tokens": sum(tokens[: cfg.max_steps]), "mean_loss": float(result.training_loss)}
 
 
 def run_ours(model, tok, task, cfg) -> dict:
