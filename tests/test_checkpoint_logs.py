@@ -397,3 +397,26 @@ def test_unknown_metric_direction_from_a_flag(cli, tmp_path):
     declared = json.loads(r.stdout)
     assert {s["label"] for s in declared["series"]} == {"smooth"}
     assert all(s["higher_is_better"] is False and s["floor"] > s["top"] for s in declared["series"])
+
+
+def test_fit_plots_clip_an_isolated_random_init_and_use_log_flops(monkeypatch):
+    """A log checkpointed every 1000 steps (step 0, then 1000, ...): the random-init loss sits ~7 nats
+    above the rest and is clipped off the sigmoid plot; on FLOPs the axis is logarithmic."""
+    from emergence_laws.report import figure
+    from emergence_laws.report.plots_fit import plot_sigmoid_baseline
+
+    monkeypatch.setattr(figure, "save", lambda fig, path, dpi=90: fig)  # keep the figure to read its axes
+    df = validate_table(checkpoint_log(seed=4, final=False, coarse=False))
+    df = df[(df["model"] == "run-1b") & (df["format"] == "mc") & (df["metric"] == "accuracy")
+            & df["step"].isin([0, *range(1000, 60001, 1000)]) & (df["task"] == "qa")]
+    res = baseline_table(df)
+    assert res["identified"] is True
+    fig = plot_sigmoid_baseline(res, "unused.png")
+    ax = fig.axes[0]
+    hi = max(ax.get_xlim())
+    assert hi < 5.0 and ax.xaxis_inverted()
+    res = baseline_table(df.drop(columns=["pretrain_loss"]))
+    assert res["axis"] == "flops" and any("random init" in w for w in res["warnings"])
+    fig2 = plot_sigmoid_baseline(res, "unused.png")
+    assert fig2.axes[0].get_xscale() == "log"
+    figure.plt().close("all")

@@ -97,9 +97,13 @@ def test_hub_ids_revisions_and_tokens_per_step(tmp_path, base):
     ({"finetune": {"n_train": [2], "lr": "fast"}}, "finetune.lr: 'fast' is not a number"),
     ({"finetune": {"n_train": [2], "sedes": 2}}, "finetune: unknown key 'sedes'; did you mean seeds?"),
     ({"fewshot": {"shots": [-1]}}, "fewshot.shots: -1 is not a non-negative integer"),
-    ({"fewshot": {"shots": []}, "finetune": {"n_train": []}}, "the study has no jobs"),
-    ({"finetune": {"n_train": [2, 8], "train_shots": 2}}, "finetune.train_shots: 2 demonstrations per training prompt "
-                                                          "need n_train > 2"),
+    ({"fewshot": {"shots": []}, "finetune": None}, "the study has no jobs"),
+    ({"finetune": {"n_train": []}}, "finetune.n_train: missing or empty; list the data amounts"),
+    ({"finetune": {"method": "lora"}}, "finetune.n_train: missing or empty"),
+    ({"name": "../../x"}, "name: '../../x' is not a plain file name"),
+    ({"name": ".."}, "name: '..' is not a plain file name"),
+    ({"finetune": {"n_train": [2, 8], "train_shots": 2}},
+     "finetune.train_shots: 2 demonstrations per training prompt need n_train > 2"),
     ({"eval": {"dtype": "int8"}}, "eval.dtype: 'int8'; use auto, float32, bfloat16 or float16"),
     ({"executor": {"kind": "local", "workers": 0}}, "executor.workers: 0 is not a positive integer"),
     ({"modle": 1}, "study.yaml: unknown key 'modle'"),
@@ -119,7 +123,7 @@ def test_more_errors(tmp_path, base, ckpt):
         load_study(p)
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         study_from_dict([1, 2])
-    with pytest.raises(ConfigError, match="does not exist; give the path of a study YAML"):
+    with pytest.raises(ConfigError, match="study YAML not found; give the path of a study YAML"):
         load_study(tmp_path / "nope.yaml")
 
 

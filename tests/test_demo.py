@@ -1,74 +1,160 @@
-"""`emergence demo --quick` end to end as a subprocess: files, fields, and the report."""
+"""The micro world, the demo's cache and `emergence demo --quick` end to end as a subprocess."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import textwrap
+import time
 
 import pandas as pd
 import pytest
 
+from emergence_laws.micro.analysis import first_above_chance, fit_set, is_monotone
+from emergence_laws.micro.cache import atomic_write_text
 from emergence_laws.micro.config import default_config, quick_config
-from emergence_laws.micro.pipeline import first_above_chance
 from emergence_laws.micro.world import MicroWorld, WorldConfig
 from tests.conftest import HANG_GUARD_S
 
 
-def test_world_is_deterministic_and_task_is_clean():
+def test_world_is_deterministic():
     a, b = MicroWorld(WorldConfig(seed=3)), MicroWorld(WorldConfig(seed=3))
-    assert a.corpus_words(500) == b.corpus_words(500)
+    assert a.corpus_words(2000) == b.corpus_words(2000)
     assert a.reference_text() == b.reference_text()
-    assert MicroWorld(WorldConfig(seed=4)).corpus_words(500) != a.corpus_words(500)
-    task = a.task()
-    assert len(task.train) == a.config.n_train and len(task.test) == a.config.n_test
+    assert a.task() == b.task()
+    assert MicroWorld(WorldConfig(seed=4)).corpus_words(2000) != a.corpus_words(2000)
+
+
+def test_fact_quiz_asks_about_entities_the_corpus_never_quizzes():
+    world = MicroWorld(WorldConfig(seed=1, quiz_frac=0.05, n_test=100, n_train=300))
+    task = world.task()
+    test_ents, train_ents = world.quiz_entities()
+    assert not set(test_ents) & set(train_ents)
+    quizzed_words = " ".join(world.corpus_words(60_000))
+    quizzes = [q for q in quizzed_words.split("\n") if q.strip().startswith("quiz")]
+    assert len(quizzes) > 20  # quizzes exist, at about quiz_frac of the documents
+    asked = {tuple(line.split()[:3]) for q in quizzes for line in q.replace("quiz", "").split(";") if line.strip()}
+    assert asked and not asked & set(world.unquizzed)  # the task's entities are never quizzed in the corpus
+    for split, ents in ((task.test, test_ents), (task.train, train_ents)):
+        for ex in split:
+            words = ex.prompt.split()
+            assert words[0] == "quiz" and words[-1] == "?"
+            ent = tuple(words[1:4])
+            assert ent in ents
+            assert world.facts[ent] == (words[4], ex.choices[ex.answer])  # the answer is the stated fact
+            assert len(ex.choices) == 4 and len(set(ex.choices)) == 4
+    # each test entity once before any repeats; answers spread over the four positions (chance 1/4)
+    assert len({ex.prompt for ex in task.test}) == min(len(test_ents), len(task.test))
+    positions = pd.Series([ex.answer for ex in task.test]).value_counts()
+    assert len(positions) == 4 and positions.min() >= 10
+
+
+def test_kv_recall_world_is_kept_for_the_sweep():
+    task = MicroWorld(WorldConfig(seed=3, task="kv-recall", record_frac=0.2)).task()
     assert not {e.prompt for e in task.train} & {e.prompt for e in task.test}
     for ex in task.test:
-        assert len(ex.choices) == 4 and len(set(ex.choices)) == 4
         key = ex.prompt.split()[-1]
         pairs = {tok[0]: tok[1:] for tok in ex.prompt.split()[:-2]}  # fused key+value tokens
-        assert pairs[key] == ex.choices[ex.answer]  # the answer is the key's value in the record
+        assert pairs[key] == ex.choices[ex.answer]
         assert all(c in pairs.values() for c in ex.choices)  # every choice is in the prompt: chance = 1/4
+
+
+def test_world_config_refuses_nonsense():
+    from emergence_laws.errors import ConfigError
+
+    for bad in ({"task": "nope"}, {"quiz_frac": 0.7, "record_frac": 0.5}, {"test_band": (0.5, 0.2)}):
+        with pytest.raises(ConfigError):
+            WorldConfig(**bad)
 
 
 def test_configs_have_distinct_cache_keys():
     assert default_config(0).key() != default_config(1).key() != quick_config(0).key()
     assert default_config(0).key() == default_config(0).key()
+    assert default_config(0).ladder_key() != default_config(1).ladder_key()
 
 
-def test_first_above_chance_uses_a_binomial_test():
-    curve = pd.DataFrame({"value": [0.25, 0.27, 0.3, 0.45, 0.9], "n_eval": 200, "chance": 0.25})
+def test_first_above_chance_and_fit_sets():
+    curve = pd.DataFrame({"model": list("abcde"), "value": [0.25, 0.27, 0.3, 0.45, 0.9], "n_eval": 200,
+                          "chance": 0.25, "flops": [1.0, 2.0, 4.0, 8.0, 16.0]})
     assert first_above_chance(curve, 1e-3) == 3
     assert first_above_chance(curve.iloc[:3], 1e-3) is None
+    assert fit_set(curve, 8.0, 4.0) == ["a", "b"]  # at most 1/4 of the first above-chance compute
+    assert fit_set(curve, 8.0, 1.0) == list("abcd")
+    assert is_monotone([{"n_train": 8, "emerged": True, "elbow_nats": 1.0},
+                        {"n_train": 32, "emerged": True, "elbow_nats": 1.2}])
+    assert not is_monotone([{"n_train": 8, "emerged": True, "elbow_nats": 1.3},
+                            {"n_train": 32, "emerged": True, "elbow_nats": 1.2}])
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    path = atomic_write_text(tmp_path / "sub" / "a.txt", "hello")
+    assert path.read_text() == "hello"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.txt"]
+
+
+def test_cache_lock_makes_a_second_run_wait_for_the_first(tmp_path):
+    """Two processes on one cache lock: the second waits (and says so) until the first is done."""
+    lock, log = tmp_path / "ladder.lock", tmp_path / "log.txt"
+    script = textwrap.dedent("""
+        import sys, time
+        from emergence_laws.micro.cache import exclusive_lock
+        name, lock, log, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+        def note(msg):
+            with open(log, "a") as fh:
+                fh.write(msg + "\\n")
+        with exclusive_lock(lock, on_wait=lambda: note(name + " waits")):
+            note(name + " in")
+            time.sleep(hold)
+            note(name + " out")
+    """)
+    first = subprocess.Popen([sys.executable, "-c", script, "A", str(lock), str(log), "3"])
+    for _ in range(HANG_GUARD_S * 10):  # until A holds the lock
+        if log.exists() and "A in" in log.read_text():
+            break
+        time.sleep(0.1)
+    second = subprocess.run([sys.executable, "-c", script, "B", str(lock), str(log), "0"], timeout=HANG_GUARD_S,
+                            check=True)
+    assert first.wait(timeout=HANG_GUARD_S) == 0 and second.returncode == 0
+    assert log.read_text().splitlines() == ["A in", "B waits", "A out", "B in", "B out"]
 
 
 @pytest.mark.slow
 def test_demo_quick_writes_prediction_results_and_report(tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache"
-    cmd = [sys.executable, "-m", "emergence_laws", "demo", "--quick", "--no-progress",
+    cmd = [sys.executable, "-m", "emergence_laws", "demo", "--quick", "--no-progress", "--threads", "1",
            "--out", str(out), "--cache", str(cache)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "prediction: few-shot emergence at" in proc.stdout
+    assert "prediction: few-shot emergence at" in proc.stdout and "ahead in compute" in proc.stdout
     pred = json.loads((out / "prediction.json").read_text())
-    for key in ("predicted_emergence_point", "interval", "true_emergence_point", "error_nats", "compute_ahead"):
-        assert key in pred
+    for key in ("predicted_emergence_point", "interval", "true_emergence_point", "error_nats", "compute_ahead",
+                "ahead_sweep", "shift_by_amount", "ablations", "law_forms", "lora_vs_full", "d0_range"):
+        assert key in pred, key
     assert pred["error_nats"] == pytest.approx(abs(pred["predicted_emergence_point"] - pred["true_emergence_point"]))
     assert pred["n_checkpoints_fit"] >= 3
-    assert pred["cutoff_loss"] > pred["true_emergence_point"] - 0.5
+    assert pred["compute_ahead"] >= pred["k"]  # the fit saw at most 1/k of the emergence compute
+    assert [e["k"] for e in pred["ahead_sweep"]] == [1.0, 2.0]
+    assert {a["design"].split(" (")[0] for a in pred["ablations"]} == {
+        "full design", "without the smallest amounts", "without the late checkpoints", "one subset per amount"}
+    assert [f["form"] for f in pred["law_forms"]] == ["logpower", "power"]
     table = pd.read_csv(out / "results.csv")
     assert {"model", "task", "metric", "value", "n_train", "shots", "pretrain_loss", "flops"} <= set(table.columns)
     assert (table["n_train"] > 0).any() and (table["n_train"] == 0).any()
     assert set(table["method"].dropna().astype(str)) >= {"full", "lora"}
+    assert set(table.loc[table["n_train"] > 0, "shots"]) == {4}  # finetuned in the few-shot format
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 4
-    for png in ("backtest.png", "law_fit.png", "emergence_shift.png", "lora_vs_full.png"):
-        assert (out / png).stat().st_size > 1000
-    # a second run reuses the cached ladder and jobs
+    pngs = ("backtest", "law_fit", "emergence_shift", "ahead_sweep", "shift_by_amount", "ablations", "lora_vs_full")
+    assert html.count("data:image/png;base64,") >= len(pngs)
+    for png in pngs:
+        assert (out / f"{png}.png").stat().st_size > 1000, png
+    # a second run reuses the cached ladder and jobs and gives the same numbers
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "ladder: reusing" in again.stdout
-    assert json.loads((out / "prediction.json").read_text())["true_emergence_point"] == pred["true_emergence_point"]
+    pred2 = json.loads((out / "prediction.json").read_text())
+    assert pred2["true_emergence_point"] == pred["true_emergence_point"]
+    assert pred2["predicted_emergence_point"] == pred["predicted_emergence_point"]
 
 
 def test_demo_bad_seed_is_a_one_line_error(tmp_path):

@@ -96,7 +96,7 @@ def test_emergence_run_on_a_gguf_ladder_converts_once(gguf_files, tmp_path):
         "eval: {device: cpu}\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "EMERGENCE_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-m", "emergence_laws", "run", str(tmp_path / "study.yaml"),
-                           "--no-progress", "--threads", "1"], capture_output=True, text=True, env=env,
+                           "--no-progress", "--threads", "1", "--json"], capture_output=True, text=True, env=env,
                           timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -31,6 +31,11 @@ def test_fit_table_is_json_ready_and_close_to_the_truth(example):
     assert lo < out["emergence_point"] < hi
     assert out["law"]["form"] == "logpower" and set(out["law"]["params"]) >= {"k", "alpha", "C", "A", "B", "delta"}
     assert out["scale"]["params"]["at_loss"] > 0 and out["scale"]["flops"]["at_loss"] > 0
+    # the result is a typed object: the law and the rows for plots, the JSON for files; a law reads it back
+    from emergence_laws.laws.law import EmergenceLaw
+
+    assert res.task == "mc4_reasoning" and res.law.d0_range == (5.0, 50.0) and res.data.n_rows == len(example)
+    assert EmergenceLaw.from_json(res) == EmergenceLaw.from_json(out) and dict(res)["task"] == "mc4_reasoning"
 
 
 def test_backtest_table_predicts_from_weaker_models(example):
@@ -52,8 +57,15 @@ def test_backtest_table_predicts_from_weaker_models(example):
 
 
 def test_backtest_and_fit_refuse_clearly(example):
-    with pytest.raises(NotIdentifiableError, match="no checkpoint has loss above"):
+    # a cutoff above every checkpoint leaves nothing to fit: lower it (not "raise")
+    with pytest.raises(InputError, match=r"0 checkpoint\(s\) have a higher loss .* lower the cutoff"):
         backtest_table(example, "mc4_reasoning", 9.0)
+    # a cutoff below every emergent checkpoint holds nothing emergent out: no "success" by hindsight
+    with pytest.raises(InputError, match="nothing emergent is held out to predict; raise the cutoff"):
+        backtest_table(example, "mc4_reasoning", -1.0)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(InputError, match="not a finite number"):
+            backtest_table(example, "mc4_reasoning", bad)
     weak = example[example.pretrain_loss > 3.0]
     with pytest.raises(NotIdentifiableError, match="never leaves its floor"):
         backtest_table(weak, "mc4_reasoning", 3.5)
@@ -66,3 +78,12 @@ def test_backtest_and_fit_refuse_clearly(example):
     mixed = mixed[(mixed.n_train > 0) | (mixed.index >= 10)]
     with pytest.raises(InputError, match="mix methods"):
         fit_table(mixed)
+
+
+def test_backtest_warns_when_the_fit_already_saw_emergence(example):
+    """A cutoff below the first post-emergence checkpoint is allowed but is no prediction in advance: say so."""
+    ahead = backtest_table(example, "mc4_reasoning", 2.9)
+    assert not any("already past the actual emergence point" in w for w in ahead["warnings"])
+    late = backtest_table(example, "mc4_reasoning", 2.5)
+    assert late["first_post_emergence_loss"] > 2.5
+    assert any("checkpoint(s) already past the actual emergence point" in w for w in late["warnings"])

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from emergence_laws.errors import NotIdentifiableError
-from emergence_laws.laws.bootstrap import bootstrap_law, resample_weights
+from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.resample import resample_weights
 from emergence_laws.laws.simulate import simulate_law_data, simulate_rows
 
 #: Three true laws (different curvature, slope, floor shift, D0); the few-shot point is E(D0).
@@ -72,9 +73,9 @@ def test_predict_uses_E_of_D0_and_the_floor_shift_for_few_shot_rows():
     assert np.all(np.diff(t.emergence_point(np.array(AMOUNTS))) > 0)
 
 
-def test_bootstrap_resamples_seeds_within_amounts_and_keeps_row_totals():
+def test_row_resampling_draws_seeds_within_amounts_and_keeps_row_totals():
     data = simulate_law_data(TRUTHS[0], LOSSES, AMOUNTS, seeds=3, n_eval=500, rng=0)
-    W = resample_weights(data, 50, np.random.default_rng(0))
+    W = resample_weights(data, 50, np.random.default_rng(0), "rows")
     for d in [*AMOUNTS, 0]:
         m = data.n_train == d
         np.testing.assert_array_equal(W[:, m].sum(axis=1), m.sum())
@@ -121,6 +122,9 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     law = fit_law(_rows_to_data(r))
     text = " | ".join(law.warnings)
     assert "single random subset" in text and "no small-data subsets" in text
+    assert "D0 (unknown in 5-50)" in text  # names the D0 range the fit used (shots 5), not one value
+    law = fit_law(_rows_to_data(r), d0=7.0)
+    assert "further from D0=7 " in " | ".join(law.warnings)
     # no late checkpoints: weak models only
     r = simulate_rows(t, np.linspace(2.95, 4.2, 10), AMOUNTS, seeds=2, n_eval=500, rng=0)
     law = fit_law(_rows_to_data(r))

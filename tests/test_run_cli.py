@@ -69,7 +69,7 @@ def test_kill_9_mid_grid_then_resume_stores_every_job_exactly_once(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    res = emergence("run", study)  # --resume is the default
+    res = emergence("run", study, "--json")  # --resume is the default; --json: the run statistics on stdout
     assert res.returncode == 0, res.stderr
     # the progress bar counts finished jobs (the skipped ones included) up to the grid's size
     assert f"{len(grid)}/{len(grid)} jobs (100%)" in res.stderr  # no terminal: plain progress lines, the last at the end
@@ -149,3 +149,17 @@ def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
     truth = LAW["k"] * math.log(5) ** LAW["alpha"] + LAW["C"]  # few-shot elbow E(D0 = shots)
     assert out["n_rows"] == len(df)
     assert abs(out["emergence_point"] - truth) < 0.05
+
+
+def test_run_prints_json_on_stdout_only_when_asked(tmp_path):
+    """The summary goes to stderr; stdout stays empty unless --json (here every job is already stored)."""
+    from emergence_laws.study import run_study
+    from tests.test_study_support import law_job, write_law_study
+
+    study = write_law_study(tmp_path, losses=(4.0, 3.0), n_train=(8, 32))
+    run_study(load_study(study), job_fn=law_job, progress=False)
+    plain = emergence("run", study, "--no-progress")
+    assert plain.returncode == 0 and plain.stdout == "", plain.stderr
+    assert "0 jobs run, 12 already done" in plain.stderr
+    asked = emergence("run", study, "--no-progress", "--json")
+    assert asked.returncode == 0 and json.loads(asked.stdout)["skipped"] == 12

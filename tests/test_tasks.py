@@ -123,6 +123,49 @@ def test_lmeval_yaml_errors(tmp_path, body, match):
         load_task(_yaml(tmp_path, body))
 
 
+HOSTILE = [
+    "{{ cycler.__init__.__globals__.os.system('touch PWNED') }}{{q}}",
+    "{{ lipsum.__globals__['os'].system('touch PWNED') }}",
+    "{{ q.__class__.__mro__[1].__subclasses__() }}",
+    "{% set x = opts.append('touch PWNED') %}{{q}}",
+    "{{ 'x' * 10000000000 }}",
+]
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_lmeval_yaml_templates_are_sandboxed(tmp_path, template, monkeypatch):
+    """A task file is data: a template that reaches for the interpreter fails in one line, runs nothing."""
+    monkeypatch.chdir(tmp_path)
+    body = f"output_type: generate_until\ndoc_to_text: {json.dumps(template)}\ndoc_to_target: ans\n"
+    with pytest.raises(InputError) as err:
+        load_task(_yaml(tmp_path, body))
+    msg = str(err.value)
+    assert "\n" not in msg and "train.jsonl:1: template" in msg, msg
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_lmeval_yaml_source_is_read_without_rendering(tmp_path):
+    """`read_lmeval_source` checks keys and splits but renders nothing (what status/--dry-run use)."""
+    from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
+
+    y = _yaml(tmp_path, "output_type: generate_until\ndoc_to_text: '{{ missing_field }}'\ndoc_to_target: ans\n")
+    src = read_lmeval_source(y)
+    assert (src.name, src.test_split, src.train_split) == ("arith", "test", "train")
+    with pytest.raises(InputError, match="missing_field"):
+        load_task(y)
+
+
+def test_lmeval_yaml_include_cycle_and_binary_file(tmp_path):
+    y = tmp_path / "a.yaml"
+    y.write_text("include: a.yaml\ntask: x\n")
+    with pytest.raises(InputError, match="includes itself"):
+        load_task(y)
+    b = tmp_path / "b.yaml"
+    b.write_bytes(bytes(range(256)))
+    with pytest.raises(InputError, match="not a UTF-8 text file"):
+        load_task(b)
+
+
 def test_lmeval_yaml_hub_dataset_is_refused(tmp_path):
     y = tmp_path / "hub.yaml"
     y.write_text("task: x\ndataset_path: cais/mmlu\ntest_split: test\ndoc_to_text: q\ndoc_to_target: a\n")

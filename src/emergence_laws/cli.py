@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from emergence_laws import __version__
 from emergence_laws.errors import EmergenceError
@@ -30,8 +32,22 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with two changes, inherited by every subcommand's parser: a negative number in any
+    notation (``-1e3``, ``-inf``, ``-nan``) is a value, not an unknown option; a usage error is one
+    line, ``emergence CMD: error: WHAT; see `emergence CMD --help```."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                                                   re.IGNORECASE)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="emergence",
         description=(
             "Predict where few-shot emergence of a capability will happen, in pretraining loss, "
@@ -52,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """An error message as one line: inner line breaks (e.g. from a library's message) become '; '."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -61,15 +82,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EmergenceError as exc:
-        print(f"emergence {args.command}: error: {exc}", file=sys.stderr)
+        print(f"emergence {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"emergence {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # stdout closed early (e.g. piped into `head`): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a path the commands did not check first: still one line, not a traceback
+        if exc.filename is None:
+            raise
+        print(f"emergence {args.command}: error: {exc.filename}: {exc.strerror or type(exc).__name__}; "
+              "check the path and its permissions", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"emergence {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ scored for the pretraining loss (nats/token).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from emergence_laws.errors import ConfigError
+from emergence_laws.errors import ConfigError, InputError
 
 __all__ = [
     "Checkpoint",
@@ -236,6 +237,10 @@ class StudyConfig:
     def validate(self) -> StudyConfig:
         """Check values and that local files exist; return self (raises ConfigError)."""
         src = self.source
+        if (not isinstance(self.name, str) or not self.name.strip() or self.name in (".", "..")
+                or any(c in self.name for c in "/\\\0") or self.name != self.name.strip()):
+            raise ConfigError(f"{src}: name: {self.name!r} is not a plain file name (it names the store, "
+                              "<name>.db beside the config); use letters, digits, '-', '_' or '.', no folders")
         if not self.ladder:
             raise ConfigError(f"{src}: ladder: is empty; list at least one checkpoint (a local HF folder or a hub id)")
         seen: dict[str, int] = {}
@@ -254,8 +259,8 @@ class StudyConfig:
                     raise ConfigError(f"{where}.path: {ck.path} has no config.json; point at a Hugging Face checkpoint folder (save_pretrained output)")
             for key in ("params", "tokens", "flops", "tokens_per_step"):
                 v = getattr(ck, key)
-                if v is not None and not (isinstance(v, (int, float)) and v > 0):
-                    raise ConfigError(f"{where}.{key}: {v!r} is not a positive number; give a number like 1.2e9 or remove the key")
+                if v is not None and not (isinstance(v, (int, float)) and 0 < v < math.inf):
+                    raise ConfigError(f"{where}.{key}: {v!r} is not a finite positive number; give a number like 1.2e9 or remove the key")
             if ck.model_id in seen:
                 raise ConfigError(f"{where}: model id {ck.model_id!r} repeats ladder[{seen[ck.model_id]}]; give each checkpoint a distinct `name`")
             seen[ck.model_id] = i
@@ -292,8 +297,8 @@ class StudyConfig:
         if ft.method not in ("full", "lora"):
             raise ConfigError(f"{src}: finetune.method: {ft.method!r} is not supported; use full or lora")
         _positive(ft.lora_rank, f"{src}: finetune.lora_rank")
-        if ft.lr is not None and not (isinstance(ft.lr, (int, float)) and ft.lr > 0):
-            raise ConfigError(f"{src}: finetune.lr: {ft.lr!r} is not a positive number; use e.g. 1e-4")
+        if ft.lr is not None and not (isinstance(ft.lr, (int, float)) and 0 < ft.lr < math.inf):
+            raise ConfigError(f"{src}: finetune.lr: {ft.lr!r} is not a finite positive number; use e.g. 1e-4")
         _positive(ft.epochs, f"{src}: finetune.epochs")
         _positive_or_none(ft.max_steps, f"{src}: finetune.max_steps")
         _positive(ft.batch_size, f"{src}: finetune.batch_size")
@@ -321,8 +326,8 @@ class StudyConfig:
         if ex.kind not in ("local", "ray"):
             raise ConfigError(f"{src}: executor.kind: {ex.kind!r}; use local or ray")
         _positive(ex.workers, f"{src}: executor.workers")
-        if ex.num_cpus < 0 or ex.num_gpus < 0:
-            raise ConfigError(f"{src}: executor.num_cpus/num_gpus: must be >= 0")
+        if not (0 <= ex.num_cpus < math.inf and 0 <= ex.num_gpus < math.inf):
+            raise ConfigError(f"{src}: executor.num_cpus/num_gpus: {ex.num_cpus:g}/{ex.num_gpus:g}; give finite numbers >= 0")
         _non_negative(ex.max_retries, f"{src}: executor.max_retries")
         _positive_or_none(ex.threads_per_worker, f"{src}: executor.threads_per_worker")
         return self
@@ -359,17 +364,19 @@ def _non_negative(v: Any, where: str) -> None:
 
 def load_study(path: str | os.PathLike[str]) -> StudyConfig:
     """Read and validate a study YAML file. Relative paths resolve against the file's folder."""
-    import yaml
+    from emergence_laws.paths import read_text
 
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: file does not exist; give the path of a study YAML (see examples/)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{p}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+        text = read_text(p, "study YAML", "give the path of a study YAML (see examples/)")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    from emergence_laws.yamlio import load_yaml
+
+    try:
+        data = load_yaml(text, str(p))
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     return study_from_dict(data, base_dir=p.parent, source=p.name, default_name=p.stem)
 
 
@@ -398,9 +405,13 @@ def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source
     if "seeds" in fewshot_raw:
         fewshot_raw["seeds"] = _seeds(fewshot_raw["seeds"], f"{source}: fewshot.seeds")
     fewshot = _build(FewshotGrid, fewshot_raw, f"{source}: fewshot")
-    ft_raw = dict(_section(top, "finetune", source) or {})
+    ft_section = _section(top, "finetune", source)
+    ft_raw = dict(ft_section or {})
+    if ft_section is not None and ft_raw.get("n_train") in (None, [], ()):  # no amounts: never fittable
+        raise ConfigError(f"{source}: finetune.n_train: missing or empty; list the data amounts (e.g. [8, 32, 128, 512], "
+                          "2+ amounts) or remove the finetune section for a few-shot-only study")
     if "n_train" in ft_raw:
-        ft_raw["n_train"] = _int_list(ft_raw["n_train"], f"{source}: finetune.n_train", allow_empty=True)
+        ft_raw["n_train"] = _int_list(ft_raw["n_train"], f"{source}: finetune.n_train")
     if "seeds" in ft_raw:
         ft_raw["seeds"] = _seeds(ft_raw["seeds"], f"{source}: finetune.seeds")
     if ft_raw.get("lr") is not None:

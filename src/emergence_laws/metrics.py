@@ -86,14 +86,16 @@ class Metric:
         return f"{self.offset:g} - {self.name}" if self.offset else f"-{self.name}"
 
     def natural_scale(self, values: Any = ()) -> float:
-        """The metric's unit for thresholds: 1 for fractions, nats and bits; else, by the values'
-        largest magnitude, 1 (up to 10), 100 (up to 100: BLEU-like scores in [0, 100]) or that magnitude."""
+        """The metric's unit for thresholds (a rise of 0.05 of it counts): 1 for fractions, nats and
+        bits; for text-overlap scores 1 or 100 (values above 1 are percentages); for a metric the
+        registry does not know, by the values' largest magnitude: 1 up to 10 (natural units such as
+        a custom loss), 100 up to 100, else that magnitude."""
         if self.unit in ("fraction", "nats", "bits/byte"):
             return 1.0
         v = np.asarray(values, dtype=float)
         v = v[np.isfinite(v)]
         vmax = float(np.max(np.abs(v))) if v.size else 1.0
-        if vmax <= 10.0:
+        if vmax <= (10.0 if not self.known else 1.0):
             return 1.0
         if vmax <= 100.0:
             return 100.0

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emergence_laws.analysis.metrics import compare_metrics
+from emergence_laws.analysis.prompting import compare_prompting
 from emergence_laws.analysis.series import (
     LOG_AXES,
     LOSS_AXES,
@@ -172,9 +174,6 @@ def detect_table(
              if resolve(m, directions).assumed]
     notes += _dropped_notes(df, xcol, all_series)
     counts = {lab: sum(r["label"] == lab for r in rows) for lab in LABELS}
-
-    from emergence_laws.analysis.metrics import compare_metrics
-    from emergence_laws.analysis.prompting import compare_prompting
 
     comparison = compare_metrics(all_series, rows, xcol, config, directions)
     prompting = compare_prompting(all_series, xcol, config, directions)

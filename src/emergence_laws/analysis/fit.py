@@ -254,9 +254,9 @@ def scaling_inversion(df, loss: float | None, samples=None, seed: int = 0) -> di
         entry = {**law.to_json(), "at_loss": at, "loss": loss, "interval": None}
         if samples is not None and len(samples) >= 2:
             laws = bootstrap_scaling_law(law, N, L, len(samples), rng)
-            x = np.array([lw.scale_at(float(e)) or np.inf for lw, e in zip(laws, samples)])
-            lo, hi = np.percentile(x, [5, 95])
-            entry["interval"] = [finite_or_none(lo), finite_or_none(hi)]
+            big = np.finfo(float).max  # unreachable: larger than any scale (inf would make percentiles NaN)
+            x = np.array([lw.scale_at(float(e)) or big for lw, e in zip(laws, samples)])
+            entry["interval"] = [None if v >= big / 2 else finite_or_none(v) for v in np.percentile(x, [5, 95])]
         out[axis] = entry
     return out or None
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import Series, to_u
 from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig
 from emergence_laws.metrics import is_discrete, resolve
 
 
-def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: DetectConfig = DEFAULT_CONFIG,
+def compare_metrics(series: list[Series], rows: list[dict[str, Any]], x: str, config: DetectConfig = DEFAULT_CONFIG,
                     directions: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
     """One dict per (discrete, continuous) metric pair of the same task curve."""
     by_sid = {r["series"]: r for r in rows}
@@ -91,6 +92,4 @@ def compare_metrics(series: list, rows: list[dict[str, Any]], x: str, config: De
 
 
 def _onset_u(row: dict[str, Any], x: str) -> float:
-    from emergence_laws.analysis.series import to_u
-
     return float(to_u(x, np.array([row["emergent_scale"]]))[0])

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.series import Series, from_u
 from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig, crossover
 from emergence_laws.metrics import resolve
 
@@ -42,10 +43,9 @@ def strip_cot(task: str) -> str | None:
     return re.sub("__+", "_", base)
 
 
-def compare_prompting(series: list, x: str, config: DetectConfig = DEFAULT_CONFIG,
+def compare_prompting(series: list[Series], x: str, config: DetectConfig = DEFAULT_CONFIG,
                       directions: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
-    from emergence_laws.analysis.series import from_u
-
+    """One dict per pair of prompting methods of the same curve (see the module docstring)."""
     index: dict[tuple, Any] = {}
     for s in series:
         index[_full_key(s.key)] = s

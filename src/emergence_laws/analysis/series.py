@@ -263,6 +263,9 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
     single = group == "both" and len(groups) == 1 and has_group  # pooled would repeat it
     if (group in ("pooled", "both") or not has_group) and not single:
         groupings.append(False)
+    cols = {c: work[c].to_numpy() for c in ("model", "value", "chance", "n_eval", "_id", "_step", "_init", "_warmup")
+            if c in work.columns}
+    cols["value"] = cols["value"].astype(float)
     xv = x_values(work, x)
     zero = (xv <= 0) if x in LOG_AXES else np.zeros(len(work), dtype=bool)
     xv = np.where(zero, np.nan, xv)
@@ -276,7 +279,7 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
                 key["family"] = POOLED
             idx = np.asarray(idx)
             ok = idx[np.isfinite(xv[idx])]
-            s = _one_series(work, xv, idx, ok, key, x, checkpoints, int(zero[idx].sum()), wm is not None)
+            s = _one_series(work, cols, xv, idx, ok, key, x, checkpoints, int(zero[idx].sum()), wm is not None)
             if s is None:
                 continue
             if by_group and int((~s.init).sum()) < min_points:
@@ -285,67 +288,80 @@ def build_series(df: pd.DataFrame, x: str, *, group: str = "both", min_points: i
     return out
 
 
-def _one_series(work: pd.DataFrame, xv: np.ndarray, idx: np.ndarray, ok: np.ndarray, key: dict[str, Any],
-                x: str, checkpoints: bool, n_zero: int, has_warmup: bool) -> Series | None:
+def _one_series(work: pd.DataFrame, cols: dict[str, np.ndarray], xv: np.ndarray, idx: np.ndarray, ok: np.ndarray,
+                key: dict[str, Any], x: str, checkpoints: bool, n_zero: int, has_warmup: bool) -> Series | None:
     n_dropped = int(len(idx) - len(ok)) - n_zero
     if len(ok) == 0:
         return None
-    have = work.iloc[ok].assign(_x=xv[ok])
-    ids = have["_id"].to_numpy(dtype=str)
+    ids = cols["_id"][ok]
     uniq, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        m = str(uniq[counts > 1][0])
-        rows = have[have["_id"] == m]
-        varying = [
-            c for c in rows.columns
-            if not c.startswith("_") and c not in _FREE_COLUMNS and rows[c].astype(str).nunique(dropna=False) > 1
-        ]
-        what = "checkpoint" if checkpoints else "model"
-        if varying:
-            fix = (
-                f"filter the table (e.g. --task/--metric) so each {what} has one evaluation per curve"
-                if varying[0] != "model" else "give each checkpoint its own model name"
-            )
-            raise InputError(
-                f"curve task={key['task']!r} metric={key['metric']!r} has rows for {what} {m!r} that differ in "
-                f"column {varying[0]!r}; {fix}"
-            )
-        if "seed" not in rows.columns or rows["seed"].nunique(dropna=True) < 2:
-            fix = (
-                "add a step column to tell the checkpoints of a run apart, or tell repeats apart with a seed column"
-                if not checkpoints else "keep one evaluation per checkpoint, or tell repeats apart with a seed column"
-            )
-            raise InputError(
-                f"curve task={key['task']!r} metric={key['metric']!r} has {len(rows)} rows for {what} {m!r}; {fix}"
-            )
-    agg = have.groupby("_id", sort=False).agg(
-        model=("model", "first"), step=("_step", "first"), xval=("_x", "first"), value=("value", "mean"),
-        init=("_init", "any"), warmup=("_warmup", "any"),
-        **({"chance": ("chance", "median")} if "chance" in have.columns else {}),
-        **({"n_eval": ("n_eval", "median")} if "n_eval" in have.columns else {}),
-    )
-    u = to_u(x, agg["xval"].to_numpy(dtype=float))
+    if (counts > 1).any():  # repeated rows of a checkpoint: seeds are averaged, anything else is an error
+        _check_repeats(work.iloc[ok], str(uniq[counts > 1][0]), key, checkpoints)
+        have = work.iloc[ok].assign(_x=xv[ok])
+        agg = have.groupby("_id", sort=False).agg(
+            model=("model", "first"), step=("_step", "first"), xval=("_x", "first"), value=("value", "mean"),
+            init=("_init", "any"), warmup=("_warmup", "any"),
+            **({"chance": ("chance", "median")} if "chance" in have.columns else {}),
+            **({"n_eval": ("n_eval", "median")} if "n_eval" in have.columns else {}),
+        )
+        get = {c: agg[c].to_numpy() for c in agg.columns}
+    else:  # one row per checkpoint: no groupby needed (fast path)
+        get = {"model": cols["model"][ok], "step": cols["_step"][ok], "xval": xv[ok],
+               "value": cols["value"][ok], "init": cols["_init"][ok], "warmup": cols["_warmup"][ok]}
+        for c in ("chance", "n_eval"):
+            if c in cols:
+                get[c] = cols[c][ok]
+    xval = np.asarray(get["xval"], dtype=float)
+    u = to_u(x, xval)
     order = np.argsort(u, kind="stable")
-    chance = None
-    if "chance" in agg.columns and pd.to_numeric(agg["chance"], errors="coerce").notna().any():
-        chance = float(pd.to_numeric(agg["chance"], errors="coerce").dropna().median())
-    n_eval = None
-    if "n_eval" in agg.columns and pd.to_numeric(agg["n_eval"], errors="coerce").notna().any():
-        n_eval = float(pd.to_numeric(agg["n_eval"], errors="coerce").dropna().median())
+
+    def median_of(c: str) -> float | None:
+        if c not in get:
+            return None
+        v = pd.to_numeric(pd.Series(get[c]), errors="coerce").dropna()
+        return float(v.median()) if len(v) else None
+
     return Series(
         key=key,
-        model=agg["model"].astype(str).to_numpy()[order],
-        xval=agg["xval"].to_numpy(dtype=float)[order],
+        model=np.asarray(get["model"]).astype(str)[order],
+        xval=xval[order],
         u=u[order],
-        value=agg["value"].to_numpy(dtype=float)[order],
-        chance=chance,
-        n_eval=n_eval,
+        value=np.asarray(get["value"], dtype=float)[order],
+        chance=median_of("chance"),
+        n_eval=median_of("n_eval"),
         n_dropped=n_dropped,
-        step=agg["step"].to_numpy(dtype=object)[order] if checkpoints else None,
-        init=agg["init"].to_numpy(dtype=bool)[order],
-        warmup=agg["warmup"].to_numpy(dtype=bool)[order] if has_warmup else None,
+        step=np.asarray(get["step"], dtype=object)[order] if checkpoints else None,
+        init=np.asarray(get["init"], dtype=bool)[order],
+        warmup=np.asarray(get["warmup"], dtype=bool)[order] if has_warmup else None,
         n_zero=n_zero,
     )
+
+
+def _check_repeats(have: pd.DataFrame, m: str, key: dict[str, Any], checkpoints: bool) -> None:
+    """Several rows of checkpoint ``m`` in one curve: fine when a seed column tells them apart."""
+    rows = have[have["_id"] == m]
+    varying = [
+        c for c in rows.columns
+        if not c.startswith("_") and c not in _FREE_COLUMNS and rows[c].astype(str).nunique(dropna=False) > 1
+    ]
+    what = "checkpoint" if checkpoints else "model"
+    if varying:
+        fix = (
+            f"filter the table (e.g. --task/--metric/--where) so each {what} has one evaluation per curve"
+            if varying[0] != "model" else "give each checkpoint its own model name"
+        )
+        raise InputError(
+            f"curve task={key['task']!r} metric={key['metric']!r} has rows for {what} {m!r} that differ in "
+            f"column {varying[0]!r}; {fix}"
+        )
+    if "seed" not in rows.columns or rows["seed"].nunique(dropna=True) < 2:
+        fix = (
+            "add a step column to tell the checkpoints of a run apart, or tell repeats apart with a seed column"
+            if not checkpoints else "keep one evaluation per checkpoint, or tell repeats apart with a seed column"
+        )
+        raise InputError(
+            f"curve task={key['task']!r} metric={key['metric']!r} has {len(rows)} rows for {what} {m!r}; {fix}"
+        )
 
 
 def filter_table(df: pd.DataFrame, *, task: str | None = None, metric: str | None = None,

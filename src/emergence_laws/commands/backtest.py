@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.errors import NotIdentifiableError
 
     check_bootstrap(args)
+    out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
     df = load_table(args)
     sigmoid = args.baseline == "sigmoid"
     if sigmoid:
@@ -75,10 +76,9 @@ def run(args: argparse.Namespace) -> int:
         )
     out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
     files = []
-    if args.out:
+    if out is not None:
         from emergence_laws.report.plots_fit import plot_backtest, plot_sigmoid_backtest
 
-        out = make_out_dir(args.out)
         (out / "backtest.json").write_text(json.dumps(out_json, indent=2) + "\n")
         plot = plot_sigmoid_backtest if sigmoid else plot_backtest
         files = [out / "backtest.json", plot(res, out / "backtest.png")]

@@ -219,10 +219,12 @@ def on_loss_axis(df, x: str):
 
 
 def check_bootstrap(args: argparse.Namespace) -> None:
-    """A negative ``--bootstrap`` is bad input."""
+    """A negative ``--bootstrap`` or ``--seed`` is bad input; so are ``--d0`` and ``--d0-range`` together."""
     from emergence_laws.errors import InputError
 
     if getattr(args, "bootstrap", 0) < 0:
         raise InputError(f"--bootstrap {args.bootstrap} is negative; use 0 (no interval) or e.g. 200")
+    if getattr(args, "seed", 0) < 0:
+        raise InputError(f"--seed {args.seed} is negative; use a whole number >= 0")
     if getattr(args, "d0", None) is not None and getattr(args, "d0_range", None) is not None:
         raise InputError("--d0 and --d0-range both given; pass one: --d0 N (D0 known) or --d0-range LO HI (unknown)")

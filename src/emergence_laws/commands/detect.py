@@ -107,6 +107,8 @@ def format_table(payload: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.detect import detect_table
 
+    if args.out:
+        make_out_dir(args.out)  # fail on a bad --out before any work
     df = load_table(args, select=("task", "metric", "family", "model"))
     payload = detect_table(df, x=args.x, task=args.task, metric=args.metric, family=args.family, model=args.model,
                            group=args.group, directions=directions(args))

@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     checkpoints = find_checkpoints(args.model)
     threads = resolve_threads(args.threads)
     out = make_out_dir(args.out) if args.out else None
+    if args.store:  # fail on an unwritable store now, not after the evaluations
+        from emergence_laws.paths import check_output_file
+
+        check_output_file(args.store, "--store")
     finetune = ({"method": args.method, "max_steps": args.steps, "lr": args.lr, "dtype": args.finetune_dtype}
                 if args.finetune else {})
     settings = run_settings(shots=args.shots, seeds=args.seed, limit=args.limit, formats=format_names(args.format),

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import baseline_table, fit_table
 
     check_bootstrap(args)
+    out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
     df = on_loss_axis(load_table(args), args.x)
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
@@ -90,10 +91,9 @@ def run(args: argparse.Namespace) -> int:
     out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
                 "x_unit": unit}
     files = []
-    if args.out:
+    if out is not None:
         from emergence_laws.report import plots_fit
 
-        out = make_out_dir(args.out)
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:

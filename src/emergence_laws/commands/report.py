@@ -58,10 +58,26 @@ def find_result(source) -> tuple:
     )
 
 
+def result_kind(payload: dict) -> str | None:
+    """The kind of a result JSON from its `kind` key or, failing that, the keys only that kind writes."""
+    if payload.get("kind") in ("fit", "backtest", "detect", "demo"):
+        return payload["kind"]
+    if "series" in payload:
+        return "detect"
+    if "predicted_emergence_point" in payload or "true_emergence_point" in payload:
+        return "demo"
+    if "cutoff_loss" in payload:
+        return "backtest"
+    if "law" in payload or "emergence_point" in payload:
+        return "fit"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from emergence_laws.errors import InputError
+    from emergence_laws.paths import check_output_file
     from emergence_laws.report.html import render_report
 
     path, kind = find_result(args.source)
@@ -69,12 +85,18 @@ def run(args: argparse.Namespace) -> int:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); regenerate it") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{path}: cannot read it as JSON text ({type(exc).__name__}); regenerate it") from None
     if not isinstance(payload, dict):
         raise InputError(f"{path}: expected a JSON object at the top level")
-    kind = args.kind or payload.get("kind") or kind
+    found = result_kind(payload) or kind
+    if args.kind and found and args.kind != found:
+        raise InputError(f"{path}: holds a {found} result, not {args.kind}; drop --kind or pass --kind {found}")
+    kind = args.kind or found
     if kind not in ("fit", "backtest", "detect", "demo"):
         raise InputError(f"{path}: cannot tell the report kind; pass --kind fit|backtest|detect|demo")
     folder = path.parent
+    out = check_output_file(Path(args.out) if args.out else folder / "report.html", "--out")
     figures = sorted(p for p in folder.glob("*.png"))
     if kind == "detect" and not figures and payload.get("points"):
         from emergence_laws.report.plots_detect import write_detect_figures
@@ -96,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
         lines = prediction_summary(payload) if kind in ("fit", "backtest", "demo") else None
         if lines and "summary" not in body:
             body = {"summary": lines, **body}
-    out = Path(args.out) if args.out else folder / "report.html"
     title = args.title or {"detect": "Emergence detection", "fit": "Emergence prediction",
                            "backtest": "Emergence backtest", "demo": "Emergence demo"}[kind]
     render_report(body, figs, out, title=title, kind=kind, provenance=prov)

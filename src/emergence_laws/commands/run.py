@@ -33,7 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="rerun every job and replace its stored rows")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--export", help="also write the study's rows to this CSV/Parquet file")
-    p.add_argument("--dry-run", action="store_true", help="list the jobs (and whether done) and exit")
+    p.add_argument("--json", action="store_true", help="print the run's statistics as one JSON object on stdout")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the jobs (and whether done) and exit; renders no task template")
     p.set_defaults(func=run)
 
 
@@ -58,6 +60,14 @@ def run(args: argparse.Namespace) -> int:
         print(grid_status(cfg).format())
         return 0
 
+    from emergence_laws.paths import check_output_file
+    from emergence_laws.results.io import check_export_path
+
+    # every output path is checked now, not after the grid has run
+    check_output_file(cfg.store_path, "--store" if args.store else f"{cfg.source}: store")
+    if args.export:
+        check_export_path(args.export, "--export")
+
     from emergence_laws.study.runner import run_study
 
     df = run_study(cfg, resume=args.resume, progress=not args.no_progress)
@@ -70,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
         path = export_table(df, args.export)
         print(f"emergence run: wrote {len(df)} rows to {path}", file=sys.stderr)
-    print(json.dumps(info))
+    if args.json:
+        print(json.dumps(info))
     print(f"next: emergence fit {info.get('store')}", file=sys.stderr)
     return 0

@@ -12,11 +12,11 @@ actual elbow) and the strongest checkpoint used in the fit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emergence_laws.errors import NotIdentifiableError
+from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import fit_and_bootstrap
 from emergence_laws.laws.data import LawData
@@ -93,6 +93,49 @@ def compute_ahead(loss, flops, first_post: float | None, strongest: float) -> fl
     return ahead if math.isfinite(ahead) else None
 
 
+def check_finite_cutoff(cutoff_loss: float) -> None:
+    """InputError unless the cutoff (nats) is a finite number."""
+    if not math.isfinite(cutoff_loss):
+        raise InputError(f"cutoff loss {cutoff_loss:g}: not a finite number; give a pretraining loss in nats, "
+                         "between the losses of the checkpoints to fit and those to predict")
+
+
+def held_out_post_emergence(loss, fewshot_loss, truth: ElbowFit, cutoff_loss: float, *, need: int = 1) -> np.ndarray:
+    """The few-shot losses (nats) of the checkpoints past the actual emergence point, after checking
+    that ``cutoff_loss`` leaves `need`+ checkpoints to fit (loss above it) and holds out at least one
+    post-emergence checkpoint (loss at or below it): else nothing emergent is left to predict.
+
+    Raises:
+        InputError: the cutoff leaves too little to fit (lower it) or holds nothing emergent out (raise it).
+        NotIdentifiableError: no few-shot checkpoint lies past the actual emergence point.
+    """
+    loss = np.asarray(loss, dtype=float)
+    above = np.unique(loss[loss > cutoff_loss]).size
+    if above < need:
+        raise InputError(f"cutoff loss {cutoff_loss:g}: {above} checkpoint(s) have a higher loss (the weakest has "
+                         f"{float(loss.max()):.4g} nats), {need}+ are needed to fit; lower the cutoff")
+    fs_loss = np.asarray(fewshot_loss, dtype=float)
+    post = np.unique(fs_loss[fs_loss < truth.E])
+    if not post.size:
+        raise NotIdentifiableError(f"no few-shot checkpoint lies past the actual emergence point ({truth.E:.4g} "
+                                   "nats); add stronger checkpoints")
+    if not (post <= cutoff_loss).any():
+        raise InputError(
+            f"cutoff loss {cutoff_loss:g}: every checkpoint past the actual emergence point ({truth.E:.4g} nats) is "
+            f"in the fit, so nothing emergent is held out to predict; raise the cutoff to at least "
+            f"{float(post.min()):.4g} nats (the strongest checkpoint), ideally above {truth.E:.4g}")
+    return post
+
+
+def _seen_emergence(post: np.ndarray, cutoff_loss: float, truth: ElbowFit) -> str | None:
+    """A warning when the fit used checkpoints already past the actual emergence point."""
+    seen = post[post > cutoff_loss]
+    if not seen.size:
+        return None
+    return (f"the fit uses {seen.size} checkpoint(s) already past the actual emergence point ({truth.E:.4g} nats); "
+            f"this is not a prediction in advance: raise the cutoff above {float(post.max()):.4g} nats for one")
+
+
 @dataclass(frozen=True)
 class SigmoidBacktest:
     """Outcome of :func:`backtest_sigmoid`: the few-shot sigmoid baseline scored like the law.
@@ -122,21 +165,17 @@ def backtest_sigmoid(loss, value, cutoff_loss: float, *, chance: float | None = 
     compare its tangent elbow with :func:`actual_elbow` of the whole curve. ``value`` oriented
     higher-is-better; ``flops`` (per row) for ``compute_ahead``.
     """
+    check_finite_cutoff(cutoff_loss)
     loss = np.asarray(loss, dtype=float)
     value = np.asarray(value, dtype=float)
     ne = None if n_eval is None else np.broadcast_to(np.asarray(n_eval, dtype=float), loss.shape)
     truth = actual_elbow(loss, value, chance=chance, n_eval=ne)
+    post = held_out_post_emergence(loss, loss, truth, cutoff_loss, need=3)  # the sigmoid needs 3+ checkpoints
     keep = loss > cutoff_loss
-    if np.unique(loss[keep]).size < 3:
-        raise NotIdentifiableError(
-            f"{np.unique(loss[keep]).size} checkpoint(s) have loss above the cutoff {cutoff_loss:g} nats; the sigmoid "
-            "needs 3+; raise --cutoff-loss"
-        )
     sig = fit_sigmoid_baseline(loss[keep], value[keep], chance=chance, n_eval=None if ne is None else ne[keep])
     err = abs(sig.emergence_point - truth.E)
     strongest = float(loss[keep].min())
-    post = np.unique(loss[loss < truth.E])
-    first_post = float(post.max()) if post.size else None
+    first_post = float(post.max())
     return SigmoidBacktest(
         predicted=sig.emergence_point,
         identified=sig.identified,
@@ -178,24 +217,28 @@ def backtest(
             (:func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
 
     Raises:
+        InputError: the cutoff is not finite, leaves nothing to fit, or holds out no checkpoint past
+            the actual emergence point (nothing emergent left to predict).
         NotIdentifiableError: the few-shot curve never emerges (no ground truth), or the rows above
             the cutoff cannot identify the law.
     """
+    check_finite_cutoff(cutoff_loss)
     fs = data.is_fewshot
     ne = data.n_eval
     truth = actual_elbow(data.loss[fs], data.value[fs], chance=data.chance, n_eval=None if ne is None else ne[fs])
+    post = held_out_post_emergence(data.loss, data.loss[fs], truth, cutoff_loss)
     keep = data.loss > cutoff_loss
-    if not keep.any():
-        raise NotIdentifiableError(f"no checkpoint has loss above the cutoff {cutoff_loss:g} nats; raise --cutoff-loss")
     sub = data.subset(keep)
     law, _ = fit_and_bootstrap(
         sub, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
     )
+    seen = _seen_emergence(post, cutoff_loss, truth)
+    if seen:
+        law = replace(law, warnings=(*law.warnings, seen))
     pred = law.point_estimate
     err = abs(pred - truth.E)
     strongest = float(sub.loss.min())
-    post = np.unique(data.loss[fs & (data.loss < truth.E)])
-    first_post = float(post.max()) if post.size else None
+    first_post = float(post.max())
     ahead = compute_ahead(data.loss, flops, first_post, strongest)
     sig, sig_err = None, None
     fs_sub = sub.is_fewshot

@@ -30,7 +30,7 @@ from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
 from emergence_laws.laws.resample import resample_weights
 
 #: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
-REPLICATE_STARTS: int = 4
+REPLICATE_STARTS: int = 2
 
 
 @dataclass(frozen=True)
@@ -64,23 +64,20 @@ class BootstrapResult:
 def interval_includes(law: EmergenceLaw, scheme: str, restarts: int = REPLICATE_STARTS) -> list[str]:
     """Plain words for what the interval of ``law`` accounts for, and what it takes as given."""
     lo, hi = law.d0_range or (law.d0, law.d0)
-    out = []
     if hi > lo:
-        out.append(
-            f"D0 unknown in [{lo:g}, {hi:g}] examples (uniform in log D0, weighted by how well the few-shot rows fit)"
-        )
+        out = [f"D0 unknown in [{lo:g}, {hi:g}] examples (log-uniform, weighted by the few-shot rows' fit)"]
     else:
-        out.append(f"D0 fixed at {lo:g} examples (not varied)")
+        out = [f"D0 fixed at {lo:g} examples (not varied)"]
     if scheme == "checkpoints":
-        out.append("checkpoints resampled with all their rows (a checkpoint better or worse than its loss says)")
-        out.append("random finetuning subsets resampled within each data amount (run-to-run finetuning variance)")
+        out.append("checkpoints resampled with all their rows (checkpoint offsets)")
+        out.append("random finetuning subsets resampled within each data amount (run-to-run variance)")
     else:
-        out.append("rows resampled within random subsets (checkpoints treated as independent rows)")
+        out.append("rows resampled within random subsets (checkpoints treated as independent)")
     if "delta" not in law.fixed:
-        out.append("the few-shot floor shift delta refitted in every replicate")
-    out.append("evaluation noise, through the resampling")
-    out.append(f"every replicate refitted from {restarts + 1} starts")
-    out.append("not included: the law's functional form (taken as given) and a D0 outside the range")
+        out.append("the few-shot floor shift delta refitted")
+    out.append("evaluation noise")
+    out.append(f"each replicate refitted from {restarts + 1} starts")
+    out.append("not included: the law's functional form, a D0 outside the range")
     return out
 
 

@@ -81,11 +81,13 @@ class D0Profile:
     """The law fitted at a grid of D0 values and the weight of each (uniform prior on log D0).
 
     Attributes:
-        grid: D0 values, examples, log-spaced over the range (one value when D0 is fixed).
+        grid: D0 values, examples: the centres of equal cells in log D0 that tile the range (one value
+            when D0 is fixed). A draw picks a cell by weight, then a D0 uniformly in log within it.
         params: (J, 6) the best fit at each D0.
         nll: (J,) its negative log-likelihood.
         weights: (J,) posterior weights, summing to 1.
         dispersion: the Pearson overdispersion that tempered the likelihood (1 = none).
+        range: the declared range ``(lo, hi)``, examples: the outer edges of the cells.
     """
 
     grid: np.ndarray
@@ -93,31 +95,30 @@ class D0Profile:
     nll: np.ndarray
     weights: np.ndarray
     dispersion: float
+    range: tuple[float, float]
 
     @property
-    def range(self) -> tuple[float, float]:
-        return float(self.grid[0]), float(self.grid[-1])
+    def _step(self) -> float:
+        """The width of a cell in log D0."""
+        return float(np.log(self.grid[1] / self.grid[0]))
 
     def median(self) -> float:
-        """The weighted median of D0 (examples), interpolated in log D0 within the grid."""
+        """The weighted median of D0 (examples), interpolated in log D0 within its cell."""
         if self.grid.size == 1:
             return float(self.grid[0])
         c = np.cumsum(self.weights)
-        j = int(np.searchsorted(c, 0.5))
-        lg = np.log(self.grid)
-        step = lg[1] - lg[0]
+        j = min(int(np.searchsorted(c, 0.5)), self.grid.size - 1)
         before = c[j - 1] if j > 0 else 0.0
         frac = (0.5 - before) / max(self.weights[j], 1e-300)  # within cell j, in [0, 1]
-        return float(np.exp(np.clip(lg[j] + (frac - 0.5) * step, lg[0], lg[-1])))
+        return float(self.grid[j] * np.exp((np.clip(frac, 0.0, 1.0) - 0.5) * self._step))
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` draws ``(grid index, D0)``: a cell by weight, then log-uniform within it (clipped to the range)."""
+        """``n`` draws ``(cell index, D0)``: a cell by weight, then uniformly in log D0 within it."""
         if self.grid.size == 1:
             return np.zeros(n, dtype=int), np.full(n, float(self.grid[0]))
         j = rng.choice(self.grid.size, size=n, p=self.weights)
-        lg = np.log(self.grid)
-        step = lg[1] - lg[0]
-        d0 = np.exp(np.clip(lg[j] + rng.uniform(-0.5, 0.5, n) * step, lg[0], lg[-1]))
+        lo, hi = self.range
+        d0 = np.clip(self.grid[j] * np.exp(rng.uniform(-0.5, 0.5, n) * self._step), lo, hi)
         return j, d0
 
 
@@ -128,12 +129,15 @@ def profile_d0(
     lo, hi = d0_range
     if hi <= lo:
         p = bounds.clip(p0)[None, :]
-        return D0Profile(np.array([float(lo)]), p, lik.nll(p, np.ones((1, lik.n_rows)), np.array([lo])), np.ones(1), 1.0)
-    grid = np.geomspace(lo, hi, points)
+        nll = lik.nll(p, np.ones((1, lik.n_rows)), np.array([lo]))
+        return D0Profile(np.array([float(lo)]), p, nll, np.ones(1), 1.0, (float(lo), float(lo)))
+    # the centres of `points` equal cells in log D0 that tile [lo, hi]: equal weights = a uniform prior
+    edges = np.linspace(np.log(lo), np.log(hi), points + 1)
+    grid = np.exp(0.5 * (edges[:-1] + edges[1:]))
     P, f = batch_fit(lik, np.tile(bounds.clip(p0), (points, 1)), np.ones((points, lik.n_rows)), bounds, d0=grid, max_iter=100)
     ok = np.isfinite(f)
     best = int(np.argmin(np.where(ok, f, np.inf)))
     phi = pearson_dispersion(lik, P[best], d0=float(grid[best]))
     logw = np.where(ok, -(f - f[best]) / phi, -np.inf)
     w = np.exp(logw - logw.max())
-    return D0Profile(grid, P, f, w / w.sum(), phi)
+    return D0Profile(grid, P, f, w / w.sum(), phi, (float(lo), float(hi)))

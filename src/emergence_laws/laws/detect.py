@@ -1,8 +1,9 @@
-"""Classify one scaling curve as emergent, smooth, flat or noisy (pure numpy).
+"""Classify one scaling curve as emergent, smooth, flat, noisy, not identifiable or warm-up (pure numpy).
 
 Input is one series: a scale coordinate ``u`` oriented so that *larger u = bigger model*
-(``u = log10(FLOPs)``, ``log10(params)`` or ``-pretrain_loss`` in nats; the caller converts) and
-a metric ``y`` oriented so that *larger = better* (Brier score and losses are negated by the caller).
+(``u = log10`` of FLOPs, params, tokens or steps, or ``-pretrain_loss`` in nats; the caller
+converts and leaves random-init checkpoints out) and a metric ``y`` oriented so that *larger =
+better* (the caller turns lower-is-better metrics round, :meth:`emergence_laws.metrics.Metric.orient`).
 
 The statistic: a *ramp* (two-knot change-point) fit by profile least squares,
 
@@ -34,13 +35,23 @@ The label then uses a few documented thresholds (``DetectConfig``):
   robust Theil-Sen trend gains less than ``max_floor_gain`` of the total rise between the
   smallest model and the onset; this is what separates SQuAD, flat then steep, from HellaSwag,
   which creeps up from the smallest models and accelerates) and ``kink_evidence >= kink_bic``.
+* **warm-up** (when the caller marks warm-up checkpoints of a training run): a curve that would
+  be emergent, or not identifiable with no floor point past warm-up, whose floor has fewer than
+  ``min_floor_points`` points past warm-up: at chance only while the loss still falls from random
+  init.
+* **not identifiable**: a rise after 2 to ``min_floor_points - 1`` points at chance (one point is
+  no stretch) where only the floor-size checks fail: too few points to tell a flat floor from a
+  gradual rise.
 * **smooth**: a rise that is not emergent (above chance from the smallest models, or gradual).
 
-The emergent scale is the onset ``E``. Its interval is the profile-likelihood 90% interval of
+The emergent scale is the onset ``E``; for a *step* (the jump from the last point at chance before
+the first point above it, from the onset on, is at least half the rise) it is moved inside the
+gap between those two points. Its interval is the profile-likelihood 90% interval of
 ``E`` (Gaussian residuals, chi-square with 1 dof) joined with, for series of at least 10 models,
 the case-bootstrap (models resampled) 5-95% range; the hull of both is reported, so neither
 a heavy-tailed pooled table (bootstrap widens) nor a short ladder (profile only; a bootstrap of
-5 models mostly drops the floor) gets an interval narrower than its data support.
+5 models mostly drops the floor) gets an interval narrower than its data support; it is then
+widened to cover the last point at chance and the first above, so it always brackets the jump.
 """
 
 from __future__ import annotations
@@ -134,7 +145,7 @@ class CurveDetection:
     floor_at_chance: bool | None  #: None when chance is unknown
     n: int
     reasons: list[str] = field(default_factory=list)
-    scale: float | None = None  #: emergent scale (u): the onset moved inside [last_at, first_above]
+    scale: float | None = None  #: emergent scale (u): the ramp's onset; for a step, inside [last_at, first_above]
     band: float | None = None  #: upper edge of the at-chance band (oriented metric units)
     last_at: int | None = None  #: index (input order) of the last point at chance before the rise
     first_above: int | None = None  #: index of the first point above chance from the rise on
@@ -342,19 +353,20 @@ def classify_curve(
 
     band = at_chance_band(chance, fit.floor, n_eval=n_eval, scale=scale, config=config)
     at = y <= band
-    k = _split(u, at, fit.onset)
+    # the first point above chance from the onset on, the last point at chance before it
+    cand = np.nonzero(~at & (u >= fit.onset - 1e-12))[0]
+    first_above = int(cand[0]) if len(cand) else None
+    k = first_above if first_above is not None else n
     cand = np.nonzero(at[:k])[0]
     last_at = int(cand[-1]) if len(cand) else None
-    cand = np.nonzero(~at[k:])[0]
-    first_above = int(cand[0]) + k if len(cand) else None
 
     lo_q = hi_q = em_scale = None
     if label == "emergent":
         em_scale = fit.onset
-        if last_at is not None:
-            em_scale = max(em_scale, float(u[last_at]))
-        if first_above is not None:
-            em_scale = min(em_scale, float(u[first_above]))
+        # a step (the jump from the last point at chance to the first above is most of the rise): the
+        # onset lies between those two points; a gradual rise keeps the ramp's onset
+        if last_at is not None and first_above is not None and y[first_above] - y[last_at] >= 0.5 * fit.rise:
+            em_scale = min(max(em_scale, float(u[last_at])), float(u[first_above]))
         lo_q, hi_q = profile_onset_interval(u, y)
         if config.n_boot > 0 and n >= config.min_boot_points:
             onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
@@ -363,6 +375,8 @@ def classify_curve(
         # the jump lies between the last point at chance and the first above: the interval covers both
         bracket = [em_scale] + [float(u[i]) for i in (last_at, first_above) if i is not None]
         lo_q, hi_q = min(lo_q, *bracket), max(hi_q, *bracket)
+
+    before = u < (fit.onset if em_scale is None else em_scale) - 1e-12
 
     def back(i: int | None) -> int | None:  # sorted position -> input position
         return None if i is None else int(order[i])
@@ -394,8 +408,8 @@ def classify_curve(
         band=float(band),
         last_at=back(last_at),
         first_above=back(first_above),
-        n_above_before=int((~at[:k]).sum()),
-        n_at_after=int(at[k:].sum()),
+        n_above_before=int((~at & before).sum()),
+        n_at_after=int((at & ~before).sum()),
         n_floor_past_warmup=n_post,
     )
 
@@ -439,16 +453,6 @@ def _rise_label(n_floor: int, n_post: int | None, floor_span: float, floor_gain:
             "tell a flat floor from a gradual rise; add earlier checkpoints or smaller models"
         )
     return "smooth", "not emergent: " + "; ".join(failed)
-
-
-def _split(u: np.ndarray, at: np.ndarray, onset: float) -> int:
-    """Where the curve leaves chance: the k that puts the fewest points on the wrong side (above chance
-    before k, at chance from k on); among ties the boundary nearest the ramp's onset."""
-    n = len(at)
-    wrong = np.concatenate([[0], np.cumsum(~at)]) + np.concatenate([np.cumsum(at[::-1])[::-1], [0]])
-    best = np.flatnonzero(wrong == wrong.min())
-    edges = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2, [u[-1]]]) if n else np.zeros(1)
-    return int(best[np.argmin(np.abs(edges[best] - onset))])
 
 
 def _pct(v: float | None) -> str:

@@ -68,7 +68,7 @@ def fit_law(
     notes += n0
     d0v = math.sqrt(lo * hi)
     if check:
-        notes += check_identifiable(data)
+        notes += check_identifiable(data, (lo, hi))
     if alpha is None and data.amounts.size == 2:
         alpha = 1.0
         notes.append(

@@ -32,8 +32,9 @@ def _fmt_amounts(a) -> str:
     return ", ".join(f"{x:g}" for x in a)
 
 
-def check_identifiable(data: LawData) -> list[str]:
-    """Raise if the law cannot be fitted; else return design warnings (strings)."""
+def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = None) -> list[str]:
+    """Raise if the law cannot be fitted; else return design warnings (strings). `d0_range`: the low-data
+    limit the fit extrapolates to, (lo, hi) examples (a known D0 is lo = hi; default: the shots N)."""
     ft = data.n_train > 0
     if not ft.any():
         raise NotIdentifiableError(
@@ -77,13 +78,14 @@ def check_identifiable(data: LawData) -> list[str]:
         )
     if n_ckpt < 4:
         warns.append(f"only {n_ckpt} finetuned checkpoints; 5+ spanning weak to strong models make the elbows reliable")
-    d0 = max(float(data.shots), 1.0)
+    d0_lo, d0_hi = d0_range if d0_range is not None else (max(float(data.shots), 1.0),) * 2
+    d0_words = f"D0={d0_lo:g}" if d0_hi <= d0_lo else f"D0 (unknown in {d0_lo:g}-{d0_hi:g})"
     lo, hi = float(amounts.min()), float(amounts.max())
-    if lo > 1 and hi > lo and math.log(lo / d0) > math.log(hi / lo):
+    if lo > 1 and hi > lo and math.log(lo / max(d0_lo, 1.0)) > math.log(hi / lo):
         warns.append(
-            f"no small-data subsets: the smallest n_train ({lo:g}) is further from D0={d0:g} (in log D) than the "
+            f"no small-data subsets: the smallest n_train ({lo:g}) is further from {d0_words} (in log D) than the "
             f"data span ({lo:g}-{hi:g}); the paper's ablation without small subsets failed by ~1 nat; "
-            f"add n_train near {max(2 * d0, 2):g}-{max(10 * d0, 10):g}"
+            f"add n_train near {max(2 * d0_lo, 2):g}-{max(10 * d0_lo, 10):g}"
         )
     single = []
     for d in amounts:

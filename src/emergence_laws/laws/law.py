@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -121,6 +122,8 @@ class EmergenceLaw:
                 raise InputError(
                     f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by `emergence fit --out`"
                 ) from None
+        if isinstance(obj, Mapping):  # e.g. a FitResult
+            obj = dict(obj)
         if not isinstance(obj, dict):
             raise InputError("law JSON: expected an object; pass prediction.json written by `emergence fit --out`")
         if "law" in obj and isinstance(obj["law"], dict):

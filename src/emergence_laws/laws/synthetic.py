@@ -6,7 +6,7 @@ few-shot row per checkpoint, drawn from an emergence law (:mod:`~emergence_laws.
 departures from the model the fitter assumes, each at a chosen strength (:class:`Misspecification`):
 
 - **unknown D0**: the few-shot curve's elbow is ``E(D0)`` for a true ``D0`` drawn log-uniformly in
-  ``[N, 10 N]`` (``N`` = shots), not ``E(N)``;
+  ``[N, 10 N]`` (``N`` = shots; ``d0_factor`` sets the range, ``(1, 1)`` for ``D0 = N``), not ``E(N)``;
 - **checkpoint offsets**: each checkpoint is better or worse than its loss says by ``u_c ~ N(0, sd)``
   nats, shared by all its rows (few-shot and finetuned);
 - **run-to-run finetuning variance**: each random subset moves the elbow of every checkpoint
@@ -35,7 +35,7 @@ from emergence_laws.laws.law import EmergenceLaw
 class Misspecification:
     """Strengths of the departures from the fitted model (0 / False = none)."""
 
-    d0_unknown: bool = True  #: true D0 log-uniform in [N, 10 N]; False: D0 = N
+    d0_factor: tuple[float, float] = (1.0, 10.0)  #: true D0 / N, log-uniform in this range; (1, 1): D0 = N
     checkpoint_sd: float = 0.0  #: nats, offset of each checkpoint's effective loss
     run_sd: float = 0.0  #: nats, elbow jitter of random subsets and single runs (sd of their sum)
     floor_shift: float = 0.0  #: metric units, |delta| of the few-shot floor (sign drawn at random)
@@ -98,7 +98,8 @@ def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> Synthe
     base = float(rng.choice([8, 16, 32]))
     amounts = base * 4.0 ** np.arange(4)
     n_seeds = int(rng.choice([2, 3]))
-    d0 = shots * 10 ** rng.uniform(0, 1) if spec.d0_unknown else float(shots)
+    lo, hi = spec.d0_factor
+    d0 = shots * float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     alpha = rng.uniform(0.7, 1.6)
     span = rng.uniform(0.2, 0.5)  # E(D_max) - E(D0), nats
     gmax, g0 = shift_basis("logpower", amounts[-1]) ** alpha, shift_basis("logpower", d0) ** alpha

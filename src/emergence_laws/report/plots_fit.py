@@ -88,7 +88,7 @@ def plot_law_fit(result, path: str | Path, title: str | None = None, *, unit: st
         if discrete:
             _wilson_bars(ax, data.loss[fs], own(data.value[fs]), None if data.n_eval is None else data.n_eval[fs],
                          "black")
-        ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:g}")
+        ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:.3g}")
     ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} {unit}")
     if law.interval:
         ax.axvspan(*law.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(law)}")
@@ -143,7 +143,7 @@ def plot_shift(result, path: str | Path, title: str | None = None, *, unit: str 
         color="crimson",
         capsize=4,
         zorder=4,
-        label=f"prediction {ept:.3f}" + (" (median over D0 and replicates)" if law.interval else f" at D0={law.d0:g}"),
+        label=f"prediction {ept:.3f}" + (" (median over D0 and replicates)" if law.interval else f" at D0={law.d0:.3g}"),
     )
     obs = result.payload.get("fewshot_observed")
     if obs and obs.get("emerged") and obs.get("E") is not None:

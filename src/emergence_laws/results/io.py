@@ -36,12 +36,21 @@ def load_results(
     `scales.csv` next to the JSON. `select` ({"task": ..., "metric": ...}; None = any) keeps only
     the rows a command uses, and only their values are checked (see ``validate_table``).
     """
+    if not str(path).strip():
+        raise InputError("the results path is empty; give a .csv, .parquet, .db store or lm-eval .json")
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path")
     suffix = p.suffix.lower()
+    if isinstance(scales, (str, Path)):
+        from emergence_laws.paths import read_text
+
+        read_text(scales, "scales table", "give a CSV with a model column and pretrain_loss/flops/params")
     if p.is_dir() or suffix == ".json" or suffix == ".jsonl":
         return load_lmeval_json(p, scales=scales, select=select)
+    if scales is not None:
+        raise InputError(f"{p}: a scales table applies to lm-eval JSON only; this table carries its own scale "
+                         "columns (pretrain_loss, flops, params), so drop --scales")
     if suffix in SQLITE_SUFFIXES:
         from emergence_laws.results.store import ResultsStore
 
@@ -58,15 +67,22 @@ def load_results(
     )
 
 
+def _read_bytes(path: Path, n: int = -1) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from None
+
+
 def _is_sqlite(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(16) == b"SQLite format 3\x00"
+    return _read_bytes(path, 16) == b"SQLite format 3\x00"
 
 
 def load_csv(path: str | Path, *, select: Mapping[str, str | None] | None = None) -> pd.DataFrame:
     """Read a CSV (or TSV) results table; every value read as text, then validated and typed."""
     p = Path(path)
-    raw = p.read_bytes()
+    raw = _read_bytes(p)
     if not raw.strip():
         raise InputError(f"{p}: the file is empty; expected a CSV header with model, task, metric, value, ...")
     try:
@@ -202,6 +218,8 @@ def load_lmeval_json(
             doc = json.loads(f.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{f}: not valid JSON ({exc}); give lm-eval's results JSON") from None
+        except OSError as exc:
+            raise InputError(f"{f}: cannot read it ({exc.strerror}); check its permissions") from None
         if not isinstance(doc, Mapping):
             raise InputError(f"{f}: not an lm-evaluation-harness results file (top level is not an object)")
         rows.extend(_lmeval_rows(doc, f))
@@ -214,7 +232,7 @@ def load_lmeval_json(
     if scale_df is None:
         raise InputError(
             f"{p}: lm-eval JSON has no scale; put a scales.csv (columns: model[, step], "
-            "pretrain_loss|flops|params|tokens) beside it or pass --scales"
+            "pretrain_loss|flops|params|tokens) beside it, or pass --scales FILE (scales= in Python)"
         )
     on = ["model", "step"] if "step" in scale_df.columns and "step" in df.columns else ["model"]
     if on == ["model", "step"]:
@@ -243,8 +261,9 @@ def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFr
             scales = found[0]
         try:
             table = pd.read_csv(scales, dtype={"model": str, "step": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, FileNotFoundError, IsADirectoryError) as exc:
-            raise InputError(f"{scales}: cannot read the scales table ({type(exc).__name__})") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{scales}: cannot read the scales table ({type(exc).__name__}); "
+                             "give a CSV with a model column and pretrain_loss/flops/params") from None
         where = str(scales)
     if "model" not in table.columns:
         raise InputError(f"{where}: the scales table needs a 'model' column")
@@ -253,14 +272,27 @@ def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFr
     return table[["model", *keep]]
 
 
+def check_export_path(path: str | Path, flag: str = "export") -> Path:
+    """Check, before any work, that `export_table` can write `path`: a known suffix, pyarrow for
+    Parquet, a writable place. Raises a one-line InputError naming `flag`."""
+    from importlib.util import find_spec
+
+    from emergence_laws.paths import check_output_file
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in PARQUET_SUFFIXES + CSV_SUFFIXES:
+        raise InputError(f"{flag} {p}: unknown file type {suffix!r}; export as .csv, .tsv or .parquet")
+    if suffix in PARQUET_SUFFIXES and find_spec("pyarrow") is None:
+        raise InputError(f"{flag} {p}: writing Parquet needs pyarrow (pip install pyarrow); or export .csv")
+    return check_output_file(p, flag)
+
+
 def export_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a results table as CSV or Parquet (by suffix)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    p = check_export_path(path)
     if p.suffix.lower() in PARQUET_SUFFIXES:
         df.to_parquet(p, index=False)
-    elif p.suffix.lower() in CSV_SUFFIXES:
-        df.to_csv(p, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
     else:
-        raise InputError(f"{p}: export as .csv, .tsv or .parquet")
+        df.to_csv(p, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
     return p

@@ -55,7 +55,11 @@ class ResultsStore:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise InputError(f"{self.path}: no such store; run `emergence run` first or give a CSV")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot create the store's folder ({exc.strerror}); "
+                             "choose a writable path") from None
         try:
             self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")

@@ -8,7 +8,7 @@ produce one results row per metric, all stored under the job's key as `run_key`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from emergence_laws.config import (
 from emergence_laws.errors import ConfigError
 from emergence_laws.study.keys import (
     checkpoint_fingerprint,
+    digest,
     file_digest,
     job_key,
     task_fingerprint,
@@ -103,8 +104,6 @@ def load_study_task(source: TaskSource, fmt: str = "cloze") -> Any:
 
 def study_task(spec: Any, source: TaskSource, fmt: str = "cloze") -> Any:
     """A loaded TaskSpec with the config's answer extraction, in format `fmt`."""
-    from dataclasses import replace
-
     from emergence_laws.tasks.extract import Extractor
     from emergence_laws.tasks.formats import task_in_format
 
@@ -115,7 +114,8 @@ def study_task(spec: Any, source: TaskSource, fmt: str = "cloze") -> Any:
 
 
 def study_formats(source: TaskSource, task: Any) -> tuple[str, ...]:
-    """The formats a study evaluates: cloze for generation tasks, else the config's (``both`` = cloze, mc)."""
+    """The formats a study evaluates: cloze for generation tasks, else the config's (``both`` = cloze, mc).
+    `task` is anything with the task's ``kind`` and ``name`` (a TaskSpec or a TaskIdentity)."""
     from emergence_laws.tasks.formats import format_names
 
     if task.kind != "multiple_choice":
@@ -126,15 +126,57 @@ def study_formats(source: TaskSource, task: Any) -> tuple[str, ...]:
     return format_names(source.format)
 
 
-def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
-    """Expand a study config into keyed jobs. `task` (a TaskSpec) is loaded from the config when absent."""
-    spec = task if task is not None else load_study_task(cfg.task)
+@dataclass(frozen=True)
+class TaskIdentity:
+    """What the grid needs of a task: its name and kind, the size of its training pool, and one
+    content hash per evaluated format."""
+
+    name: str
+    kind: str
+    n_train: int
+    fingerprints: dict[str, str]
+
+
+def task_identity(source: TaskSource) -> TaskIdentity:
+    """A study task's identity, without rendering any template.
+
+    JSONL tasks (no templates) are loaded and hashed by content. An lm-eval task YAML is read and
+    checked but not rendered: its hash covers the merged config (templates as text) and the bytes
+    of its data files, and its pool is the row count of the training split. So `emergence status`
+    and `run --dry-run` run no code of a task file, sandboxed or not.
+    """
+    from emergence_laws.tasks import load_task
+    from emergence_laws.tasks.jsonl import read_json_rows
+    from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
+    from emergence_laws.tasks.loading import lmeval_yaml_path
+
+    yml = lmeval_yaml_path(source.path)
+    if yml is None:
+        spec = load_task(source.path, name=source.name)
+        fps = {fmt: task_fingerprint(study_task(spec, source, fmt), source.limit)
+               for fmt in study_formats(source, spec)}
+        return TaskIdentity(spec.name, spec.kind, len(spec.train), fps)
+    src = read_lmeval_source(yml, name=source.name)
+    kind = "multiple_choice" if src.multiple_choice else "generation"
+    ident = TaskIdentity(src.name, kind, len(read_json_rows(src.files[src.train_split])) if src.train_split else 0, {})
+    content = {"format": "lm-eval-yaml", "name": src.name, "config": src.cfg, "limit": source.limit,
+               "extract": source.extract, "extract_select": source.extract_select,
+               "files": {split: file_digest(f) for split, f in sorted(src.files.items())
+                         if split in (src.test_split, src.train_split)}}
+    fps = {fmt: digest({**content, "task_format": fmt}, 32) for fmt in study_formats(source, ident)}
+    return replace(ident, fingerprints=fps)
+
+
+def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
+    """Expand a study config into keyed jobs. `task` is computed from the config when absent
+    (:func:`task_identity`: no template of the task is rendered)."""
+    ident = task if task is not None else task_identity(cfg.task)
     ft = cfg.finetune
-    if ft.n_train and max(ft.n_train) > len(spec.train):
-        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {len(spec.train)} training "
-                          f"examples of task {spec.name!r}; lower the largest amount or add training examples")
-    formats = study_formats(cfg.task, spec)
-    fps = {fmt: task_fingerprint(study_task(spec, cfg.task, fmt), cfg.task.limit) for fmt in formats}
+    if ft.n_train and max(ft.n_train) > ident.n_train:
+        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {ident.n_train} training "
+                          f"examples of task {ident.name!r}; lower the largest amount or add training examples")
+    formats = tuple(ident.fingerprints)
+    fps = ident.fingerprints
     sampler = cfg.fewshot.sampler
     checkpoints = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints")
     ref_fp = None
@@ -142,7 +184,7 @@ def build_grid(cfg: StudyConfig, *, task: Any | None = None) -> Grid:
         r = cfg.reference
         ref_fp = {"text": file_digest(r.path), "max_tokens": r.max_tokens, "seq_len": r.seq_len}
     ev = {"device": cfg.eval.device, "dtype": cfg.eval.dtype}
-    grid = Grid(task_name=spec.name, n_train_pool=len(spec.train))
+    grid = Grid(task_name=ident.name, n_train_pool=ident.n_train)
     for ck in cfg.ladder:
         model_fp = checkpoint_fingerprint(ck.path, ck.revision, local=ck.is_local)
         base = {"model": model_fp, **ev}

@@ -18,7 +18,7 @@ from emergence_laws.config import Checkpoint, StudyConfig
 from emergence_laws.errors import EmergenceError
 from emergence_laws.progress import Progress, show_progress
 from emergence_laws.study.executors import Executor, JobOutcome, make_executor
-from emergence_laws.study.grid import Grid, Job, build_grid
+from emergence_laws.study.grid import Grid, Job, build_grid, load_study_task
 from emergence_laws.study.measures import MeasureCache
 
 SCALE_COLUMNS = ("pretrain_loss", "pretrain_bpb", "params", "tokens", "flops")
@@ -91,16 +91,19 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
 
     `store`: a ResultsStore or a path (default `cfg.store_path`). `executor`: an executor, 'local',
     'ray' or None (the config's). `resume=False` recomputes every job and replaces its rows.
-    `job_fn` replaces the job body (default `run_job`); `task` a preloaded TaskSpec.
+    `job_fn` replaces the job body (default `run_job`); `task`: the TaskSpec, already loaded and
+    checked (default: load it from ``cfg.task`` now, so a broken task fails before any job).
     Returns a pandas DataFrame (one row per evaluation) with run statistics in ``df.attrs["study"]``.
     Raises StudyFailedError after the grid when some jobs failed (their tracebacks go to
-    ``<store>.failures.log``); finished jobs are stored either way.
+    ``NAME.failures.log`` beside the store ``NAME.db``); finished jobs are stored either way.
     """
     from emergence_laws.study.jobs import run_job
 
     cfg.validate()
     t_start = time.perf_counter()
-    grid = build_grid(cfg, task=task)
+    if task is None:  # render the task once here (sandboxed): a broken template fails now, not in every job
+        load_study_task(cfg.task)
+    grid = build_grid(cfg)
     st, own_store = _open_store(store, cfg)
     measures = MeasureCache(st.path)
     ex = make_executor(executor if executor is not None else cfg.executor)

@@ -14,9 +14,9 @@ _GEN_FIX = 'write {"prompt": ..., "target": ...}'
 
 def read_json_rows(path: Path) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file (or each item of a JSON list)."""
-    if not path.exists():
-        raise InputError(f"{path}: task file not found; check the path")
-    text = path.read_text(encoding="utf-8")
+    from emergence_laws.paths import read_text
+
+    text = read_text(path, "task file", "check the path (a JSONL file, one JSON object per line)")
     if path.suffix == ".json":
         try:
             data = json.loads(text)

@@ -5,14 +5,18 @@ test_split / validation_split / training_split / fewshot_split, output_type (mul
 generate_until), doc_to_text / doc_to_target / doc_to_choice (field names, Jinja templates, or a
 list of choices), target_delimiter, fewshot_delimiter, description, generation_kwargs.until,
 num_fewshot, metric_list (kept as metadata), filter_list (regex / take_first / remove_whitespace /
-lowercase answer extraction of generation tasks, see `tasks.extract`). `!function` hooks (Python code) are not supported.
-Field/template rules follow lm-eval's `ConfigurableTask` so prompts are identical.
+lowercase answer extraction of generation tasks, see `tasks.extract`). `!function` hooks (Python code)
+are not supported. Field/template rules follow lm-eval's `ConfigurableTask` so prompts are identical.
+A task file is data, never code: templates render in jinja2's immutable sandbox, and
+`read_lmeval_source` reads and checks a file without rendering any template (what `emergence status`
+and `--dry-run` use).
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +40,54 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("!function", lambda loader, node: _FunctionTag(loader.construct_scalar(node)))
 
 
-def _jinja_env():
-    from jinja2 import BaseLoader, Environment, StrictUndefined
+#: Longest string or list a template may build with `*` (guards against memory exhaustion).
+MAX_TEMPLATE_ITEMS = 1_000_000
 
-    env = Environment(loader=BaseLoader, undefined=StrictUndefined, keep_trailing_newline=True)
+
+def _jinja_env():
+    """lm-eval's template environment, sandboxed: task files are data, never code.
+
+    jinja2's immutable sandbox refuses attribute access to internals (``__class__``,
+    ``__globals__``, ...) and calls that mutate (``list.append``), so a template cannot reach the
+    interpreter or the shell; `*` and `**` are capped so one cannot exhaust memory or CPU either.
+    """
+    from jinja2 import BaseLoader, StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _TaskTemplates(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+                raise SecurityError(f"exponent {right!r} is too large for a task template")
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if (isinstance(seq, (str, list, tuple)) and isinstance(n, int)
+                            and len(seq) * n > MAX_TEMPLATE_ITEMS):
+                        raise SecurityError(f"repeating a {type(seq).__name__} {n} times is too large for a task template")
+            return super().call_binop(context, operator, left, right)
+
+    env = _TaskTemplates(loader=BaseLoader, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.globals.pop("lipsum", None)  # a text generator: no use in a task, a CPU sink in a hostile one
     env.filters["regex_replace"] = lambda s, pattern, repl, count=0: re.sub(pattern, repl, s, count=count)
     return env
 
 
-def read_yaml_config(path: Path) -> dict:
+def read_yaml_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     """The YAML mapping, with `include:` files merged underneath (relative to the including file)."""
-    if not path.exists():
-        raise InputError(f"{path}: task YAML not found; check the path")
-    try:
-        cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{line}: not valid YAML; fix the syntax") from exc
+    from emergence_laws.paths import read_text
+    from emergence_laws.yamlio import load_yaml
+
+    text = read_text(path, "task YAML", "check the path (an lm-eval task YAML over local JSON/JSONL files)")
+    cfg = load_yaml(text, str(path), loader=_Loader)
     if not isinstance(cfg, dict):
         raise InputError(f"{path}: expected a YAML mapping of lm-eval task keys")
     if "include" in cfg:
-        base = read_yaml_config((path.parent / str(cfg.pop("include"))).resolve())
+        inc = (path.parent / str(cfg.pop("include"))).resolve()
+        if inc in _seen or inc == path.resolve():
+            raise InputError(f"{path}: include {inc.name} includes itself (a cycle); remove the loop")
+        base = read_yaml_config(inc, (*_seen, path.resolve()))
         base.update(cfg)
         cfg = base
     for key, val in cfg.items():
@@ -69,12 +99,17 @@ def read_yaml_config(path: Path) -> dict:
 
 def _data_files(cfg: dict, path: Path) -> dict[str, Path]:
     dataset_path = cfg.get("dataset_path")
-    files = (cfg.get("dataset_kwargs") or {}).get("data_files", cfg.get("data_files"))
+    kwargs = cfg.get("dataset_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise InputError(f"{path}: dataset_kwargs must be a mapping, e.g. {{data_files: {{test: FILE.jsonl}}}}")
+    files = kwargs.get("data_files", cfg.get("data_files"))
     if dataset_path not in ("json", None) or files is None:
         raise InputError(f"{path}: dataset_path {dataset_path!r} is not a local file; set 'dataset_path: json' and "
                          "'dataset_kwargs: {data_files: {test: FILE.jsonl, train: FILE.jsonl}}' (no hub downloads)")
     if isinstance(files, (str, list)):
         files = {"train": files}
+    if not isinstance(files, dict):
+        raise InputError(f"{path}: data_files must map splits to files, e.g. {{test: FILE.jsonl, train: FILE.jsonl}}")
     out = {}
     for split, f in files.items():
         if isinstance(f, list):
@@ -96,10 +131,17 @@ class _DocRenderer:
         self.has_choice = cfg.get("doc_to_choice") is not None
 
     def _render(self, template: str, doc: dict, where: str) -> str:
+        from jinja2.exceptions import SecurityError
+
         try:
             return self.env.from_string(template).render(**doc)
-        except Exception as exc:  # jinja2 errors: undefined field, syntax
-            raise InputError(f"{where}: template {template!r} failed ({exc}); check the field names in the YAML") from exc
+        except SecurityError as exc:
+            raise InputError(f"{where}: template {template!r} is refused ({exc}); task templates run sandboxed: "
+                             "use field names, filters and plain expressions") from None
+        except Exception as exc:  # noqa: BLE001 - any failure of a user template: undefined field, syntax, types
+            msg = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise InputError(f"{where}: template {template!r} failed ({' '.join(str(msg).split())}); "
+                             "check the field names in the YAML") from None
 
     def text(self, doc: dict, where: str) -> Any:
         spec = self.cfg.get("doc_to_text")
@@ -175,8 +217,21 @@ def _to_example(doc: dict, r: _DocRenderer, mc: bool, where: str) -> Example:
     return Example(prompt=text, target=target)
 
 
-def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
-    """An lm-eval task YAML over local JSON/JSONL files → TaskSpec (see module docstring)."""
+@dataclass(frozen=True)
+class LmevalSource:
+    """What a task YAML says, checked but not rendered: merged config, split files, task name."""
+
+    path: Path
+    cfg: dict
+    files: dict[str, Path]
+    test_split: str
+    train_split: str | None
+    multiple_choice: bool
+    name: str
+
+
+def read_lmeval_source(path: Path, name: str | None = None) -> LmevalSource:
+    """Read and check an lm-eval task YAML (keys, splits, data files) without rendering a template."""
     cfg = read_yaml_config(path)
     output_type = cfg.get("output_type", "generate_until")
     if output_type not in ("multiple_choice", "generate_until"):
@@ -195,6 +250,14 @@ def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
     for key, split in (("test_split", test_split), ("training_split", train_split)):
         if split is not None and split not in files:
             raise InputError(f"{path}: {key} {split!r} is not among data_files splits {sorted(files)}; add it to data_files")
+    return LmevalSource(path=path, cfg=cfg, files=files, test_split=test_split, train_split=train_split,
+                        multiple_choice=mc, name=name or str(cfg.get("task") or path.stem))
+
+
+def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
+    """An lm-eval task YAML over local JSON/JSONL files → TaskSpec (see module docstring)."""
+    src = read_lmeval_source(path, name)
+    cfg, files, mc = src.cfg, src.files, src.multiple_choice
     renderer = _DocRenderer(cfg, path)
 
     def examples(split: str | None) -> tuple[Example, ...]:
@@ -208,10 +271,10 @@ def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
     if isinstance(until, str):
         until = [until]
     return TaskSpec(
-        name=name or str(cfg.get("task") or path.stem),
+        name=src.name,
         kind="multiple_choice" if mc else "generation",
-        train=examples(train_split),
-        test=examples(test_split),
+        train=examples(src.train_split),
+        test=examples(src.test_split),
         fewshot_delimiter=fewshot_delimiter,
         target_delimiter=cfg.get("target_delimiter", " "),
         stop=tuple(until),

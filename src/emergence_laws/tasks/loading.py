@@ -36,6 +36,17 @@ def _split_pool(examples: list[Example], test_size: float, seed: int, where: str
     return train, test
 
 
+def lmeval_yaml_path(path: str | Path) -> Path | None:
+    """The lm-eval task YAML that `path` names (the file itself, or a folder's only YAML when it has no
+    train.jsonl + test.jsonl), else None. Such tasks hold templates; JSONL tasks hold none."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        has_jsonl = (p / "train.jsonl").exists() and any((p / f).exists() for f in ("test.jsonl", "validation.jsonl"))
+        yamls = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+        return yamls[0] if not has_jsonl and len(yamls) == 1 else None
+    return p if p.suffix in (".yaml", ".yml") else None
+
+
 def load_task(path: str | Path, *, name: str | None = None, train_path: str | Path | None = None,
               test_size: float = 0.5, seed: int = 0, fewshot_delimiter: str | None = None,
               target_delimiter: str | None = None, stop: tuple[str, ...] | None = None) -> TaskSpec:

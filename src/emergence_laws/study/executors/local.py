@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -14,10 +16,22 @@ from emergence_laws.threads import resolve_threads, thread_env, torch_threads
 
 _PARENT: int | None = None
 
+#: seconds between a pool worker's checks that the driver is still alive
+PARENT_CHECK_S = 0.5
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Exit this worker as soon as the driver `parent` is gone (killed with -9, say): no orphans that
+    keep computing, and no orphaned resource tracker (it exits once every worker has)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
 
 def _init_worker(threads: int, parent: int) -> None:
     global _PARENT
     _PARENT = parent
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="parent-watch", daemon=True).start()
     os.environ.update(thread_env(threads))  # read by torch when a job first imports it
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
