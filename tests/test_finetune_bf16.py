@@ -57,3 +57,30 @@ def test_bf16_finetuning_learns_and_returns_an_fp32_model(method):
     finetune(model, tok, TASK, GEN, FinetuneConfig(**{**cfg.to_dict(), "dtype": "float32",
                                                       "lora_target_modules": None}), stats=ref_stats)
     assert stats["losses"][0] == pytest.approx(ref_stats["losses"][0], rel=0.02)
+
+
+@pytest.mark.parametrize("pad_is_eos", [False, True])
+def test_tied_embedding_gradient_shortcut_trains_exactly_like_autograd(monkeypatch, pad_is_eos):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    import emergence_laws.finetuning.train as train
+
+    base, tok = build_tiny_model("llama", seed=5)
+    tok.pad_token = tok.eos_token
+    cfg = LlamaConfig(**{**base.config.to_dict(), "tie_word_embeddings": True,
+                         "pad_token_id": tok.eos_token_id if pad_is_eos else None})
+    torch.manual_seed(5)
+    model = LlamaForCausalLM(cfg).eval()
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    assert (model.model.embed_tokens.padding_idx is not None) == pad_is_eos
+    ft = FinetuneConfig(method="full", lr=1e-2, max_steps=4, batch_size=3, seed=1)
+    assert train.tied_input_embedding(model) is model.model.embed_tokens
+    model.model.embed_tokens.weight.requires_grad_(False)
+    assert train.tied_input_embedding(model) is None  # frozen (as under LoRA): nothing to do
+    fast = finetune(model, tok, TASK, GEN, ft)
+    monkeypatch.setattr(train, "tied_input_embedding", lambda m: None)
+    plain = finetune(model, tok, TASK, GEN, ft)
+    assert fast.lm_head.weight is fast.model.embed_tokens.weight
+    for (name, a), (_, b) in zip(fast.state_dict().items(), plain.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+    assert not torch.equal(fast.model.embed_tokens.weight, model.model.embed_tokens.weight)

@@ -112,26 +112,60 @@ def _bf16_training(model, device: torch.device, enabled: bool):
             base.set_attn_implementation(prev)
 
 
-def _batch_loss(model, batch: dict, device: torch.device, config: FinetuneConfig,
-                slice_logits: bool) -> tuple[torch.Tensor, int]:
-    """(answer-token loss of one collated batch, its non-pad tokens). No attention mask when nothing is
-    padded (SDPA's causal fast path); the vocab projection only where an answer token is predicted
-    when the model supports it."""
+def tied_input_embedding(model) -> torch.nn.Embedding | None:
+    """The input embedding when it is a plain `nn.Embedding` being trained whose weight is also the
+    output (unembedding) matrix; else None. See `_train_step`."""
+    get_in = getattr(model, "get_input_embeddings", None)
+    get_out = getattr(model, "get_output_embeddings", None)
+    emb = get_in() if callable(get_in) else None
+    out = get_out() if callable(get_out) else None
+    if type(emb) is torch.nn.Embedding and out is not None and getattr(out, "weight", None) is emb.weight \
+            and emb.weight.requires_grad and emb.max_norm is None:
+        return emb
+    return None
+
+
+def _train_step(model, batch: dict, device: torch.device, config: FinetuneConfig, slice_logits: bool,
+                tied: torch.nn.Embedding | None) -> tuple[torch.Tensor, int]:
+    """Forward and backward of one collated batch; returns (answer-token loss, non-pad tokens).
+
+    No attention mask when nothing is padded (SDPA's causal fast path); no KV cache; the vocab
+    projection only where an answer token is predicted (when the model supports it). With a tied
+    input/output embedding (`tied`), the lookup's gradient is added into the output matrix's dense
+    gradient row by row after the backward pass, instead of autograd building a second dense
+    vocab × hidden gradient for the lookup and adding the two (the same gradient, without two
+    full-size temporaries per step).
+    """
     ids = batch["input_ids"].to(device)
     mask = batch["attention_mask"].to(device)
     labels = batch["labels"].to(device)
     full = bool(mask.all())
+    inputs: dict = {"input_ids": ids}
+    embeds = None
+    if tied is not None:
+        embeds = F.embedding(ids, tied.weight.detach(), tied.padding_idx).requires_grad_(True)
+        inputs = {"inputs_embeds": embeds}
     with _autocast(config, device):
         if slice_logits:
             keep = torch.zeros_like(labels, dtype=torch.bool)
             keep[:, :-1] = labels[:, 1:] != IGNORE
-            logits = model(input_ids=ids, attention_mask=None if full else mask, logits_to_keep=keep).logits
+            logits = model(**inputs, attention_mask=None if full else mask, use_cache=False,
+                           logits_to_keep=keep).logits
         else:
-            logits = model(input_ids=ids, attention_mask=None if full else mask).logits
+            logits = model(**inputs, attention_mask=None if full else mask, use_cache=False).logits
     if slice_logits:
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[:, 1:][keep[:, :-1]])
     else:
         loss = answer_loss(logits, labels)
+    loss.backward()
+    if embeds is not None:
+        rows = ids.reshape(-1)
+        grads = embeds.grad.reshape(rows.numel(), -1).to(tied.weight.dtype)
+        if tied.padding_idx is not None:  # nn.Embedding gives its padding row no gradient
+            grads = grads.masked_fill((rows == tied.padding_idx)[:, None], 0.0)
+        if tied.weight.grad is None:
+            tied.weight.grad = torch.zeros_like(tied.weight)
+        tied.weight.grad.index_add_(0, rows, grads)
     return loss, int(mask.sum())
 
 
@@ -192,6 +226,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         gen = torch.Generator().manual_seed(config.seed)
         lengths = [len(ids) for ids, _ in data]
         slice_logits = accepts_logits_to_keep(work)
+        tied = tied_input_embedding(work)
         step, tokens, losses = 0, 0, []
         bar = Progress(total, "finetune", "step", enabled=progress)
         start = time.perf_counter()
@@ -202,13 +237,12 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
                         break
                     for g in opt.param_groups:
                         g["lr"] = _lr_at(step, total, warmup, config.learning_rate)
-                    loss, n_tokens = _batch_loss(work, collate([data[i] for i in idx], pad_id), device, config,
-                                                 slice_logits)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    loss, n_tokens = _train_step(work, collate([data[i] for i in idx], pad_id), device, config,
+                                                 slice_logits, tied)
                     if config.grad_clip:
                         torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
                     opt.step()
+                    opt.zero_grad(set_to_none=True)  # free the gradients before the next forward pass
                     step += 1
                     tokens += n_tokens
                     losses.append(float(loss.detach()))
