@@ -101,3 +101,35 @@ def test_study_runs_both_formats_and_stores_exact_contexts(tmp_path):
     task = jobs._load_task(fewshot)
     assert [r["context"] for r in records] == build_contexts(task, task.test, shots=1, seed=0, sampler="lm-eval")
     assert all(len(r["logliks"]) == len(r["choices"]) for r in records)
+
+
+def test_study_keeps_finetuned_checkpoints_when_asked(tmp_path):
+    from emergence_laws.models import load_model
+
+    cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=1, shots=(0,),
+                                 extra={"finetune": {"n_train": [2], "seeds": 1, "max_steps": 2, "batch_size": 2,
+                                                     "keep_checkpoints": True}}))
+    jobs.clear_caches()
+    try:
+        run_study(cfg, progress=False)
+    finally:
+        jobs.clear_caches()
+    (job,) = [j for j in build_grid(cfg).evals if j.kind == "finetune"]
+    kept = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints") / job.key
+    assert str(kept) == job.save_to and (kept / "config.json").is_file()
+    model, _ = load_model(str(kept), device="cpu")
+    assert model.config.model_type == "llama"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"task": {"path": "task.jsonl", "format": "letters"}}, "task.format"),
+    ({"task": {"path": "task.jsonl", "extract": "("}}, "task.extract"),
+    ({"fewshot": {"shots": [1], "sampler": "balanced"}}, "fewshot.sampler"),
+    ({"eval": {"keep_examples": "sometimes"}}, "eval.keep_examples"),
+    ({"finetune": {"n_train": [2], "dtype": "fp8"}}, "finetune.dtype"),
+])
+def test_new_study_keys_are_validated(tmp_path, extra, message):
+    from emergence_laws.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_study(write_study(tmp_path, archs=("llama",), extra=extra))

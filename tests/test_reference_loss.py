@@ -44,7 +44,7 @@ def test_tokens_bytes_and_bits_per_byte(lm):
 
 
 def test_measure_job_records_scored_tokens_and_bpb(tmp_path):
-    cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(), shots=(0,),
+    cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=1, shots=(0,),
                                  extra={"reference": {"path": "reference.txt", "max_tokens": 5000, "seq_len": 64}}))
     job = build_grid(cfg).measure[0]
     jobs.clear_caches()

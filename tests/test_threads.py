@@ -75,10 +75,13 @@ def test_single_worker_executor_honours_threads_per_worker_and_restores(monkeypa
 
 def test_pool_worker_initialiser_fixes_threads_before_torch_loads(monkeypatch):
     before = torch.get_num_threads()
+    from emergence_laws.study.executors import local
+
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", threads.ENV_VAR):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(local, "_exit_when_orphaned", lambda parent: None)  # this process is no pool worker
     try:
-        _init_worker(2, os.getpid())
+        _init_worker(2, os.getppid())
         assert os.environ["OMP_NUM_THREADS"] == os.environ[threads.ENV_VAR] == "2"
         assert torch.get_num_threads() == 2
     finally:

@@ -141,7 +141,8 @@ class FinetuneGrid:
     each training prompt, drawn from the finetuning subset itself (0 = the zero-shot prompt); with
     `train_shots = shots` the model is trained in the format it is evaluated in, so that n_train → 0
     is plain few-shot prompting. `keep_checkpoints`: save each finetuned model (with its tokenizer)
-    to ``<store>-checkpoints/<job key>/``.
+    to ``<store>-checkpoints/<job key>/``. `dtype`: ``auto`` (bf16 autocast on CUDA, fp32 on CPU),
+    ``float32`` or ``bfloat16`` (autocast; on CPUs with bf16 matrix units several times faster).
     """
 
     n_train: tuple[int, ...] = ()
@@ -155,6 +156,7 @@ class FinetuneGrid:
     shots: int = 0
     train_shots: int = 0
     keep_checkpoints: bool = False
+    dtype: str = "auto"
 
     def hyperparameters(self) -> dict[str, Any]:
         """Everything but the grid axes: what a finetuning job's key must include."""
@@ -164,6 +166,8 @@ class FinetuneGrid:
             hp["lora_rank"] = self.lora_rank
         if self.train_shots:
             hp["train_shots"] = self.train_shots
+        if self.dtype != "auto":
+            hp["dtype"] = self.dtype
         return hp
 
     @property
@@ -310,6 +314,8 @@ class StudyConfig:
         if self.eval.keep_examples not in (None, True, False):
             raise ConfigError(f"{src}: eval.keep_examples: {self.eval.keep_examples!r}; use true, false or leave it "
                               "unset (kept for small jobs)")
+        if ft.dtype not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"{src}: finetune.dtype: {ft.dtype!r}; use auto, float32 or bfloat16")
         if not isinstance(ft.keep_checkpoints, bool):
             raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true or false")
         if self.eval.device not in ("auto", "cpu", "cuda") and not self.eval.device.startswith("cuda:"):

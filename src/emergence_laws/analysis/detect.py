@@ -26,6 +26,7 @@ from emergence_laws.analysis.metrics import compare_metrics
 from emergence_laws.analysis.prompting import compare_prompting
 from emergence_laws.analysis.series import (
     LOG_AXES,
+    LOSS_AXES,
     POOLED,
     X_UNITS,
     Series,
@@ -88,7 +89,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
 
     is_emergent = det.label == "emergent"
     lo, hi = from_u(x, det.onset_lo), from_u(x, det.onset_hi)
-    if x == "pretrain_loss" and lo is not None and hi is not None:
+    if x in LOSS_AXES and lo is not None and hi is not None:
         lo, hi = min(lo, hi), max(lo, hi)
     row: dict[str, Any] = {
         "series": s.sid,

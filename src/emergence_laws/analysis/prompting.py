@@ -106,7 +106,7 @@ def compare_prompting(series: list[Series], x: str, config: DetectConfig = DEFAU
         order = np.argsort(u)
         top_i = order[-max(1, len(u) // 5):]
         lo, hi = from_u(x, res["lo"]), from_u(x, res["hi"])
-        if x == "pretrain_loss" and lo is not None and hi is not None:
+        if x in ("pretrain_loss", "pretrain_bpb") and lo is not None and hi is not None:
             lo, hi = min(lo, hi), max(lo, hi)
         out.append({
             "task": a.key["task"],

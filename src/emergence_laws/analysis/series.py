@@ -39,14 +39,20 @@ from emergence_laws.errors import InputError
 from emergence_laws.jsonutil import clean
 from emergence_laws.results.schema import step_label, step_number
 
-X_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "params", "tokens", "step")
+X_AXES: tuple[str, ...] = ("pretrain_loss", "pretrain_bpb", "flops", "params", "tokens", "step")
 X_UNITS: dict[str, str] = {
     "pretrain_loss": "nats/token",
+    "pretrain_bpb": "bits/byte",
     "flops": "FLOPs",
     "params": "parameters",
     "tokens": "tokens",
     "step": "training steps",
 }
+#: Loss axes: lower is a bigger model, read linearly (u = -loss). `pretrain_bpb` (bits per byte of the
+#: reference text) compares checkpoints whose tokenizers differ.
+LOSS_AXES: tuple[str, ...] = ("pretrain_loss", "pretrain_bpb")
+#: Short names accepted for scale columns (``--x bpb``).
+X_ALIASES: dict[str, str] = {"bpb": "pretrain_bpb", "loss": "pretrain_loss"}
 #: Axes read in log10 (0 cannot be placed on them).
 LOG_AXES: tuple[str, ...] = ("flops", "params", "tokens", "step")
 #: Family (or run) label of a curve that pools every group.
@@ -108,6 +114,7 @@ def warmup_mask(df: pd.DataFrame, share: float = 0.5) -> np.ndarray | None:
 def choose_x(df: pd.DataFrame, x: str | None) -> str:
     """The scale column: the one asked for, else pretrain_loss, flops, params, tokens, step (first mostly filled)."""
     if x not in (None, "auto"):
+        x = X_ALIASES.get(x, x)
         if x not in X_AXES:
             raise InputError(f"--x {x} is not a scale column; use one of {', '.join(X_AXES)}")
         if x not in df.columns or df[x].notna().sum() == 0:
@@ -142,9 +149,9 @@ def x_values(df: pd.DataFrame, x: str) -> np.ndarray:
 
 
 def to_u(x: str, values: Any) -> np.ndarray:
-    """Oriented scale coordinate: -loss for pretrain_loss, log10 for the other axes (0 -> -inf)."""
+    """Oriented scale coordinate: -loss for the loss axes (nats/token, bits/byte), log10 for the others (0 -> -inf)."""
     values = np.asarray(values, dtype=float)
-    if x == "pretrain_loss":
+    if x in LOSS_AXES:
         return -values
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log10(values)
@@ -154,7 +161,7 @@ def from_u(x: str, u: float | None) -> float | None:
     """Back from the oriented coordinate to the column's units (rounded to 6 significant digits)."""
     if u is None or not math.isfinite(u):
         return None
-    v = -u if x == "pretrain_loss" else float(10.0**u)
+    v = -u if x in LOSS_AXES else float(10.0**u)
     return float(f"{v:.6g}")
 
 

@@ -194,6 +194,30 @@ def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
     add_where_option(p)
 
 
+#: Loss axes the law can be fitted on: ``--x`` value -> (column, unit).
+LOSS_AXES: dict[str, tuple[str, str]] = {"pretrain_loss": ("pretrain_loss", "nats"), "bpb": ("pretrain_bpb", "bits/byte")}
+
+
+def add_loss_axis_option(p: argparse.ArgumentParser) -> None:
+    """``--x pretrain_loss|bpb``: the loss the law is fitted in."""
+    p.add_argument("--x", choices=tuple(LOSS_AXES), default="pretrain_loss",
+                   help="the loss axis: pretrain_loss (nats/token, default) or bpb (pretrain_bpb, bits per byte of "
+                        "the reference text: comparable across tokenizers)")
+
+
+def on_loss_axis(df, x: str):
+    """The table with the chosen loss axis in the `pretrain_loss` column the law reads (rows without it dropped)."""
+    from emergence_laws.errors import InputError
+
+    col, _ = LOSS_AXES[x]
+    if col == "pretrain_loss":
+        return df
+    if col not in df.columns or df[col].isna().all():
+        raise InputError(f"--x {x}: the table has no {col} values; measure them with `emergence run` (a reference "
+                         "text) or `emergence eval --reference`, or add a pretrain_bpb column")
+    return df[df[col].notna()].assign(pretrain_loss=df[col])
+
+
 def check_bootstrap(args: argparse.Namespace) -> None:
     """A negative ``--bootstrap`` or ``--seed`` is bad input; so are ``--d0`` and ``--d0-range`` together."""
     from emergence_laws.errors import InputError

@@ -36,9 +36,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("results", help="results table: .csv/.tsv, .parquet, .db store, or lm-eval .json / folder")
-    p.add_argument("--x", choices=("pretrain_loss", "flops", "params", "tokens", "step"), default=None,
-                   help="scale axis (default: the first the table fills: pretrain_loss, flops, params, tokens, step); "
-                        "flops, params, tokens and step are read on a log scale")
+    p.add_argument("--x", choices=("pretrain_loss", "pretrain_bpb", "bpb", "flops", "params", "tokens", "step"),
+                   default=None,
+                   help="scale axis (default: the first the table fills: pretrain_loss, pretrain_bpb, flops, params, "
+                        "tokens, step); bpb = pretrain_bpb, bits per byte, comparable across tokenizers; flops, params, "
+                        "tokens and step are read on a log scale")
     p.add_argument("--task", help="only this task")
     p.add_argument("--metric", help="only this metric")
     p.add_argument("--family", help="only this model family")
@@ -58,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _fmt_scale(x: str, v) -> str:
     if v is None:
         return "-"
-    return f"{v:.3f}" if x == "pretrain_loss" else f"{v:.2e}"
+    return f"{v:.3f}" if x in ("pretrain_loss", "pretrain_bpb") else f"{v:.2e}"
 
 
 def format_table(payload: dict) -> str:

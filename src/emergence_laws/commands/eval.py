@@ -41,6 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("full", "lora"), default="lora", help="finetuning method (default lora)")
     p.add_argument("--steps", type=int, default=100, help="finetuning optimizer steps (default 100)")
     p.add_argument("--lr", type=float, help="finetuning learning rate (default 1e-4 full, 1e-3 lora)")
+    p.add_argument("--finetune-dtype", choices=("auto", "float32", "bfloat16"), default="auto",
+                   help="finetuning precision: auto (bf16 autocast on CUDA, fp32 on CPU), float32 or bfloat16")
     p.add_argument("--keep-finetuned", metavar="DIR", help="save each finetuned checkpoint under DIR")
     p.add_argument("--batch-size", type=int, default=16, help="evaluation batch size (default 16)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         from emergence_laws.paths import check_output_file
 
         check_output_file(args.store, "--store")
-    finetune = {"method": args.method, "max_steps": args.steps, "lr": args.lr} if args.finetune else {}
+    finetune = ({"method": args.method, "max_steps": args.steps, "lr": args.lr, "dtype": args.finetune_dtype}
+                if args.finetune else {})
     settings = run_settings(shots=args.shots, seeds=args.seed, limit=args.limit, formats=format_names(args.format),
                             sampler=args.sampler, extract=args.extract, extract_select=args.extract_select,
                             batch_size=args.batch_size, device=args.device, dtype=args.dtype,

@@ -8,11 +8,14 @@ import sys
 
 from emergence_laws.commands.common import (
     LAW_OPTIONS,
+    LOSS_AXES,
     add_law_options,
+    add_loss_axis_option,
     check_bootstrap,
     directions,
     load_table,
     make_out_dir,
+    on_loss_axis,
     provenance,
 )
 
@@ -35,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--task", help="task to fit (needed when the table holds several)")
     add_law_options(p, bootstrap=200)
+    add_loss_axis_option(p)
     p.add_argument(
         "--baseline",
         choices=("none", "sigmoid"),
@@ -47,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: options of `emergence fit` recorded in the provenance of its results
-FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline")
+FIT_OPTIONS: tuple[str, ...] = ("task", *LAW_OPTIONS, "baseline", "x")
 
 
 def _fmt_scale(scale: dict | None) -> str | None:
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_bootstrap(args)
     out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
-    df = load_table(args)
+    df = on_loss_axis(load_table(args), args.x)
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
     else:
@@ -83,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
             d0_range=args.d0_range,
             resample=args.resample,
         )
-    out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS)}
+    x_axis, unit = LOSS_AXES[args.x]
+    out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
+                "x_unit": unit}
     files = []
     if out is not None:
         from emergence_laws.report import plots_fit
@@ -91,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline == "sigmoid":
             files.append(plots_fit.plot_sigmoid_baseline(res, out / "sigmoid_baseline.png"))
         else:
-            files.append(plots_fit.plot_law_fit(res, out / "law_fit.png"))
-            files.append(plots_fit.plot_shift(res, out / "emergence_shift.png"))
+            files.append(plots_fit.plot_law_fit(res, out / "law_fit.png", unit=unit))
+            files.append(plots_fit.plot_shift(res, out / "emergence_shift.png", unit=unit))
         (out / "prediction.json").write_text(json.dumps(out_json, indent=2) + "\n")
         files.insert(0, out / "prediction.json")
     if args.json:
         print(json.dumps(out_json))
     else:
-        _print_text(res, files, sigmoid=args.baseline == "sigmoid")
+        _print_text(res, files, sigmoid=args.baseline == "sigmoid", unit=unit)
     if args.baseline == "sigmoid" and not res["identified"]:
         from emergence_laws.errors import NotIdentifiableError
 
@@ -109,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_text(res, files: list, *, sigmoid: bool) -> None:
+def _print_text(res, files: list, *, sigmoid: bool, unit: str = "nats") -> None:
+    u = unit
     if sigmoid:
         if res["identified"]:
             print(
@@ -127,24 +134,25 @@ def _print_text(res, files: list, *, sigmoid: bool) -> None:
         d0s = f"D0 in [{lo:g}, {hi:g}] examples" if hi > lo else f"D0 = {lo:g} examples"
         print(
             f"task {res['task']} ({res['metric']}): few-shot emergence predicted at pretraining loss "
-            f"{res['emergence_point']:.3f} nats{ivs}, {d0s}"
+            f"{res['emergence_point']:.3f} {u}{ivs}, {d0s}"
         )
         if iv:
             print("  the interval includes: " + "; ".join(res["interval_includes"]))
         p = res["law"]["params"]
         basis = "(ln D)" if res["law"]["form"] == "logpower" else "D"
         print(
-            f"  law at D0 = {res['d0']:.3g}: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} nats; "
-            f"A = {p['A']:.3g}/nat, B = {p['B']:.3g}, few-shot floor shift {p['delta']:+.3g}; {res['n_rows']} rows"
+            f"  law at D0 = {res['d0']:.3g}: E(D) = {p['k']:.4g} {basis}^{p['alpha']:.3g} + {p['C']:.4g} {u}; "
+            f"A = {p['A']:.3g} per {u[:-1] if u == 'nats' else u}, B = {p['B']:.3g}, few-shot floor shift "
+            f"{p['delta']:+.3g}; {res['n_rows']} rows"
         )
         obs = res.get("fewshot_observed")
         if obs:
             print(
                 "  observed few-shot elbow: "
                 + (
-                    f"{obs['E']:.3f} nats"
+                    f"{obs['E']:.3f} {u}"
                     if obs["emerged"]
-                    else f"not yet (flat down to {obs['strongest_loss']:.3f} nats)"
+                    else f"not yet (flat down to {obs['strongest_loss']:.3f} {u})"
                 )
             )
     s = _fmt_scale(res.get("scale"))

@@ -19,6 +19,7 @@ LOG_AXES: tuple[str, ...] = ("flops", "params", "tokens", "step")
 #: Axis labels of the scale columns.
 X_LABELS: dict[str, str] = {
     "pretrain_loss": "pretraining loss (nats/token) - lower is bigger",
+    "pretrain_bpb": "pretraining loss (bits/byte) - lower is bigger",
     "flops": "pretraining compute (FLOPs)",
     "params": "parameters",
     "tokens": "pretraining tokens",
@@ -54,7 +55,7 @@ def setup_x(ax, x: str) -> None:
     """Bigger model to the right: log axis for FLOPs/params/tokens/steps, inverted axis for loss."""
     if x in LOG_AXES:
         ax.set_xscale("log")
-    elif x == "pretrain_loss" and not ax.xaxis_inverted():
+    elif x in ("pretrain_loss", "pretrain_bpb") and not ax.xaxis_inverted():
         ax.invert_xaxis()
 
 

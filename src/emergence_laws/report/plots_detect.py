@@ -60,7 +60,7 @@ def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str,
         if lo is not None and hi is not None:
             ax.axvspan(min(lo, hi), max(lo, hi), color=LABEL_COLORS["emergent"], alpha=0.12, lw=0)
     figure.setup_x(ax, x)
-    if x == "pretrain_loss":  # the random-init checkpoint would squeeze the axis: clip and mark it
+    if x in ("pretrain_loss", "pretrain_bpb"):  # the random-init checkpoint would squeeze the axis: clip, mark it
         figure.clip_x(ax, xs, ys, init if init.any() else figure.far_out(xs))
     if title:
         fam = row.get("family")
@@ -176,7 +176,7 @@ def plot_prompting(
             if lo is not None and hi is not None:
                 ax.axvspan(min(lo, hi), max(lo, hi), color="#222222", alpha=0.08, lw=0)
         figure.setup_x(ax, x)
-        if x == "pretrain_loss":
+        if x in ("pretrain_loss", "pretrain_bpb"):
             pa = points[p["series_a"]]
             xa, ya = np.asarray(pa["x"], dtype=float), np.asarray(pa["value"], dtype=float)
             ia = np.asarray(pa.get("init") or np.zeros(len(xa), dtype=bool), dtype=bool)

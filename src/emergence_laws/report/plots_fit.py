@@ -20,6 +20,7 @@ from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.forms import shift
 from emergence_laws.metrics import metric_info
 from emergence_laws.report import figure
+from emergence_laws.results.binomial import wilson_interval
 
 
 def _colors(n: int):
@@ -39,15 +40,35 @@ def _loss_grid(loss, far) -> np.ndarray:
     return np.linspace(near.min() - 0.05, near.max() + 0.05, 300)
 
 
+def _unit_label(unit: str, per_token: bool = False) -> str:
+    """The loss axis's unit: nats (per token) unless the law was fitted in bits per byte (``fit --x bpb``)."""
+    return "nats/token" if per_token and unit == "nats" else unit
+
+
+def _wilson_bars(ax, x, values, n_eval, color) -> None:
+    """Wilson 95% intervals on the points that are proportions of a known number of examples."""
+    if n_eval is None:
+        return
+    ok = np.isfinite(n_eval) & (n_eval > 0) & (values >= 0) & (values <= 1)
+    if not ok.any():
+        return
+    lo_hi = np.array([wilson_interval(v, n) for v, n in zip(values[ok], n_eval[ok])])
+    yerr = np.vstack([values[ok] - lo_hi[:, 0], lo_hi[:, 1] - values[ok]])
+    ax.errorbar(x[ok], values[ok], yerr=np.clip(yerr, 0, None), fmt="none", ecolor=color, alpha=0.35, lw=0.8,
+                capsize=0)
+
+
 def _d0_note(law) -> str:
     lo, hi = law.d0_range or (law.d0, law.d0)
     return f" (D0 in [{lo:g}, {hi:g}])" if hi > lo else f" (D0 = {lo:g})"
 
 
-def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
-    """Metric vs pretraining loss per data amount (points: rows; lines: the fitted law); few-shot in black."""
+def plot_law_fit(result, path: str | Path, title: str | None = None, *, unit: str = "nats") -> Path:
+    """Metric vs pretraining loss per data amount (points: rows, with Wilson 95% bars for accuracies of
+    known n_eval; lines: the fitted law); few-shot in black."""
     law, data = result.law, result.data
     own, units = _units(result)
+    discrete = metric_info(result.metric, result.payload.get("higher_is_better")).discrete
     fig, ax = figure.plt().subplots(figsize=(7, 4.6))
     far = figure.far_out(data.loss)
     grid = _loss_grid(data.loss, far)
@@ -55,6 +76,8 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
     for c, d in zip(_colors(len(amounts)), amounts):
         m = data.n_train == d
         ax.scatter(data.loss[m], own(data.value[m]), s=14, color=c, alpha=0.7)
+        if discrete:
+            _wilson_bars(ax, data.loss[m], own(data.value[m]), None if data.n_eval is None else data.n_eval[m], c)
         ax.plot(grid, units(law.predict(grid, d)), color=c, lw=1.6, label=f"n_train={d:g}")
     fs = data.is_fewshot
     ept = law.point_estimate
@@ -62,22 +85,25 @@ def plot_law_fit(result, path: str | Path, title: str | None = None) -> Path:
         ax.scatter(
             data.loss[fs], own(data.value[fs]), s=22, color="black", marker="s", label=f"few-shot ({data.shots}-shot)"
         )
+        if discrete:
+            _wilson_bars(ax, data.loss[fs], own(data.value[fs]), None if data.n_eval is None else data.n_eval[fs],
+                         "black")
         ax.plot(grid, units(law.predict(grid, 0)), color="black", lw=1.4, ls="--", label=f"law at D0={law.d0:.3g}")
-    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} nats")
+    ax.axvline(ept, color="crimson", lw=1.2, label=f"predicted emergence {ept:.3f} {unit}")
     if law.interval:
         ax.axvspan(*law.interval, color="crimson", alpha=0.12, label=f"90% interval{_d0_note(law)}")
     if data.chance is not None:
         ax.axhline(own(data.chance), color="grey", lw=0.8, ls=":", label="chance")
     figure.setup_x(ax, "pretrain_loss")
     figure.clip_x(ax, data.loss, own(data.value), far)
-    ax.set_xlabel("pretraining loss (nats/token)  →  stronger models")
+    ax.set_xlabel(f"pretraining loss ({_unit_label(unit, per_token=True)})  →  stronger models")
     ax.set_ylabel(result.metric)
     ax.set_title(title or f"{result.task}: emergence law ({law.form}, {law.elbow})")
     ax.legend(fontsize=7, loc="upper left")
     return figure.save(fig, path, dpi=120)
 
 
-def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
+def plot_shift(result, path: str | Path, title: str | None = None, *, unit: str = "nats") -> Path:
     """``E_theta(D)`` vs ``D`` on a log axis: per-amount elbows, the fitted law, its extrapolation to ``D0``."""
     law, data = result.law, result.data
     fig, ax = figure.plt().subplots(figsize=(6.4, 4.4))
@@ -132,7 +158,7 @@ def plot_shift(result, path: str | Path, title: str | None = None) -> Path:
         )
     ax.set_xscale("log")
     ax.set_xlabel("finetuning examples D (log scale)")
-    ax.set_ylabel("emergence point E(D) (nats/token)")
+    ax.set_ylabel(f"emergence point E(D) ({_unit_label(unit, per_token=True)})")
     ax.set_title(title or f"{result.task}: emergence shifts with data")
     ax.legend(fontsize=7)
     return figure.save(fig, path, dpi=120)

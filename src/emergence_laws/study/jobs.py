@@ -144,7 +144,7 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
         method = ft.method
         fcfg = FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
                               max_steps=ft.max_steps, batch_size=ft.batch_size, seed=job.seed,
-                              shots=ft.train_shots)
+                              shots=ft.train_shots, dtype=getattr(ft, "dtype", "auto"))
         examples = training_subset(task, job.n_train, job.seed)
         model = finetune(model, tok, task, examples, fcfg, stats=stats, in_place=True,  # no copy: reloaded next time
                          save_to=job.save_to if ft.keep_checkpoints else None)
