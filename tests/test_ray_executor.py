@@ -85,7 +85,7 @@ def test_ray_runs_real_jobs_like_the_local_executor(ray_cluster, tmp_path):
     local = run_study(cfg, store=tmp_path / "local.db", progress=False)
     ray_cfg = dataclasses.replace(cfg, executor=ExecutorSettings(kind="ray", num_cpus=1))
     df = run_study(ray_cfg, store=tmp_path / "ray.db", progress=False)
-    assert len(df) == len(local) == 2 * 4  # fewshot + finetune, 4 metrics each
+    assert len(df) == len(local) == 2 * 5  # fewshot + finetune: accuracy, acc_norm, loglik, brier, answer_bpb
     a, b = _values(local), _values(df)
     assert (a["run_key"] == b["run_key"]).all() and (a["metric"] == b["metric"]).all()
     assert a["value"].to_numpy() == pytest.approx(b["value"].to_numpy(), rel=1e-5, abs=1e-6)
