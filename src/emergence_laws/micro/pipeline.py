@@ -158,7 +158,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
         first = first_above_chance(curve, cfg.alpha)
         if first is None:
             raise NotIdentifiableError("the few-shot curve never rises above chance on this ladder: no emergence to "
-                                       "predict; train longer (ladder.steps) or raise the world's quiz_frac")
+                                       "predict; train longer (ladder.steps) or raise the world's code_frac")
         budget = float(curve["flops"].iloc[first])
         head = fit_set(curve, budget, cfg.k)
         if len(head) < 3:
