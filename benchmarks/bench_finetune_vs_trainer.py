@@ -299,7 +299,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "finetune_vs_trainer", "transformers": transformers.__version__,
                                "torch": torch.__version__, "load_avg_end": os.getloadavg(),
-                               "source": str(src), "rows": rows}, indent=2))
+                               "source": str(src), "task": args.task or "synthetic", "rows": rows}, indent=2))
     print(f"wrote {out}")
     return 0
 

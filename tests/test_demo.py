@@ -11,7 +11,12 @@ import time
 import pandas as pd
 import pytest
 
-from emergence_laws.micro.analysis import first_above_chance, fit_set, is_monotone
+from emergence_laws.micro.analysis import (
+    farthest_identifiable,
+    first_above_chance,
+    fit_set,
+    is_monotone,
+)
 from emergence_laws.micro.cache import atomic_write_text
 from emergence_laws.micro.config import default_config, quick_config
 from emergence_laws.micro.world import MicroWorld, WorldConfig
@@ -99,11 +104,22 @@ def test_first_above_chance_and_fit_sets():
     assert first_above_chance(curve, 1e-3) == 3
     assert first_above_chance(curve.iloc[:3], 1e-3) is None
     assert fit_set(curve, 8.0, 4.0) == ["a", "b"]  # at most 1/4 of the first above-chance compute
-    assert fit_set(curve, 8.0, 1.0) == list("abcd")
+    assert fit_set(curve, 8.0, 1.0) == list("abc")  # never the first checkpoint above chance itself
     assert is_monotone([{"n_train": 8, "emerged": True, "elbow_nats": 1.0},
                         {"n_train": 32, "emerged": True, "elbow_nats": 1.2}])
     assert not is_monotone([{"n_train": 8, "emerged": True, "elbow_nats": 1.3},
                             {"n_train": 32, "emerged": True, "elbow_nats": 1.2}])
+
+
+def test_headline_falls_back_to_the_farthest_k_where_the_law_can_be_fitted():
+    class Fits:  # the law can be fitted on fit sets of at least 1/2 of the emergence compute
+        def run(self, k):
+            return {"k": k, "not_identifiable": "every finetuned curve is at chance"} if k > 2 else {"k": k}
+
+    got = farthest_identifiable(Fits(), 4.0, (1.0, 2.0, 4.0, 8.0))
+    assert got["k"] == 2.0 and got["k_requested"] == 4.0 and "at chance" in got["fallback_reason"]
+    assert farthest_identifiable(Fits(), 2.0, (1.0, 2.0)) == {"k": 2.0, "k_requested": 2.0}
+    assert "not_identifiable" in farthest_identifiable(Fits(), 4.0, (4.0, 8.0))
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):
@@ -153,6 +169,8 @@ def test_demo_quick_writes_prediction_results_and_report(tmp_path):
     assert pred["error_nats"] == pytest.approx(abs(pred["predicted_emergence_point"] - pred["true_emergence_point"]))
     assert pred["n_checkpoints_fit"] >= 3
     assert pred["compute_ahead"] >= pred["k"]  # the fit saw at most 1/k of the emergence compute
+    assert pred["k"] <= pred["k_requested"] == 2.0
+    assert (pred["k_fallback_reason"] is None) == (pred["k"] == pred["k_requested"])
     assert [e["k"] for e in pred["ahead_sweep"]] == [1.0, 2.0]
     assert {a["design"].split(" (")[0] for a in pred["ablations"]} == {
         "full design", "without the smallest amounts", "without the late checkpoints", "one subset per amount"}

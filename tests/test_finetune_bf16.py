@@ -63,7 +63,7 @@ def test_bf16_finetuning_learns_and_returns_an_fp32_model(method):
 def test_tied_embedding_gradient_shortcut_trains_exactly_like_autograd(monkeypatch, pad_is_eos):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    import emergence_laws.finetuning.train as train
+    from emergence_laws.finetuning import train
 
     base, tok = build_tiny_model("llama", seed=5)
     tok.pad_token = tok.eos_token

@@ -47,8 +47,10 @@ def first_above_chance(curve, alpha: float) -> int | None:
 
 
 def fit_set(curve, budget_flops: float, k: float) -> list[str]:
-    """Checkpoints (model ids, weakest first) with at most 1/k of `budget_flops`."""
-    return list(curve.loc[curve["flops"] <= budget_flops / k * (1 + 1e-9), "model"])
+    """Checkpoints (model ids, weakest first) with at most 1/k of `budget_flops` and strictly less than it
+    (at k = 1: every checkpoint before the first above chance)."""
+    f = curve["flops"]
+    return list(curve.loc[(f <= budget_flops / k * (1 + 1e-9)) & (f < budget_flops * (1 - 1e-9)), "model"])
 
 
 def flops_at_loss(curve, loss: float) -> float | None:
@@ -134,6 +136,19 @@ class Backtester:
         )
         entry["_result"] = res
         return entry
+
+
+def farthest_identifiable(bt: Backtester, k: float, ks: Sequence[float]) -> dict[str, Any]:
+    """The backtest at `k`, or, when the law cannot be fitted that far ahead, at the largest k of `ks`
+    (below `k`) where it can; the entry keeps `k_requested` and, if it fell back, why."""
+    first = bt.run(k)
+    if "not_identifiable" not in first:
+        return {**first, "k_requested": k}
+    for kk in sorted((x for x in ks if x < k), reverse=True):
+        e = bt.run(kk)
+        if "not_identifiable" not in e:
+            return {**e, "k_requested": k, "fallback_reason": first["not_identifiable"]}
+    return {**first, "k_requested": k}
 
 
 def ahead_sweep(bt: Backtester, ks: Sequence[float]) -> list[dict[str, Any]]:
@@ -238,6 +253,7 @@ __all__ = [
     "Backtester",
     "ablations",
     "ahead_sweep",
+    "farthest_identifiable",
     "fewshot_curve",
     "first_above_chance",
     "fit_set",

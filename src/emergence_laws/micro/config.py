@@ -29,17 +29,17 @@ class DemoConfig:
     interval (`bootstrap` replicates).
     """
 
-    world: WorldConfig = field(default_factory=lambda: WorldConfig(code_frac=0.0001, test_band=(0.0, 0.1), n_test=400))
+    world: WorldConfig = field(default_factory=lambda: WorldConfig(task="kv-recall", code_frac=0.0, record_frac=0.2, n_test=400))
     ladder: LadderConfig = field(default_factory=lambda: LadderConfig(
-        steps=3000, checkpoints=30, first_checkpoint=40, spacing="log"))
+        steps=2400, checkpoints=30, first_checkpoint=40, spacing="log"))
     shots: int = 4
     n_train: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048)
     subsets: int = 2
-    lr: float = 1e-3
-    epochs: int = 3
+    lr: float = 3e-3
+    epochs: int = 4
     batch_size: int = 16
     lora_rank: int = 1
-    lora_lr: float = 3e-3
+    lora_lr: float = 1e-2
     lora_n_train: tuple[int, ...] = (256, 2048)
     lora_checkpoints: int = 3
     bootstrap: int = 200
@@ -85,9 +85,9 @@ def default_config(seed: int = 0) -> DemoConfig:
 def quick_config(seed: int = 0) -> DemoConfig:
     """A smaller ladder and grid for tests (≤ 2 minutes); its numbers need not meet the quality bar."""
     cfg = DemoConfig(
-        world=WorldConfig(code_frac=0.002, test_band=(0.0, 0.1), n_train=512, n_test=200),
-        ladder=LadderConfig(steps=700, checkpoints=14, first_checkpoint=40, spacing="log"),
+        world=WorldConfig(task="kv-recall", code_frac=0.0, record_frac=0.4, n_train=512, n_test=200),
+        ladder=LadderConfig(steps=800, checkpoints=14, first_checkpoint=40, spacing="log"),
         n_train=(32, 128, 512), subsets=1, lora_n_train=(512,), lora_checkpoints=2, bootstrap=20,
-        k=2.0, ahead=(1.0, 2.0), window=4.0, finetune_every=1,
+        k=2.0, ahead=(1.0, 2.0), window=4.0, finetune_every=2,
     )
     return cfg.with_seed(seed)

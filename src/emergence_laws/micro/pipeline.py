@@ -21,6 +21,7 @@ from emergence_laws.micro.analysis import (
     Backtester,
     ablations,
     ahead_sweep,
+    farthest_identifiable,
     fewshot_curve,
     first_above_chance,
     fit_set,
@@ -158,7 +159,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
         first = first_above_chance(curve, cfg.alpha)
         if first is None:
             raise NotIdentifiableError("the few-shot curve never rises above chance on this ladder: no emergence to "
-                                       "predict; train longer (ladder.steps) or raise the world's code_frac")
+                                       "predict; train longer (ladder.steps) or raise the share of the task's documents (code_frac / record_frac)")
         budget = float(curve["flops"].iloc[first])
         head = fit_set(curve, budget, cfg.k)
         if len(head) < 3:
@@ -210,10 +211,14 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     from emergence_laws.report.plots_fit import plot_backtest, plot_law_fit, plot_shift
 
     bt = Backtester(table, cfg.world.task, cfg.shots, cfg.alpha, d0_range=cfg.d0_examples, bootstrap=cfg.bootstrap)
-    headline = bt.run(cfg.k)
+    headline = farthest_identifiable(bt, cfg.k, cfg.ahead)
     if "not_identifiable" in headline:
         raise NotIdentifiableError(f"the law cannot be fitted on the checkpoints with 1/{cfg.k:g} of the emergence "
-                                   f"compute: {headline['not_identifiable']}")
+                                   f"compute, nor at any k of {list(cfg.ahead)}: {headline['not_identifiable']}")
+    k = float(headline["k"])
+    if k != cfg.k:
+        log(f"at {cfg.k:g}x ahead the law cannot be fitted ({headline['fallback_reason']}); predicting from "
+            f"1/{k:g} of the emergence compute instead")
     res = headline.pop("_result")
     r = res.to_json()
     chance = 1.0 / cfg.world.n_choices
@@ -233,7 +238,9 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
         "error_nats": r["error_nats"],
         "covered": headline["covered"],
         "success": r["success"],
-        "k": cfg.k,
+        "k": k,
+        "k_requested": cfg.k,
+        "k_fallback_reason": headline.get("fallback_reason"),
         "compute_ahead": headline["compute_ahead"],
         "compute_ahead_note": "pretraining FLOPs (6·N·D) of the first checkpoint whose few-shot accuracy is above "
                               "chance / FLOPs of the strongest checkpoint used in the fit",
@@ -253,8 +260,8 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
         "shift_monotone_in_log_d": is_monotone(shifts),
         "lora_vs_full": {"lora_rank": cfg.lora_rank, "lora_lr": cfg.lora_lr, "full_lr": cfg.lr,
                          **lora_vs_full(table, curve, truth, chance, cfg.lora_n_train)},
-        "ablations": ablations(bt, cfg.k, cfg.n_train, list(range(cfg.subsets))),
-        "law_forms": law_forms(bt, cfg.k),
+        "ablations": ablations(bt, k, cfg.n_train, list(range(cfg.subsets))),
+        "law_forms": law_forms(bt, k),
     }
     plot_backtest(res, out / "backtest.png", title=f"{cfg.world.task}: prediction {pred['compute_ahead']:.1f}x ahead")
     plot_law_fit(res, out / "law_fit.png", title=f"{cfg.world.task}: emergence law on the early checkpoints")
