@@ -65,16 +65,19 @@ def main() -> int:
          "each world's reference text. Other machines give slightly different figures (other CPU kernels), the same "
          "machine the same ones."),
         "",
-        (f"The law is fitted only on checkpoints with at most 1/{cfg.k:g} of the pretraining FLOPs of the first "
-         f"checkpoint whose {cfg.shots}-shot accuracy is above chance (one-sided binomial p < {cfg.alpha:g}); the truth "
+        (f"The demo asks for a fit on checkpoints with at most 1/{cfg.k:g} of the pretraining FLOPs of the first "
+         f"checkpoint whose {cfg.shots}-shot accuracy is above chance (one-sided binomial p < {cfg.alpha:g}); where the "
+         "law cannot be fitted that far ahead (every finetuned curve still at chance) it falls back to the largest k of "
+         f"the sweep ({', '.join(f'{k:g}' for k in cfg.ahead)}) where it can, and column k says which. The truth "
          "is the ReLU elbow of the whole few-shot curve, from checkpoints the fit never sees. Compute ahead = FLOPs of "
          "that first above-chance checkpoint / FLOPs of the strongest checkpoint in the fit. The 5-95% interval treats "
          f"D0 as unknown in [{cfg.d0_range[0]:g}, {cfg.d0_range[1]:g}] x shots and resamples checkpoints with their "
          "runs (see the README's intervals section)."),
         "",
-        ("| seed | fit checkpoints | compute ahead | predicted [5-95%] | truth | error (nats) | covered "
-         "| sigmoid baseline | shift at n=2048 | LoRA r=1 vs full acc. | run time |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| seed | k | fit checkpoints | compute ahead | predicted [5-95%] | truth | error (nats) | covered "
+         "| sigmoid baseline | error at k = " + " / ".join(f"{k:g}" for k in cfg.ahead)
+         + " | largest shift (n) | LoRA r=1 vs full acc. | run time |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     errs, covered, aheads = [], 0, []
     for seed, p, secs in rows:
@@ -82,24 +85,27 @@ def main() -> int:
         sig = p.get("sigmoid_baseline") or {}
         sig_txt = ("not identified" if sig and not sig.get("identified") else _f(sig.get("error_nats"))) if sig else "n/a"
         big = max((s for s in p["shift_by_amount"] if s.get("emerged")), key=lambda s: s["n_train"], default=None)
-        shift = f"{big['shift_nats']:+.3f} nats, {big['shift_compute']:.1f}x" if big and big.get("shift_compute") else "n/a"
+        shift = (f"{big['shift_nats']:+.3f} nats, {big['shift_compute']:.1f}x (n={big['n_train']})"
+                 if big and big.get("shift_compute") else "n/a")
+        sweep = " / ".join("n.i." if "not_identifiable" in e else f"{e['error_nats']:.3f}" for e in p["ahead_sweep"])
         lora = p.get("lora_vs_full", {}).get("by_amount", {})
         lf = lora.get(max(lora)) if lora else None
         errs.append(p["error_nats"])
         aheads.append(p["compute_ahead"])
         covered += bool(p.get("covered"))
         lines.append(
-            f"| {seed} | {p['n_checkpoints_fit']} | {p['compute_ahead']:.1f}x | {p['predicted_emergence_point']:.3f}"
+            f"| {seed} | {p['k']:g} | {p['n_checkpoints_fit']} | {p['compute_ahead']:.1f}x | {p['predicted_emergence_point']:.3f}"
             + (f" [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else "")
             + f" | {p['true_emergence_point']:.3f} | {p['error_nats']:.3f} | {'yes' if p.get('covered') else 'no'}"
-            + f" | {sig_txt} | {shift} | "
+            + f" | {sig_txt} | {sweep} | {shift} | "
             + (f"{lf['mean_accuracy_lora']:.2f} vs {lf['mean_accuracy_full']:.2f}" if lf else "n/a")
             + f" | {secs / 60:.1f} min |"
         )
     lines += ["", (f"Over {len(errs)} seeds: median |error| **{statistics.median(errs):.3f} nats**, max "
                    f"{max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {len(errs)} within 0.1 nats; the 5-95% interval "
                    f"covers the truth in **{covered} of {len(errs)}**; compute ahead {min(aheads):.1f}x to "
-                   f"{max(aheads):.1f}x. Run time is from a cold cache except where the ladder was cached."), ""]
+                   f"{max(aheads):.1f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at chance. Run "
+                   "time is from a cold cache except where the ladder was cached."), ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
