@@ -42,7 +42,15 @@ def plot_ahead_sweep(sweep: Sequence[Mapping[str, Any]], truth: float, path: str
                             edgecolors="C3", label="sigmoid: not identified (flat curve)")
     for e in sweep:
         if "predicted" not in e:
-            ax2.annotate("not identifiable", (e["k"], 0), rotation=90, fontsize=7, va="bottom", color="gray")
+            for a in (ax, ax2):
+                a.axvline(e["k"], color="gray", lw=0.8, ls="--")
+                a.annotate("not identifiable (see prediction.json)", (e["k"], 0.5), xycoords=("data", "axes fraction"),
+                           rotation=90, fontsize=7, va="center", ha="right", color="gray")
+    all_k = [float(e["k"]) for e in sweep]
+    if all_k:
+        for a in (ax, ax2):
+            a.set_xlim(min(all_k) / 1.5, max(all_k) * 1.5)
+    ax2.set_ylim(bottom=0)
     ax.axhline(truth, color="k", ls=":", lw=1, label=f"truth {truth:.3f}")
     ax2.axhline(0.1, color="gray", ls=":", lw=1, label="0.1-nat bar")
     for a in (ax, ax2):
