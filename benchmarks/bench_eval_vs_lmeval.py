@@ -37,8 +37,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
-
 import torch
+from memory import peak_rss_mb, rss_mb
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "red", "blue", "big", "small", "old", "new"]
 TOOLS = ("lm_eval", "emergence_laws")
@@ -141,24 +141,6 @@ def make_runners(model_dir: Path, yaml_path: Path, args):
                              batch_size=args.batch_size).metrics["accuracy"]
 
     return {"lm_eval": run_lmeval, "emergence_laws": run_ours}, model
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size (MB): VmHWM, which starts afresh at exec (ru_maxrss would
-    carry over the parent's peak at fork)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
 
 
 def child(args) -> int:

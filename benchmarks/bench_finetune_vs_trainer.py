@@ -42,8 +42,8 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
-
 import torch
+from memory import peak_rss_mb, rss_mb
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "red", "blue", "big", "small", "old", "new"]
 TOOLS = ("trainer", "trainer_grouped", "emergence_laws")
@@ -155,25 +155,6 @@ def run_tool(name: str, model, tok, task, cfg, tmp: str) -> dict:
     if name == "emergence_laws":
         return run_ours(model, tok, task, cfg)
     return run_trainer(model, tok, task, cfg, tmp, group_by_length=name == "trainer_grouped")
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size (MB): VmHWM, which starts afresh at exec (ru_maxrss would
-    carry over the parent's peak at fork)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def rss_mb() -> float:
-    """This process's resident set size now (MB), from /proc (Linux)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return float("nan")
 
 
 def child(args) -> int:
