@@ -12,6 +12,7 @@ kernels); the table says where it was made.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import time
@@ -32,6 +33,57 @@ def _f(x, fmt: str = "{:.3f}") -> str:
     return "n/a" if x is None else fmt.format(x)
 
 
+def _err(e: dict) -> str:
+    if "not_identifiable" in e:
+        return "n.i."
+    return f"{e['error_nats']:.3f}" + ("" if e.get("covered") else " (not covered)")
+
+
+def _ablation_tables(rows) -> list[str]:
+    """The paper's ablations and the two law forms, per seed: |error| (nats) at the headline's k."""
+    if not rows:
+        return []
+    designs = [a["design"].split(" (")[0] for a in rows[0][1]["ablations"]]
+    lines = ["## The paper's ablations", "",
+             ("|error| of the prediction (nats) at each seed's headline k when the fit loses part of its design; "
+              "n.i. = the law cannot be fitted on what is left; (not covered) = the 5-95% interval misses the truth."), "",
+             "| seed | k | " + " | ".join(designs) + " |", "|---|---|" + "---|" * len(designs)]
+    for seed, p, _ in rows:
+        lines.append(f"| {seed} | {p['k']:g} | " + " | ".join(_err(a) for a in p["ablations"]) + " |")
+    lines += ["", "## Law forms", "", ("|error| (nats) of the log power law (the paper's) and the plain power law on "
+              "the same fit set."), "", "| seed | log power law | power law |", "|---|---|---|"]
+    for seed, p, _ in rows:
+        forms = {f["form"]: f for f in p["law_forms"]}
+        lines.append(f"| {seed} | {_err(forms['logpower'])} | {_err(forms['power'])} |")
+    lines += ["", "## Shift of emergence per data amount", "",
+              ("ReLU elbow of the finetuned accuracy curve (mean over subsets) minus the few-shot truth, nats and as a "
+               "compute ratio; at chance = never leaves chance on the finetuned checkpoints."), ""]
+    amounts = sorted({s["n_train"] for _, p, _ in rows for s in p["shift_by_amount"]})
+    lines += ["| seed | " + " | ".join(f"n={n}" for n in amounts) + " | monotone in log n |",
+              "|---|" + "---|" * (len(amounts) + 1)]
+    for seed, p, _ in rows:
+        by = {s["n_train"]: s for s in p["shift_by_amount"]}
+        cells = []
+        for n in amounts:
+            s = by.get(n)
+            if not s:
+                cells.append("-")
+            elif not s.get("emerged"):
+                cells.append("at chance")
+            else:
+                comp = f", {s['shift_compute']:.2f}x" if s.get("shift_compute") else ""
+                cells.append(f"{s['shift_nats']:+.3f}{comp}")
+        lines.append(f"| {seed} | " + " | ".join(cells) + f" | {'yes' if p.get('shift_monotone_in_log_d') else 'no'} |")
+    lines += ["", "## LoRA (rank 1) vs full finetuning", "",
+              "Mean accuracy over the checkpoints where both ran (the strongest of the fit set).", "",
+              "| seed | n | full | LoRA r=1 | checkpoints |", "|---|---|---|---|---|"]
+    for seed, p, _ in rows:
+        for n, v in sorted((p.get("lora_vs_full") or {}).get("by_amount", {}).items(), key=lambda kv: int(kv[0])):
+            lines.append(f"| {seed} | {n} | {v['mean_accuracy_full']:.3f} | {v['mean_accuracy_lora']:.3f} | "
+                         f"{v['checkpoints']} |")
+    return [*lines, ""]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -39,6 +91,9 @@ def main() -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--runs", default="demo-seeds", help="folder for each seed's demo output")
+    ap.add_argument("--note", default="", help="a sentence to add under the summary (e.g. what else ran on the machine)")
+    ap.add_argument("--from-runs", action="store_true",
+                    help="run nothing: tabulate the prediction.json files already in --runs (run time: their own timings)")
     args = ap.parse_args()
 
     import torch
@@ -52,8 +107,14 @@ def main() -> int:
     threads = resolve_threads(args.threads)
     rows = []
     for seed in args.seeds:
+        folder = Path(args.runs) / f"seed{seed}"
+        if args.from_runs:
+            pred = json.loads((folder / "prediction.json").read_text())
+            rows.append((seed, pred, float(pred.get("timings_s", {}).get("total", float("nan")))))
+            threads = pred.get("threads", threads)
+            continue
         t0 = time.perf_counter()
-        pred = run_demo(default_config(seed), Path(args.runs) / f"seed{seed}", cache, progress=False, threads=threads,
+        pred = run_demo(default_config(seed), folder, cache, progress=False, threads=threads,
                         log=lambda m, s=seed: print(f"seed {s}: {m}", flush=True))
         rows.append((seed, pred, time.perf_counter() - t0))
     cfg = default_config(0)
@@ -89,12 +150,12 @@ def main() -> int:
                  if big and big.get("shift_compute") else "n/a")
         sweep = " / ".join("n.i." if "not_identifiable" in e else f"{e['error_nats']:.3f}" for e in p["ahead_sweep"])
         lora = p.get("lora_vs_full", {}).get("by_amount", {})
-        lf = lora.get(max(lora)) if lora else None
+        lf = lora[max(lora, key=int)] if lora else None
         errs.append(p["error_nats"])
         aheads.append(p["compute_ahead"])
         covered += bool(p.get("covered"))
         lines.append(
-            f"| {seed} | {p['k']:g} | {p['n_checkpoints_fit']} | {p['compute_ahead']:.1f}x | {p['predicted_emergence_point']:.3f}"
+            f"| {seed} | {p['k']:g} | {p['n_checkpoints_fit']} | {p['compute_ahead']:.2f}x | {p['predicted_emergence_point']:.3f}"
             + (f" [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else "")
             + f" | {p['true_emergence_point']:.3f} | {p['error_nats']:.3f} | {'yes' if p.get('covered') else 'no'}"
             + f" | {sig_txt} | {sweep} | {shift} | "
@@ -103,9 +164,12 @@ def main() -> int:
         )
     lines += ["", (f"Over {len(errs)} seeds: median |error| **{statistics.median(errs):.3f} nats**, max "
                    f"{max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {len(errs)} within 0.1 nats; the 5-95% interval "
-                   f"covers the truth in **{covered} of {len(errs)}**; compute ahead {min(aheads):.1f}x to "
-                   f"{max(aheads):.1f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at chance. Run "
+                   f"covers the truth in **{covered} of {len(errs)}**; compute ahead {min(aheads):.2f}x to "
+                   f"{max(aheads):.2f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at chance. Run "
                    "time is from a cold cache except where the ladder was cached."), ""]
+    if args.note:
+        lines += [args.note, ""]
+    lines += _ablation_tables(rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))
