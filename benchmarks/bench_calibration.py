@@ -154,6 +154,12 @@ def summarise(records: list[dict], variants: list[str]) -> dict:
     return out
 
 
+def _demo_seed(pred: dict):
+    """The demo's world seed (prediction.json keeps the config: config.world.seed)."""
+    cfg = pred.get("config") or {}
+    return (cfg.get("world") or {}).get("seed", cfg.get("seed"))
+
+
 def demo_rows(dirs: list[str]) -> list[dict]:
     """One row per demo output folder: its published interval against its true emergence point."""
     rows = []
@@ -168,7 +174,7 @@ def demo_rows(dirs: list[str]) -> list[dict]:
             sys.exit(f"bench_calibration: error: --demo {d}: no usable prediction.json ({type(exc).__name__}: {exc}); "
                      "pass a folder written by `emergence demo` (interval, true_emergence_point)")
         rows.append({
-            "demo": str(d), "seed": (pred.get("config") or {}).get("seed"), "truth": truth, "point": point,
+            "demo": str(d), "seed": _demo_seed(pred), "truth": truth, "point": point,
             "lo": lo, "hi": hi, "covered": bool(lo <= truth <= hi), "width": hi - lo, "error": abs(point - truth),
             "d0": pred.get("d0", (pred.get("law") or {}).get("d0")), "d0_range": pred.get("d0_range"),
             "interval_includes": pred.get("interval_includes"),
@@ -258,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--demo", nargs="+", default=[], metavar="DIR", help="demo output folders to add as rows")
     ap.add_argument("--demo-only", action="store_true", help="only the demo rows (no synthetic tables)")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "calibration.json"))
+    ap.add_argument("--out", default=None, help="the JSON to write (default: benchmarks/results/calibration.json, "
+                                               "or calibration_demos.json with --demo-only)")
     args = ap.parse_args(argv)
 
     demos = demo_rows(args.demo)
@@ -313,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "demos": demos,
         "tables": records,
     }
-    path = Path(args.out)
+    path = Path(args.out or Path(__file__).parent / "results" / ("calibration_demos.json" if args.demo_only else "calibration.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(compact_json(out))
     print(markdown(summary, demos))

@@ -232,7 +232,7 @@ def test_bench_calibration_reads_demo_folders(tmp_path):
         d.mkdir()
         (d / "prediction.json").write_text(json.dumps({
             "predicted_emergence_point": (lo + hi) / 2, "interval": [lo, hi], "true_emergence_point": truth,
-            "config": {"seed": seed},
+            "config": {"world": {"seed": seed}},  # as the demo writes it
         }))
     out = tmp_path / "cal.json"
     r = subprocess.run(
@@ -242,7 +242,7 @@ def test_bench_calibration_reads_demo_folders(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
-    assert [d["covered"] for d in res["demos"]] == [True, False]
+    assert [d["covered"] for d in res["demos"]] == [True, False] and [d["seed"] for d in res["demos"]] == [0, 1]
     assert res["summary"]["demo"]["covered"] == 1 and res["summary"]["demo"]["runs"] == 2
     assert "| **all demos** | | | | **1/2** |" in r.stdout
     r = subprocess.run(
