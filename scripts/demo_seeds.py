@@ -99,6 +99,7 @@ def main() -> int:
     import torch
 
     from emergence_laws.commands.demo import _default_cache
+    from emergence_laws.errors import EmergenceError
     from emergence_laws.micro.config import default_config
     from emergence_laws.micro.pipeline import run_demo
     from emergence_laws.threads import resolve_threads
@@ -106,16 +107,28 @@ def main() -> int:
     cache = Path(args.cache) if args.cache else _default_cache()
     threads = resolve_threads(args.threads)
     rows = []
+    failed: list[tuple[int, str]] = []  # seeds whose demo stopped with a one-line error (exit 3)
     for seed in args.seeds:
         folder = Path(args.runs) / f"seed{seed}"
         if args.from_runs:
+            if (folder / "failed.txt").exists():
+                failed.append((seed, (folder / "failed.txt").read_text().strip()))
+                continue
             pred = json.loads((folder / "prediction.json").read_text())
             rows.append((seed, pred, float(pred.get("timings_s", {}).get("total", float("nan")))))
             threads = pred.get("threads", threads)
             continue
         t0 = time.perf_counter()
-        pred = run_demo(default_config(seed), folder, cache, progress=False, threads=threads,
-                        log=lambda m, s=seed: print(f"seed {s}: {m}", flush=True))
+        try:
+            pred = run_demo(default_config(seed), folder, cache, progress=False, threads=threads,
+                            log=lambda m, s=seed: print(f"seed {s}: {m}", flush=True))
+        except EmergenceError as exc:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "failed.txt").write_text(str(exc) + "\n")
+            print(f"seed {seed}: error: {exc}", flush=True)
+            failed.append((seed, str(exc)))
+            continue
+        (folder / "failed.txt").unlink(missing_ok=True)
         rows.append((seed, pred, time.perf_counter() - t0))
     cfg = default_config(0)
     lines = [
@@ -162,11 +175,17 @@ def main() -> int:
             + (f"{lf['mean_accuracy_lora']:.2f} vs {lf['mean_accuracy_full']:.2f}" if lf else "n/a")
             + f" | {secs / 60:.1f} min |"
         )
-    lines += ["", (f"Over {len(errs)} seeds: median |error| **{statistics.median(errs):.3f} nats**, max "
-                   f"{max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {len(errs)} within 0.1 nats; the 5-95% interval "
-                   f"covers the truth in **{covered} of {len(errs)}**; compute ahead {min(aheads):.2f}x to "
-                   f"{max(aheads):.2f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at chance. Run "
-                   "time is from a cold cache except where the ladder was cached."), ""]
+    n_all = len(errs) + len(failed)
+    if errs:
+        lines += ["", (f"Over {n_all} seeds, {len(errs)} with a prediction: median |error| **{statistics.median(errs):.3f} "
+                       f"nats**, max {max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {n_all} within 0.1 nats; the 5-95% "
+                       f"interval covers the truth in **{covered} of {n_all}**; compute ahead {min(aheads):.2f}x to "
+                       f"{max(aheads):.2f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at "
+                       "chance. Run time is from a cold cache."), ""]
+    else:
+        lines += ["", f"None of the {n_all} seeds gave a prediction.", ""]
+    for seed, why in failed:
+        lines += [f"Seed {seed}: the demo stops with exit 3 and no prediction: {why}", ""]
     if args.note:
         lines += [args.note, ""]
     lines += _ablation_tables(rows)
