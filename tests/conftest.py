@@ -33,3 +33,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def model_loads(monkeypatch) -> list:
+    """The paths `emergence_laws.models.load_model` is called with during the test (it still loads)."""
+    from emergence_laws import models
+
+    loads: list = []
+    real_load = models.load_model
+
+    def counting_load(path, **kw):
+        loads.append(path)
+        return real_load(path, **kw)
+
+    monkeypatch.setattr(models, "load_model", counting_load)
+    return loads

@@ -39,17 +39,8 @@ def test_in_place_trains_the_given_model_like_the_copying_path(method):
         torch.testing.assert_close(got[k], ref[k], rtol=1e-5, atol=1e-6)
 
 
-def test_a_finetune_job_hands_its_model_over_and_the_next_job_reloads(tmp_path, monkeypatch):
-    from emergence_laws import models
-
-    loads = []
-    real_load = models.load_model
-
-    def counting_load(path, **kw):
-        loads.append(path)
-        return real_load(path, **kw)
-
-    monkeypatch.setattr(models, "load_model", counting_load)
+def test_a_finetune_job_hands_its_model_over_and_the_next_job_reloads(tmp_path, model_loads):
+    loads = model_loads
     cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=2, shots=(0,), method="full"))
     jobs.clear_caches()
     try:

@@ -146,20 +146,12 @@ def test_changed_reference_text_remeasures_and_rewrites_scale_columns(study_yaml
     assert len(ResultsStore(store).to_frame()) == 24  # rewritten in place, not duplicated
 
 
-def test_real_jobs_load_each_checkpoint_once_and_fill_the_table(tmp_path, monkeypatch):
+def test_real_jobs_load_each_checkpoint_once_and_fill_the_table(tmp_path, model_loads):
     import torch
 
-    from emergence_laws import models
     from emergence_laws.study import jobs
 
-    loads = []
-    real_load = models.load_model
-
-    def counting_load(path, **kw):
-        loads.append(path)
-        return real_load(path, **kw)
-
-    monkeypatch.setattr(models, "load_model", counting_load)
+    loads = model_loads
     jobs.clear_caches()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
