@@ -69,8 +69,8 @@ class Backtester:
     """Backtests of one results table at fit sets of 1/k of the emergence compute (see module docstring)."""
 
     def __init__(self, table, task: str, shots: int, alpha: float, *, d0_range: tuple[float, float],
-                 bootstrap: int, seed: int = 0) -> None:
-        self.table, self.task, self.shots = table, task, shots
+                 bootstrap: int, seed: int = 0, method: str = "full") -> None:
+        self.table, self.task, self.shots, self.method = table, task, shots, method
         self.d0_range, self.bootstrap, self.seed = d0_range, bootstrap, seed
         self.curve = fewshot_curve(table, shots)
         first = first_above_chance(self.curve, alpha)
@@ -81,10 +81,11 @@ class Backtester:
         self.first_model = str(self.curve["model"].iloc[first])
 
     def rows_for(self, models: Sequence[str], *, amounts: Sequence[int] | None = None,
-                 seeds: Sequence[int] | None = None, method: str = "full"):
-        """The table restricted to `models`' few-shot rows and their finetuned rows of `method`
-        (optionally only the given data amounts / subset seeds)."""
+                 seeds: Sequence[int] | None = None, method: str | None = None):
+        """The table restricted to `models`' few-shot rows and their finetuned rows of `method` (default:
+        the backtester's) (optionally only the given data amounts / subset seeds)."""
         t = self.table
+        method = method or self.method
         keep = t["model"].isin(models) & ((t["n_train"] == 0) | (t["method"].astype(str) == method))
         if amounts is not None:
             keep &= (t["n_train"] == 0) | t["n_train"].isin(amounts)
@@ -93,12 +94,13 @@ class Backtester:
         return t[keep]
 
     def run(self, k: float, *, rows=None, form: str = "logpower", bootstrap: int | None = None,
-            method: str = "full") -> dict[str, Any]:
+            method: str | None = None) -> dict[str, Any]:
         """Backtest on the checkpoints with at most 1/k of the emergence compute; `rows` (default: all of
         theirs) may drop amounts, seeds or checkpoints (the ablations). Returns a JSON-ready dict, or
         one with `not_identifiable` (the reason) when the law cannot be fitted on those rows."""
         from emergence_laws.analysis.fit import backtest_table
 
+        method = method or self.method
         kept = fit_set(self.curve, self.budget, k)
         entry: dict[str, Any] = {"k": k, "n_checkpoints": len(kept)}
         if not kept:
@@ -192,12 +194,14 @@ def is_monotone(shifts: Sequence[dict[str, Any]], tol: float = 0.0) -> bool:
 
 
 def lora_vs_full(table, curve, truth: float, chance: float, amounts: Sequence[int]) -> dict[str, Any]:
-    """Finetuned accuracy and emergence shift, full vs LoRA, at the amounts where both ran."""
+    """Finetuned accuracy and emergence shift, full vs LoRA, on the checkpoints and amounts where both ran."""
     acc = table[(table["metric"] == "accuracy") & (table["n_train"].isin(amounts))]
     out: dict[str, Any] = {"by_amount": {}}
-    if acc.empty or "lora" not in set(acc["method"].astype(str)):
+    methods = acc["method"].astype(str)
+    both = set(acc.loc[methods == "lora", "model"]) & set(acc.loc[methods == "full", "model"])
+    if not both:
         return out
-    g = acc.groupby(["method", "n_train", "model"], as_index=False).agg(value=("value", "mean"))
+    g = acc[acc["model"].isin(both)].groupby(["method", "n_train", "model"], as_index=False).agg(value=("value", "mean"))
     for n, gn in g.groupby("n_train"):
         full = gn[gn["method"] == "full"].set_index("model")["value"]
         lora = gn[gn["method"] == "lora"].set_index("model")["value"]
@@ -206,11 +210,9 @@ def lora_vs_full(table, curve, truth: float, chance: float, amounts: Sequence[in
             out["by_amount"][int(n)] = {"mean_accuracy_full": float(full[common].mean()),
                                         "mean_accuracy_lora": float(lora[common].mean()),
                                         "checkpoints": len(common)}
-    lora_models = set(acc.loc[acc["method"].astype(str) == "lora", "model"])
-    full_same = table[(table["method"].astype(str) != "lora") & table["model"].isin(lora_models)
-                      & table["n_train"].isin(amounts)]
-    out["shift_full"] = shift_by_amount(full_same, curve, truth, chance, method="full")
-    out["shift_lora"] = shift_by_amount(table, curve, truth, chance, method="lora")
+    same = table[table["model"].isin(both) & table["n_train"].isin(amounts)]
+    out["shift_full"] = shift_by_amount(same, curve, truth, chance, method="full")
+    out["shift_lora"] = shift_by_amount(same, curve, truth, chance, method="lora")
     return out
 
 

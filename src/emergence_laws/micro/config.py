@@ -15,13 +15,14 @@ class DemoConfig:
     """The demo's whole design.
 
     `shots`: in-context examples of the few-shot evaluation. `n_train`: finetuning data amounts
-    (examples), `subsets` random subsets each; full finetuning at `lr` for `epochs` passes, trained
-    and evaluated in the few-shot prompt format (`shots` demonstrations drawn from the subset), so
-    that n_train → 0 is plain few-shot prompting. The finetuned checkpoints are those with between
-    1/`window` and 1/`k_min` of the compute of the first checkpoint whose few-shot accuracy is above
-    chance (`alpha`: one-sided binomial level), every `finetune_every`-th of them. LoRA (rank
-    `lora_rank`, `lora_lr`) on the `lora_n_train` amounts of the `lora_checkpoints` strongest
-    checkpoints of the headline fit set, for the comparison with full finetuning.
+    (examples), `subsets` random subsets each; finetuning by `method` ("lora": rank `lora_rank` at
+    `lora_lr`; "full": at `lr`) for `epochs` passes, trained and evaluated in the few-shot prompt
+    format (`shots` demonstrations drawn from the subset), so that n_train → 0 is plain few-shot
+    prompting. The finetuned checkpoints are those with between 1/`window` and 1/`k_min` of the
+    compute of the first checkpoint whose few-shot accuracy is above chance (`alpha`: one-sided
+    binomial level), every `finetune_every`-th of them. The other method runs on the
+    `compare_n_train` amounts of the `compare_checkpoints` strongest checkpoints of the headline fit
+    set, for the comparison of LoRA with full finetuning.
 
     The headline prediction fits only checkpoints with at most 1/`k` of that compute; `ahead` are the
     k of the sweep. The low-data limit D0 is not tuned: it is unknown in `d0_range` (multiples of
@@ -35,13 +36,14 @@ class DemoConfig:
     shots: int = 4
     n_train: tuple[int, ...] = (32, 64, 128, 256, 512, 1024, 2048)
     subsets: int = 2
+    method: str = "full"
     lr: float = 3e-3
     epochs: int = 4
     batch_size: int = 16
     lora_rank: int = 1
     lora_lr: float = 1e-2
-    lora_n_train: tuple[int, ...] = (256, 2048)
-    lora_checkpoints: int = 3
+    compare_n_train: tuple[int, ...] = (256, 2048)
+    compare_checkpoints: int = 3
     bootstrap: int = 200
     alpha: float = 1e-3
     eval_batch_size: int = 64
@@ -51,6 +53,11 @@ class DemoConfig:
     k_min: float = 1.0
     finetune_every: int = 2
     d0_range: tuple[float, float] = (1.0, 10.0)
+
+    @property
+    def compare_method(self) -> str:
+        """The method run beside `method` for the LoRA-vs-full comparison."""
+        return "full" if self.method == "lora" else "lora"
 
     @property
     def d0_examples(self) -> tuple[float, float]:
@@ -87,7 +94,7 @@ def quick_config(seed: int = 0) -> DemoConfig:
     cfg = DemoConfig(
         world=WorldConfig(task="kv-recall", code_frac=0.0, record_frac=0.4, n_train=512, n_test=200),
         ladder=LadderConfig(steps=800, checkpoints=14, first_checkpoint=40, spacing="log"),
-        n_train=(32, 128, 512), subsets=1, lora_n_train=(512,), lora_checkpoints=2, bootstrap=20,
+        n_train=(32, 128, 512), subsets=1, compare_n_train=(512,), compare_checkpoints=2, bootstrap=20,
         k=2.0, ahead=(1.0, 2.0), window=4.0, finetune_every=2,
     )
     return cfg.with_seed(seed)

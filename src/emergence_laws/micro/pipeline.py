@@ -108,6 +108,10 @@ def _study(cfg: DemoConfig, ladder: list[dict], task_path: Path, ref_path: Path,
     ).validate()
 
 
+def _method_name(cfg: DemoConfig, method: str) -> str:
+    return f"LoRA (rank {cfg.lora_rank})" if method == "lora" else "full finetuning"
+
+
 def finetune_set(curve, budget: float, cfg: DemoConfig) -> list[str]:
     """The checkpoints to finetune: compute in [budget/window, budget/k_min], every `finetune_every`-th
     counted back from the strongest, always including the strongest of the headline fit set."""
@@ -169,18 +173,20 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
         tuned = finetune_set(curve, budget, cfg)
         by_name = {r["name"]: r for r in ladder}
         log(f"few-shot accuracy leaves chance at {curve['model'].iloc[first]} (loss "
-            f"{curve['pretrain_loss'].iloc[first]:.4f} nats); finetuning {len(tuned)} weaker checkpoints on "
+            f"{curve['pretrain_loss'].iloc[first]:.4f} nats); {_method_name(cfg, cfg.method)} of {len(tuned)} weaker "
+            f"checkpoints on "
             f"n = {', '.join(map(str, cfg.n_train))} x {cfg.subsets} subsets")
         frames = [df, run_study(_study(cfg, [by_name[m] for m in tuned], task_path, ref_path, store,
-                                       threads=per_worker, workers=workers, n_train=cfg.n_train,
+                                       threads=per_worker, workers=workers, n_train=cfg.n_train, method=cfg.method,
                                        subsets=cfg.subsets, fewshot=False), progress=progress)]
-        lora_models = [m for m in tuned if m in head][-cfg.lora_checkpoints:]  # full finetuning ran on them too
-        if cfg.lora_n_train and lora_models:
-            log(f"LoRA (rank {cfg.lora_rank}) on n = {', '.join(map(str, cfg.lora_n_train))} of {len(lora_models)} "
-                "checkpoints")
-            frames.append(run_study(_study(cfg, [by_name[m] for m in lora_models], task_path, ref_path, store,
-                                           threads=per_worker, workers=workers, n_train=cfg.lora_n_train,
-                                           method="lora", fewshot=False), progress=progress))
+        compare = [m for m in tuned if m in head][-cfg.compare_checkpoints:]  # the main method ran on them too
+        if cfg.compare_n_train and compare:
+            other = cfg.compare_method
+            log(f"{_method_name(cfg, other)} on n = {', '.join(map(str, cfg.compare_n_train))} of {len(compare)} "
+                "checkpoints, for the comparison")
+            frames.append(run_study(_study(cfg, [by_name[m] for m in compare], task_path, ref_path, store,
+                                           threads=per_worker, workers=workers, n_train=cfg.compare_n_train,
+                                           method=other, fewshot=False), progress=progress))
         timings["grid"] = time.perf_counter() - t0 - timings["ladder"]
     table = pd.concat(frames, ignore_index=True)
     table.to_csv(out / "results.csv", index=False)
@@ -210,7 +216,8 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     )
     from emergence_laws.report.plots_fit import plot_backtest, plot_law_fit, plot_shift
 
-    bt = Backtester(table, cfg.world.task, cfg.shots, cfg.alpha, d0_range=cfg.d0_examples, bootstrap=cfg.bootstrap)
+    bt = Backtester(table, cfg.world.task, cfg.shots, cfg.alpha, d0_range=cfg.d0_examples, bootstrap=cfg.bootstrap,
+                    method=cfg.method)
     headline = farthest_identifiable(bt, cfg.k, cfg.ahead)
     if "not_identifiable" in headline:
         raise NotIdentifiableError(f"the law cannot be fitted on the checkpoints with 1/{cfg.k:g} of the emergence "
@@ -224,7 +231,7 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     chance = 1.0 / cfg.world.n_choices
     truth = float(r["actual"])
     curve = bt.curve
-    shifts = shift_by_amount(table, curve, truth, chance)
+    shifts = shift_by_amount(table, curve, truth, chance, method=cfg.method)
     sweep = ahead_sweep(bt, cfg.ahead)
     pred: dict[str, Any] = {
         "task": cfg.world.task,
@@ -258,15 +265,16 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
         "ahead_sweep": sweep,
         "shift_by_amount": shifts,
         "shift_monotone_in_log_d": is_monotone(shifts),
+        "method": cfg.method,
         "lora_vs_full": {"lora_rank": cfg.lora_rank, "lora_lr": cfg.lora_lr, "full_lr": cfg.lr,
-                         **lora_vs_full(table, curve, truth, chance, cfg.lora_n_train)},
+                         **lora_vs_full(table, curve, truth, chance, cfg.compare_n_train)},
         "ablations": ablations(bt, k, cfg.n_train, list(range(cfg.subsets))),
         "law_forms": law_forms(bt, k),
     }
     plot_backtest(res, out / "backtest.png", title=f"{cfg.world.task}: prediction {pred['compute_ahead']:.1f}x ahead")
     plot_law_fit(res, out / "law_fit.png", title=f"{cfg.world.task}: emergence law on the early checkpoints")
     plot_shift(res, out / "emergence_shift.png", title=f"{cfg.world.task}: E(D), extrapolated to the few-shot limit")
-    plot_methods(table, cfg.shots, cfg.lora_n_train, chance, out / "lora_vs_full.png")
+    plot_methods(table, cfg.shots, cfg.compare_n_train, chance, out / "lora_vs_full.png")
     plot_ahead_sweep(sweep, truth, out / "ahead_sweep.png")
     plot_shift_by_amount(shifts, out / "shift_by_amount.png")
     plot_ablations(pred["ablations"], out / "ablations.png")

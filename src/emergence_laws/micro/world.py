@@ -1,6 +1,6 @@
 """The micro world: a seeded generated language, its pretraining corpus, a reference text, and one task.
 
-The language has four kinds of documents (one per line):
+The language has five kinds of documents (one per line):
 
 * **Facts** — ``the calm white koi takes the ape .``: each of 4,608 entities (16 adjectives × 12
   colours × 24 nouns) has one fixed verb and object; entities are drawn with Zipfian frequencies,
@@ -15,6 +15,8 @@ The language has four kinds of documents (one per line):
   in a question format, for the shown half only.
 * **Records** (`record_frac`, 0 by default) — ``c3 a7 f1 e0 ; a 7 ;``: key-value lists followed by
   look-ups.
+* **Asked facts** (`ask_frac`, 0 by default) — ``the calm white koi takes ? ape .``: facts of the shown
+  half with the ``the`` before the object written ``?``.
 
 The default task, ``fact-code``, asks for a fact of the *held-out* half in the shouted register, as
 4-way multiple choice over code words (chance 1/4): ``shout : the calm white koi takes the`` →
@@ -25,6 +27,12 @@ question) sit at chance long after the knowledge is there; finetuning on shouted
 code in a few steps — better the more examples — and so exposes the knowledge of much weaker
 checkpoints: the lever the emergence law measures. Test and finetuning questions are about
 disjoint entities, so finetuning cannot teach the test answers.
+
+``fact-ask`` asks the held-out half's facts in the asked form (``the calm white koi takes ?`` →
+``ape``): one token away from the plain facts the model knows early. Pretraining learns that ``?``
+stands for ``the`` for unseen entities only late (from the rare asked documents), while LoRA
+finetuning — low rank, so it cannot memorise the finetuning entities' answers — learns it from a
+few hundred examples once the knowledge is there; full finetuning memorises instead.
 
 Two earlier candidate tasks are kept for the world sweep (`scripts/world_sweep.py`): ``fact-quiz``
 (the quiz format for held-out entities) and ``kv-recall`` (a look-up in a fresh record, an attention
@@ -56,7 +64,7 @@ COLOURS: tuple[str, ...] = ("red", "blue", "green", "gray", "pink", "brown", "bl
 CODES: tuple[str, ...] = tuple(n.upper() for n in NOUNS)
 PUNCT: tuple[str, ...] = ("the", ".", ";", "?", "quiz", "shout", ":")
 
-TASKS: tuple[str, ...] = ("fact-code", "fact-quiz", "kv-recall")
+TASKS: tuple[str, ...] = ("fact-ask", "fact-code", "fact-quiz", "kv-recall")
 
 Entity = tuple[str, str, str]
 
@@ -79,6 +87,7 @@ class WorldConfig:
     code_facts: tuple[int, int] = (1, 4)
     quiz_frac: float = 0.0
     quiz_lines: tuple[int, int] = (1, 3)
+    ask_frac: float = 0.0
     record_frac: float = 0.0
     pairs: tuple[int, int] = (4, 6)
     test_band: tuple[float, float] = (0.0, 0.2)
@@ -90,10 +99,10 @@ class WorldConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"world task {self.task!r} is unknown; use one of {', '.join(TASKS)}")
-        fracs = (self.code_frac, self.quiz_frac, self.record_frac)
+        fracs = (self.code_frac, self.quiz_frac, self.record_frac, self.ask_frac)
         if min(fracs) < 0.0 or sum(fracs) >= 1.0:
-            raise ConfigError("code_frac, quiz_frac and record_frac must be >= 0 and sum to < 1: the rest of the "
-                              "corpus is plain facts")
+            raise ConfigError("code_frac, quiz_frac, record_frac and ask_frac must be >= 0 and sum to < 1: the rest "
+                              "of the corpus is plain facts")
         lo, hi = self.test_band
         if not 0.0 <= lo < hi <= 1.0:
             raise ConfigError(f"test_band {self.test_band} must satisfy 0 <= lo < hi <= 1")
@@ -131,18 +140,21 @@ class MicroWorld:
                 *self.colours, *PUNCT]
 
     # -- documents -------------------------------------------------------------------------
-    def statement(self, e: Entity, *, shouted: bool = False) -> list[str]:
-        """The fact about `e` (``the A C N verb the`` + object + ``.``), its object coded when `shouted`."""
+    def statement(self, e: Entity, *, shouted: bool = False, asked: bool = False) -> list[str]:
+        """The fact about `e` (``the A C N verb the`` + object + ``.``), its object coded when `shouted`,
+        the ``the`` before the object written ``?`` when `asked`."""
         verb, obj = self.facts[e]
-        return ["the", *e, verb, "the", self.code[obj] if shouted else obj, "."]
+        return ["the", *e, verb, "?" if asked else "the", self.code[obj] if shouted else obj, "."]
 
     def _fact(self, rng: random.Random) -> list[str]:
         return self.statement(rng.choices(self.entities, cum_weights=self._cum_weights)[0])
 
-    def _shouted(self, rng: random.Random) -> list[str]:
-        out = ["shout", ":"]
+    def _shouted(self, rng: random.Random, *, asked: bool = False) -> list[str]:
+        """Shouted (or, when `asked`, asked) facts of the shown half; asked documents have no header."""
+        out = [] if asked else ["shout", ":"]
         for _ in range(rng.randint(*self.config.code_facts)):
-            out += self.statement(rng.choices(self.shown, cum_weights=self._cum_shown)[0], shouted=True)
+            e = rng.choices(self.shown, cum_weights=self._cum_shown)[0]
+            out += self.statement(e, shouted=not asked, asked=asked)
         return out
 
     def question(self, e: Entity) -> tuple[list[str], str]:
@@ -177,6 +189,8 @@ class MicroWorld:
             return self._quiz(rng)
         if u < c.code_frac + c.quiz_frac + c.record_frac:
             return self._record(rng)
+        if u < c.code_frac + c.quiz_frac + c.record_frac + c.ask_frac:
+            return self._shouted(rng, asked=True)
         out: list[str] = []
         for _ in range(rng.randint(1, 4)):
             out += self._fact(rng)
@@ -199,8 +213,7 @@ class MicroWorld:
     # -- the tasks -------------------------------------------------------------------------
     def task(self) -> TaskSpec:
         """The configured task (multiple choice, chance = 1/n_choices); train and test are disjoint."""
-        return {"fact-code": self._fact_code, "fact-quiz": self._fact_quiz, "kv-recall": self._kv_recall}[
-            self.config.task]()
+        return self._kv_recall() if self.config.task == "kv-recall" else self._fact_task(self.config.task)
 
     def task_entities(self) -> tuple[list[Entity], list[Entity]]:
         """(test entities, finetuning entities) of the fact tasks: the held-out entities in `test_band`,
@@ -212,46 +225,32 @@ class MicroWorld:
         half = len(band) // 2
         return band[:half], band[half:]
 
-    def _choices(self, answer: str, rng: random.Random) -> tuple[list[str], int]:
-        others = [n for n in self.nouns if n != answer]
+    def _fact_example(self, kind: str, e: Entity, rng: random.Random) -> Example:
+        """One question about entity `e` in the register of fact task `kind`; the choices are the answer
+        and `n_choices - 1` other nouns (as code words for fact-code), in random order."""
+        verb, obj = self.facts[e]
+        others = [n for n in self.nouns if n != obj]
         rng.shuffle(others)
-        choices = [answer, *others[: self.config.n_choices - 1]]
+        choices = [obj, *others[: self.config.n_choices - 1]]
         rng.shuffle(choices)
-        return choices, choices.index(answer)
+        prompt = {"fact-code": ["the", *e, verb, "the"], "fact-ask": ["the", *e, verb, "?"],
+                  "fact-quiz": ["quiz", *e, verb, "?"]}[kind]
+        shown = tuple(self.code[c] for c in choices) if kind == "fact-code" else tuple(choices)
+        return Example(prompt=" ".join(prompt), choices=shown, answer=choices.index(obj))
 
-    def _fact_examples(self, make) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
-        """(train, test) of a fact task; `make(entity, rng)` builds one example. Each test entity is asked
-        once before any repeats (answers about one entity are correlated)."""
+    def _fact_task(self, kind: str) -> TaskSpec:
+        """A fact task: questions about the held-out entities in a register that pretraining shows only
+        for the shown half. Each test entity is asked once before any repeats (answers about one entity
+        are correlated); finetuning examples are about the other half of the band."""
         rng = random.Random(f"task:{self.config.seed}")
         test_ents, train_ents = self.task_entities()
-        test = tuple(make(test_ents[i % len(test_ents)], rng) for i in range(self.config.n_test))
-        train = tuple(make(rng.choice(train_ents), rng) for _ in range(self.config.n_train))
-        return train, test
-
-    def _code_example(self, e: Entity, rng: random.Random) -> Example:
-        stmt = self.statement(e)
-        choices, answer = self._choices(self.facts[e][1], rng)
-        return Example(prompt=" ".join(stmt[:-2]), choices=tuple(self.code[c] for c in choices), answer=answer)
-
-    def _fact_code(self) -> TaskSpec:
-        train, test = self._fact_examples(self._code_example)
+        test = tuple(self._fact_example(kind, test_ents[i % len(test_ents)], rng) for i in range(self.config.n_test))
+        train = tuple(self._fact_example(kind, rng.choice(train_ents), rng) for _ in range(self.config.n_train))
+        quiz = kind == "fact-quiz"
         return TaskSpec(
-            name="fact-code", kind="multiple_choice", train=train, test=test,
-            fewshot_delimiter=" . ", target_delimiter=" ", stop=(".",),
-            metadata={"description": "shout : ", "world": self.config.to_dict()},
-        )
-
-    def _quiz_example(self, e: Entity, rng: random.Random) -> Example:
-        q, a = self.question(e)
-        choices, answer = self._choices(a, rng)
-        return Example(prompt="quiz " + " ".join(q), choices=tuple(choices), answer=answer)
-
-    def _fact_quiz(self) -> TaskSpec:
-        train, test = self._fact_examples(self._quiz_example)
-        return TaskSpec(
-            name="fact-quiz", kind="multiple_choice", train=train, test=test,
-            fewshot_delimiter=" ; ", target_delimiter=" ", stop=(";",),
-            metadata={"description": "", "world": self.config.to_dict()},
+            name=kind, kind="multiple_choice", train=train, test=test,
+            fewshot_delimiter=" ; " if quiz else " . ", target_delimiter=" ", stop=(";",) if quiz else (".",),
+            metadata={"description": "shout : " if kind == "fact-code" else "", "world": self.config.to_dict()},
         )
 
     def _kv_example(self, rng: random.Random) -> Example:
