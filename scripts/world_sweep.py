@@ -35,6 +35,13 @@ def candidates() -> dict[str, tuple[str, DemoConfig]]:
         "fact-quiz-0.002": ("facts + quizzes in 0.2% of documents; the task quizzes never-quizzed entities",
                             replace(base, world=WorldConfig(task="fact-quiz", code_frac=0.0, quiz_frac=0.002,
                                                             test_band=(0.0, 0.1), n_test=400), ladder=long)),
+        **{f"fact-ask-{frac:g}": (
+            (f"facts + asked facts ('?' for the 'the' before the object) in {100 * frac:g}% of documents; the task "
+             "asks never-asked entities; LoRA rank 1 is the finetuning method, full finetuning the comparison"),
+            replace(base, world=WorldConfig(task="fact-ask", code_frac=0.0, ask_frac=frac, test_band=(0.0, 0.1),
+                                            n_test=400),
+                    method="lora", lora_lr=3e-3, n_train=(128, 256, 512, 1024, 2048), compare_n_train=(512, 2048)))
+            for frac in (0.003, 0.004)},
     }
 
 
@@ -88,6 +95,12 @@ def main() -> int:
                       "| shift | " + " | ".join(cells) + " |", "",
                       (f"Headline (k = {p['k']:g}): predicted {p['predicted_emergence_point']:.3f}, error "
                       f"{p['error_nats']:.3f} nats, {p['compute_ahead']:.1f}x compute ahead."), ""]
+            both = p["lora_vs_full"].get("by_amount", {})
+            if both:
+                lines += ["Mean accuracy on the comparison checkpoints, full finetuning vs LoRA rank "
+                          f"{p['lora_vs_full']['lora_rank']}: " + "; ".join(
+                              f"n = {n}: {v['mean_accuracy_full']:.2f} vs {v['mean_accuracy_lora']:.2f}"
+                              for n, v in sorted(both.items())) + ".", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines))
     print("\n".join(lines))

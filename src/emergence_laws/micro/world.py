@@ -29,10 +29,11 @@ checkpoints: the lever the emergence law measures. Test and finetuning questions
 disjoint entities, so finetuning cannot teach the test answers.
 
 ``fact-ask`` asks the held-out half's facts in the asked form (``the calm white koi takes ?`` →
-``ape``): one token away from the plain facts the model knows early. Pretraining learns that ``?``
-stands for ``the`` for unseen entities only late (from the rare asked documents), while LoRA
-finetuning — low rank, so it cannot memorise the finetuning entities' answers — learns it from a
-few hundred examples once the knowledge is there; full finetuning memorises instead.
+``ape``): one token away from the plain facts the model knows early. When pretraining carries ``?``
+over to entities it never saw asked depends on `ask_frac` and on the seed: with the knowledge on some
+ladders, far later on others (``docs/world_sweep_fact_ask.md``). Rank-1 LoRA learns it from a few
+hundred examples once the knowledge is there, while full finetuning memorises the finetuning
+entities' answers instead and stays near chance on the test entities.
 
 Two earlier candidate tasks are kept for the world sweep (`scripts/world_sweep.py`): ``fact-quiz``
 (the quiz format for held-out entities) and ``kv-recall`` (a look-up in a fresh record, an attention
