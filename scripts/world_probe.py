@@ -27,9 +27,11 @@ def cloze_task(world, task):
     from emergence_laws.tasks.spec import Example
 
     def plain(ex):
-        words = [w for w in ex.prompt.split() if w not in ("quiz", "?")]
-        if words[0] != "the":
-            words = ["the", *words, "the"]
+        words = ex.prompt.split()
+        if words[0] == "quiz":  # fact-quiz: quiz A C N verb ?
+            words = ["the", *words[1:-1], "the"]
+        elif words[-1] == "?":  # fact-ask: the A C N verb ?
+            words = [*words[:-1], "the"]
         return Example(prompt=" ".join(words), choices=tuple(c.lower() for c in ex.choices), answer=ex.answer)
 
     return replace(task, name=task.name + "-cloze", test=tuple(plain(e) for e in task.test),
