@@ -1,5 +1,5 @@
 """finetune()'s fast path (last column not fed, logits only at answer positions, tied-embedding rows,
-clipping norms taken in backward hooks and applied inside the fused AdamW step) learns what a plain
+clip factor applied inside the fused AdamW step) learns what a plain
 loop learns: whole padded batch with its attention mask, full logits, `answer_loss`,
 `clip_grad_norm_`, then `opt.step()`. Same examples, order, loss and steps; weights equal within
 rtol 1e-5 / atol 1e-6 (float rounding only)."""

@@ -184,41 +184,24 @@ def _optimizer(params, config: FinetuneConfig):
 
 class _ClipInStep:
     """Clipping of the gradients' global L2 norm to `max_norm`, as `torch.nn.utils.clip_grad_norm_` does it
-    (factor min(1, max_norm / (norm + 1e-6))), in fewer passes over the gradients: a hook takes each
-    gradient's norm as soon as the backward pass has accumulated it (still in cache), and the fused
-    AdamW kernel applies the factor while it reads the gradients (its `grad_scale`: it divides by
-    1 / factor) instead of a separate multiply. Only with a fused AdamW (see `_optimizer`); `late`
-    parameters (gradients changed after the backward pass, as the tied embedding's) are normed in
-    `apply`."""
+    (per-tensor norms, then factor min(1, max_norm / (norm + 1e-6))), with one pass over the gradients
+    fewer: the fused AdamW kernel applies the factor while it reads the gradients (its `grad_scale`: it
+    divides by 1 / factor) instead of a separate multiply. Only with a fused AdamW (see `_optimizer`)."""
 
-    def __init__(self, params: list[torch.nn.Parameter], max_norm: float, opt: torch.optim.Optimizer,
-                 late: Sequence[torch.nn.Parameter] = ()):
+    def __init__(self, params: list[torch.nn.Parameter], max_norm: float, opt: torch.optim.Optimizer):
         self.params, self.max_norm, self.opt = params, float(max_norm), opt
-        self.late = {id(p) for p in late}
-        self.norms: dict[int, torch.Tensor] = {}
-        self.handles = [p.register_post_accumulate_grad_hook(self._hook) for p in params if id(p) not in self.late]
-
-    def _hook(self, p: torch.Tensor) -> None:
-        self.norms[id(p)] = torch.linalg.vector_norm(p.grad, 2.0)
 
     def apply(self) -> None:
         """Sets the factor for the next `opt.step()` from this step's gradients."""
-        norms = []
-        for p in self.params:
-            if p.grad is None:
-                continue
-            n = None if id(p) in self.late else self.norms.get(id(p))
-            norms.append(torch.linalg.vector_norm(p.grad, 2.0) if n is None else n)
-        self.norms.clear()
+        grads = [p.grad for p in self.params if p.grad is not None]
         self.opt.grad_scale = None
-        if norms:
-            coef = self.max_norm / (torch.linalg.vector_norm(torch.stack(norms), 2.0) + 1e-6)
+        if grads:
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+            coef = self.max_norm / (total + 1e-6)
             if float(coef) < 1.0:  # else the gradients stay as they are, as with clip_grad_norm_'s clamp
                 self.opt.grad_scale = (1.0 / coef).to(torch.float32)
 
     def close(self) -> None:
-        for h in self.handles:
-            h.remove()
         self.opt.grad_scale = None
 
 
@@ -272,7 +255,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         tied = tied_input_embedding(work)
         clip = None
         if config.grad_clip and opt.defaults.get("fused"):
-            clip = _ClipInStep(params, config.grad_clip, opt, late=[tied.weight] if tied is not None else [])
+            clip = _ClipInStep(params, config.grad_clip, opt)
         step, tokens, losses = 0, 0, []
         bar = Progress(total, "finetune", "step", enabled=progress)
         start = time.perf_counter()
