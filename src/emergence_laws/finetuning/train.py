@@ -129,16 +129,24 @@ def _train_step(model, batch: dict, device: torch.device, config: FinetuneConfig
                 tied: torch.nn.Embedding | None) -> tuple[torch.Tensor, int]:
     """Forward and backward of one collated batch; returns (answer-token loss, non-pad tokens).
 
-    No attention mask when nothing is padded (SDPA's causal fast path); no KV cache; the vocab
+    The batch's last column is not fed to the model: its logits predict nothing and, attention being
+    causal, no earlier position sees it (the same loss and gradients, one position less per row). No
+    attention mask when nothing is padded (SDPA's causal fast path); no KV cache; the vocab
     projection only where an answer token is predicted (when the model supports it). With a tied
     input/output embedding (`tied`), the lookup's gradient is added into the output matrix's dense
     gradient row by row after the backward pass, instead of autograd building a second dense
     vocab × hidden gradient for the lookup and adding the two (the same gradient, without two
     full-size temporaries per step).
     """
-    ids = batch["input_ids"].to(device)
-    mask = batch["attention_mask"].to(device)
-    labels = batch["labels"].to(device)
+    full_mask = batch["attention_mask"]
+    n_tokens = int(full_mask.sum())
+    cut = full_mask.shape[1] - 1 if full_mask.shape[1] > 1 else None  # inputs: every position but the last
+    ids = batch["input_ids"][:, :cut].to(device)
+    mask = full_mask[:, :cut].to(device)
+    target = batch["labels"][:, 1:].to(device)  # target[:, t] is predicted at input position t
+    if cut is None:  # a one-token batch predicts nothing: keep the old (empty) loss
+        target = target.new_full(ids.shape, IGNORE)
+    keep = target != IGNORE
     full = bool(mask.all())
     inputs: dict = {"input_ids": ids}
     embeds = None
@@ -147,16 +155,11 @@ def _train_step(model, batch: dict, device: torch.device, config: FinetuneConfig
         inputs = {"inputs_embeds": embeds}
     with _autocast(config, device):
         if slice_logits:
-            keep = torch.zeros_like(labels, dtype=torch.bool)
-            keep[:, :-1] = labels[:, 1:] != IGNORE
             logits = model(**inputs, attention_mask=None if full else mask, use_cache=False,
                            logits_to_keep=keep).logits
         else:
-            logits = model(**inputs, attention_mask=None if full else mask, use_cache=False).logits
-    if slice_logits:
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels[:, 1:][keep[:, :-1]])
-    else:
-        loss = answer_loss(logits, labels)
+            logits = model(**inputs, attention_mask=None if full else mask, use_cache=False).logits[keep]
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target[keep])
     loss.backward()
     if embeds is not None:
         rows = ids.reshape(-1)
@@ -166,7 +169,7 @@ def _train_step(model, batch: dict, device: torch.device, config: FinetuneConfig
         if tied.weight.grad is None:
             tied.weight.grad = torch.zeros_like(tied.weight)
         tied.weight.grad.index_add_(0, rows, grads)
-    return loss, int(mask.sum())
+    return loss, n_tokens
 
 
 def _optimizer(params, config: FinetuneConfig):
@@ -177,6 +180,29 @@ def _optimizer(params, config: FinetuneConfig):
         return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.999), fused=True)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(0.9, 0.999))
+
+
+class _ClipInStep:
+    """Clipping of the gradients' global L2 norm to `max_norm`, as `torch.nn.utils.clip_grad_norm_` does it
+    (per-tensor norms, then factor min(1, max_norm / (norm + 1e-6))), with one pass over the gradients
+    fewer: the fused AdamW kernel applies the factor while it reads the gradients (its `grad_scale`: it
+    divides by 1 / factor) instead of a separate multiply. Only with a fused AdamW (see `_optimizer`)."""
+
+    def __init__(self, params: list[torch.nn.Parameter], max_norm: float, opt: torch.optim.Optimizer):
+        self.params, self.max_norm, self.opt = params, float(max_norm), opt
+
+    def apply(self) -> None:
+        """Sets the factor for the next `opt.step()` from this step's gradients."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        self.opt.grad_scale = None
+        if grads:
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+            coef = self.max_norm / (total + 1e-6)
+            if float(coef) < 1.0:  # else the gradients stay as they are, as with clip_grad_norm_'s clamp
+                self.opt.grad_scale = (1.0 / coef).to(torch.float32)
+
+    def close(self) -> None:
+        self.opt.grad_scale = None
 
 
 def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], config: FinetuneConfig | None = None,
@@ -227,10 +253,15 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         lengths = [len(ids) for ids, _ in data]
         slice_logits = accepts_logits_to_keep(work)
         tied = tied_input_embedding(work)
+        clip = None
+        if config.grad_clip and opt.defaults.get("fused"):
+            clip = _ClipInStep(params, config.grad_clip, opt)
         step, tokens, losses = 0, 0, []
         bar = Progress(total, "finetune", "step", enabled=progress)
         start = time.perf_counter()
-        with _bf16_training(work, device, _wants_bf16(config, device)):
+        with _bf16_training(work, device, _wants_bf16(config, device)), contextlib.ExitStack() as undo:
+            if clip is not None:
+                undo.callback(clip.close)
             while step < total:
                 for idx in _batch_order(n, bs, lengths, gen, config.group_by_length):
                     if step >= total:
@@ -239,7 +270,9 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
                         g["lr"] = _lr_at(step, total, warmup, config.learning_rate)
                     loss, n_tokens = _train_step(work, collate([data[i] for i in idx], pad_id), device, config,
                                                  slice_logits, tied)
-                    if config.grad_clip:
+                    if clip is not None:
+                        clip.apply()
+                    elif config.grad_clip:
                         torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
                     opt.step()
                     opt.zero_grad(set_to_none=True)  # free the gradients before the next forward pass

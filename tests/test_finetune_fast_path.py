@@ -1,0 +1,94 @@
+"""finetune()'s fast path (last column not fed, logits only at answer positions, tied-embedding rows,
+clip factor applied inside the fused AdamW step) learns what a plain
+loop learns: whole padded batch with its attention mask, full logits, `answer_loss`,
+`clip_grad_norm_`, then `opt.step()`. Same examples, order, loss and steps; weights equal within
+rtol 1e-5 / atol 1e-6 (float rounding only)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+
+from emergence_laws.finetuning import FinetuneConfig, answer_loss, finetune, tokenize_examples
+from emergence_laws.finetuning import train
+from emergence_laws.finetuning.data import collate
+from emergence_laws.tasks import Example, TaskSpec
+from tests.tiny_models import ARCHS, build_tiny_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+GEN = tuple(Example(prompt=f"Q: {w} {v}\nA:", target=t) for w, v, t in
+            [("cat", "is", "dog"), ("tree", "", "apple"), ("the", "big red", "in"), ("her", "on", "on the"),
+             ("runs", "", "is"), ("an", "old", "the cat"), ("blue", "new", "her"), ("small", "", "a")])
+TASK = TaskSpec("pairs", "generation", GEN, GEN)
+
+
+def plain_finetune(model, tok, cfg: FinetuneConfig) -> tuple[torch.nn.Module, list[float]]:
+    """The reference: `finetune`'s schedule and batches, trained the plain way on `model` itself."""
+    data = tokenize_examples(tok, TASK, GEN, append_eos=True)
+    params = [p.requires_grad_(True) for p in model.parameters()]
+    opt = train._optimizer(params, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    lengths = [len(ids) for ids, _ in data]
+    bs = min(cfg.batch_size, len(data))
+    total = cfg.max_steps
+    warmup = int(cfg.warmup_frac * total)
+    model.train()
+    losses, step = [], 0
+    while step < total:
+        for idx in train._batch_order(len(data), bs, lengths, gen, cfg.group_by_length):
+            if step >= total:
+                break
+            for g in opt.param_groups:
+                g["lr"] = train._lr_at(step, total, warmup, cfg.learning_rate)
+            batch = collate([data[i] for i in idx], tok.pad_token_id)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = answer_loss(logits, batch["labels"])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            step += 1
+    return model.eval(), losses
+
+
+def _determined(name: str, w: torch.Tensor, model) -> torch.Tensor:
+    """`w` without GPT-NeoX's key biases: their exact gradient is zero (softmax ignores a constant added
+    to a query's scores), so AdamW turns the rounding noise left there into steps of up to lr, whichever
+    way the gradients are computed; the rest of the model and the loss do not depend on them."""
+    if name.endswith("attention.query_key_value.bias"):
+        heads = model.config.num_attention_heads
+        return w.view(heads, 3, -1)[:, [0, 2]]  # per head: query, key, value
+    return w
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("clip", [1.0, 1e-3])  # 1e-3: every step is clipped (the factor goes into AdamW)
+def test_fast_path_learns_what_the_plain_loop_learns(arch, tied, clip, monkeypatch):
+    base, tok = build_tiny_model(arch, seed=4)
+    tok.pad_token = tok.eos_token
+    if tied:
+        cfg = type(base.config)(**{**base.config.to_dict(), "tie_word_embeddings": True})
+        torch.manual_seed(4)
+        base = type(base)(cfg).eval()
+        assert base.get_output_embeddings().weight is base.get_input_embeddings().weight
+    cfg = FinetuneConfig(method="full", lr=1e-2, max_steps=5, batch_size=3, seed=2, grad_clip=clip,
+                         warmup_frac=0.2, group_by_length=False)  # unsorted batches: padded rows
+    stats: dict = {}
+    with monkeypatch.context() as m:  # the fast path clips inside the fused AdamW step
+        m.setattr(torch.nn.utils, "clip_grad_norm_", lambda *a, **k: pytest.fail("clip_grad_norm_ called"))
+        fast = finetune(base, tok, TASK, GEN, cfg, stats=stats)
+    trained = copy.deepcopy(base).requires_grad_(True)
+    assert (train.tied_input_embedding(trained) is not None) == tied  # the tied path is exercised
+    plain, losses = plain_finetune(copy.deepcopy(base), tok, cfg)
+    assert stats["losses"] == pytest.approx(losses, rel=1e-5, abs=1e-6)
+    for (name, a), (_, b) in zip(fast.state_dict().items(), plain.state_dict().items()):
+        torch.testing.assert_close(_determined(name, a, fast), _determined(name, b, fast), rtol=1e-5, atol=1e-6,
+                                   msg=name)
+    assert not torch.equal(fast.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    assert all(math.isfinite(x) for x in losses)
