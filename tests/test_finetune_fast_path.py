@@ -12,8 +12,13 @@ import math
 import pytest
 import torch
 
-from emergence_laws.finetuning import FinetuneConfig, answer_loss, finetune, tokenize_examples
-from emergence_laws.finetuning import train
+from emergence_laws.finetuning import (
+    FinetuneConfig,
+    answer_loss,
+    finetune,
+    tokenize_examples,
+    train,
+)
 from emergence_laws.finetuning.data import collate
 from emergence_laws.tasks import Example, TaskSpec
 from tests.tiny_models import ARCHS, build_tiny_model
