@@ -54,6 +54,7 @@ def main() -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--runs", default="world-sweep")
+    ap.add_argument("--append", action="store_true", help="add this run's sections to --out instead of replacing it")
     args = ap.parse_args()
 
     from emergence_laws.commands.demo import _default_cache
@@ -102,7 +103,10 @@ def main() -> int:
                               f"n = {n}: {v['mean_accuracy_full']:.2f} vs {v['mean_accuracy_lora']:.2f}"
                               for n, v in sorted(both.items())) + ".", ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines))
+    text = "\n".join(lines)
+    if args.append and Path(args.out).exists():
+        text = Path(args.out).read_text().rstrip("\n") + "\n\n" + "\n".join(lines[1:])  # without the title
+    Path(args.out).write_text(text)
     print("\n".join(lines))
     return 0
 
