@@ -46,7 +46,7 @@ def main() -> int:
     ap.add_argument("--finetune-at", type=int, nargs="*", default=[], help="checkpoint indices to finetune")
     ap.add_argument("--amounts", type=int, nargs="*", default=[32, 128, 512, 2048])
     ap.add_argument("--finetune", default='{"lr": 3e-4, "epochs": 3, "batch_size": 16}',
-                    help="FinetuneConfig fields as JSON")
+                    help="FinetuneConfig fields as JSON, or a JSON list of them (each run on every amount)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "emergence-laws" / "probe"))
     ap.add_argument("--out", required=True)
@@ -88,15 +88,18 @@ def main() -> int:
         out["rows"].append(row)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                           if k != "finetuned"}), flush=True)
-    ft_kw = json.loads(args.finetune)
+    ft = json.loads(args.finetune)
+    settings = ft if isinstance(ft, list) else [ft]  # several: results under each one's method name
     for i in args.finetune_at:
         model, tok = load_model(ladder[i]["path"], device="cpu", dtype="float32")
-        for n in args.amounts:
-            cfg = FinetuneConfig(seed=0, shots=args.shots, **ft_kw)
-            tuned = finetune(model, tok, task, task.train[:n], cfg)
-            acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
-            out["rows"][i]["finetuned"][n] = acc
-            print(f"finetuned step {ladder[i]['step']} n={n}: accuracy {acc:.3f}", flush=True)
+        for kw in settings:
+            label = kw.get("method", "full")
+            for n in args.amounts:
+                tuned = finetune(model, tok, task, task.train[:n], FinetuneConfig(seed=0, shots=args.shots, **kw))
+                acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
+                cell = out["rows"][i]["finetuned"]
+                (cell.setdefault(label, {}) if len(settings) > 1 else cell)[n] = acc
+                print(f"finetuned ({label}) step {ladder[i]['step']} n={n}: accuracy {acc:.3f}", flush=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     return 0
 
