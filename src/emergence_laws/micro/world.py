@@ -30,12 +30,9 @@ disjoint entities, so finetuning cannot teach the test answers.
 
 ``fact-ask`` asks the held-out half's facts in the asked form (``the calm white koi takes ?`` →
 ``ape``): one token away from the plain facts the model knows early. When pretraining carries ``?``
-over to entities it never saw asked depends on `ask_frac` and on the seed: with the knowledge on some
-ladders, far later on others (``docs/world_sweep_fact_ask.md``). On checkpoints whose plain-fact
-knowledge is complete, rank-1 LoRA was seen to learn it from about 2,000 examples where full
-finetuning memorised the finetuning entities' answers and stayed near chance on the test entities
-(an exploration outside the demo pipeline; the sweep compares the two on earlier checkpoints, where
-both are at chance).
+over to entities it never saw asked depends on `ask_frac` and on the seed; on the ladders measured so
+far it does so together with the knowledge (``docs/world_sweep_fact_ask.md``), so the task is kept for
+the sweep, not used by the demo.
 
 Two earlier candidate tasks are kept for the world sweep (`scripts/world_sweep.py`): ``fact-quiz``
 (the quiz format for held-out entities) and ``kv-recall`` (a look-up in a fresh record, an attention
