@@ -111,6 +111,15 @@ def test_world_config_refuses_nonsense():
             WorldConfig(**bad)
 
 
+def test_demo_config_refuses_an_unknown_method():
+    from emergence_laws.errors import ConfigError
+    from emergence_laws.micro.config import DemoConfig
+
+    assert DemoConfig(method="lora").compare_method == "full" and DemoConfig().compare_method == "lora"
+    with pytest.raises(ConfigError, match="unknown"):
+        DemoConfig(method="qlora")
+
+
 def test_configs_have_distinct_cache_keys():
     assert default_config(0).key() != default_config(1).key() != quick_config(0).key()
     assert default_config(0).key() == default_config(0).key()

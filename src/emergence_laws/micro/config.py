@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 
+from emergence_laws.errors import ConfigError
 from emergence_laws.micro.pretrain import LadderConfig
 from emergence_laws.micro.world import WorldConfig
 
@@ -53,6 +54,10 @@ class DemoConfig:
     k_min: float = 1.0
     finetune_every: int = 2
     d0_range: tuple[float, float] = (1.0, 10.0)
+
+    def __post_init__(self) -> None:
+        if self.method not in ("full", "lora"):
+            raise ConfigError(f"demo method {self.method!r} is unknown; use full or lora")
 
     @property
     def compare_method(self) -> str:

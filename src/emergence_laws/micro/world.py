@@ -23,10 +23,11 @@ The default task, ``fact-code``, asks for a fact of the *held-out* half in the s
 ``APE``. Answering needs the fact (knowledge, which the model gains smoothly, frequent entities
 first) and the code of its object (an output format that pretraining teaches only through the rare
 shouted documents). Few-shot prompts (several shouted facts of other held-out entities, then the
-question) sit at chance long after the knowledge is there; finetuning on shouted facts teaches the
-code in a few steps — better the more examples — and so exposes the knowledge of much weaker
-checkpoints: the lever the emergence law measures. Test and finetuning questions are about
-disjoint entities, so finetuning cannot teach the test answers.
+question) stay near chance long after the knowledge is there. Finetuning on shouted facts was meant
+to teach the code and so expose the knowledge of much weaker checkpoints; in these tiny models it
+does so only in part (``scripts/world_sweep.py`` measures the shift), which is why the demo uses
+``kv-recall``. Test and finetuning questions are about disjoint entities, so finetuning cannot teach
+the test answers.
 
 ``fact-ask`` asks the held-out half's facts in the asked form (``the calm white koi takes ?`` →
 ``ape``): one token away from the plain facts the model knows early. When pretraining carries ``?``
