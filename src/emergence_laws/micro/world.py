@@ -229,13 +229,15 @@ class MicroWorld:
     def _fact_example(self, kind: str, e: Entity, rng: random.Random) -> Example:
         """One question about entity `e` in the register of fact task `kind`; the choices are the answer
         and `n_choices - 1` other nouns (as code words for fact-code), in random order."""
-        verb, obj = self.facts[e]
+        obj = self.facts[e][1]
         others = [n for n in self.nouns if n != obj]
         rng.shuffle(others)
         choices = [obj, *others[: self.config.n_choices - 1]]
         rng.shuffle(choices)
-        prompt = {"fact-code": ["the", *e, verb, "the"], "fact-ask": ["the", *e, verb, "?"],
-                  "fact-quiz": ["quiz", *e, verb, "?"]}[kind]
+        if kind == "fact-quiz":  # the corpus's quiz line without its answer
+            prompt = ["quiz", *self.question(e)[0]]
+        else:  # the corpus's statement without its object and full stop
+            prompt = self.statement(e, asked=kind == "fact-ask")[:-2]
         shown = tuple(self.code[c] for c in choices) if kind == "fact-code" else tuple(choices)
         return Example(prompt=" ".join(prompt), choices=shown, answer=choices.index(obj))
 
