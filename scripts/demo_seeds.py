@@ -41,6 +41,8 @@ def _err(e: dict) -> str:
 
 def _ablation_tables(rows) -> list[str]:
     """The paper's ablations and the two law forms, per seed: |error| (nats) at the headline's k."""
+    from emergence_laws.micro.analysis import shift_text
+
     if not rows:
         return []
     designs = [a["design"].split(" (")[0] for a in rows[0][1]["ablations"]]
@@ -63,16 +65,7 @@ def _ablation_tables(rows) -> list[str]:
               "|---|" + "---|" * (len(amounts) + 1)]
     for seed, p, _ in rows:
         by = {s["n_train"]: s for s in p["shift_by_amount"]}
-        cells = []
-        for n in amounts:
-            s = by.get(n)
-            if not s:
-                cells.append("-")
-            elif not s.get("emerged"):
-                cells.append("at chance")
-            else:
-                comp = f", {s['shift_compute']:.2f}x" if s.get("shift_compute") else ""
-                cells.append(f"{s['shift_nats']:+.3f}{comp}")
+        cells = [shift_text(by.get(n)) for n in amounts]
         lines.append(f"| {seed} | " + " | ".join(cells) + f" | {'yes' if p.get('shift_monotone_in_log_d') else 'no'} |")
     lines += ["", "## LoRA (rank 1) vs full finetuning", "",
               "Mean accuracy over the checkpoints where both ran (the strongest of the fit set).", "",

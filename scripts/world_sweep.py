@@ -59,6 +59,7 @@ def main() -> int:
 
     from emergence_laws.commands.demo import _default_cache
     from emergence_laws.errors import EmergenceError
+    from emergence_laws.micro.analysis import shift_text
     from emergence_laws.micro.pipeline import run_demo
 
     cache = Path(args.cache) if args.cache else _default_cache()
@@ -82,13 +83,7 @@ def main() -> int:
                 lines += [f"seed {seed}: {exc}", ""]
                 continue
             mins = (time.perf_counter() - t0) / 60
-            cells = []
-            for s in p["shift_by_amount"]:
-                if s.get("emerged"):
-                    comp = f", {s['shift_compute']:.1f}x" if s.get("shift_compute") else ""
-                    cells.append(f"{s['shift_nats']:+.3f}{comp}")
-                else:
-                    cells.append("at chance")
+            cells = [shift_text(s, compute_digits=1) for s in p["shift_by_amount"]]
             amounts = [s["n_train"] for s in p["shift_by_amount"]]
             lines += [(f"seed {seed} (few-shot truth {p['true_emergence_point']:.3f} nats; monotone in log D: "
                       f"{'yes' if p['shift_monotone_in_log_d'] else 'no'}; {mins:.1f} min):"), "",

@@ -187,6 +187,17 @@ def shift_by_amount(table, curve, truth: float, chance: float, *, method: str = 
     return out
 
 
+def shift_text(entry: dict[str, Any] | None, *, compute_digits: int = 2) -> str:
+    """One `shift_by_amount` entry as a table cell: ``+0.061, 1.42x`` (nats, compute ratio), ``at chance``
+    (never left chance), or ``-`` (not run)."""
+    if not entry:
+        return "-"
+    if not entry.get("emerged"):
+        return "at chance"
+    comp = f", {entry['shift_compute']:.{compute_digits}f}x" if entry.get("shift_compute") else ""
+    return f"{entry['shift_nats']:+.3f}{comp}"
+
+
 def is_monotone(shifts: Sequence[dict[str, Any]], tol: float = 0.0) -> bool:
     """Whether the elbows rise with the data amount (every emerged amount at least `tol` nats below the next)."""
     e = [s["elbow_nats"] for s in sorted(shifts, key=lambda s: s["n_train"]) if s.get("emerged")]
@@ -264,4 +275,5 @@ __all__ = [
     "law_forms",
     "lora_vs_full",
     "shift_by_amount",
+    "shift_text",
 ]
