@@ -6,10 +6,15 @@
 
 Pretrains a ladder (cached in --cache by config), then for every checkpoint: pretraining loss (nats/
 token), few-shot and zero-shot accuracy, and — for the fact tasks — cloze accuracy (the same questions
-answered with the plain noun: the knowledge the format hides). Then finetunes the checkpoints given by
-index on each amount (in the few-shot format, as the demo does) and evaluates them. In-process and
-without the study store: for exploring worlds before a demo design is fixed; `scripts/world_sweep.py`
-measures candidates through the demo's own pipeline.
+answered with the plain noun: the knowledge the format hides). For fact-code also `in_format`: the
+few-shot prompts as they are (shouted demonstrations, shouted question) with the plain nouns as the
+choices, i.e. whether the knowledge is still there inside the format. Then finetunes the checkpoints
+given by index on each amount (in the few-shot format, as the demo does) and evaluates each finetuned
+model on the test questions (`test`) and on up to 400 of its own finetuning questions (`train`, with
+demonstrations drawn from the test pool, so no demonstration is about the asked entity): a model that
+scores high on `train` and at chance on `test` memorised its finetuning entities instead of learning
+the format. In-process and without the study store: for exploring worlds before a demo design is fixed;
+`scripts/world_sweep.py` measures candidates through the demo's own pipeline.
 """
 
 from __future__ import annotations
@@ -38,6 +43,22 @@ def cloze_task(world, task):
                    metadata={**task.metadata, "description": ""})
 
 
+def in_format_task(task):
+    """fact-code's few-shot prompts unchanged (shouted demonstrations and question) with the plain nouns as
+    the choices: the knowledge inside the format, before the code words are learned."""
+    from emergence_laws.tasks.spec import Example
+
+    return replace(task, name=task.name + "-in-format",
+                   test=tuple(Example(prompt=e.prompt, choices=tuple(c.lower() for c in e.choices), answer=e.answer)
+                              for e in task.test))
+
+
+def own_questions_task(task, examples):
+    """`examples` (finetuning questions) as the test split, demonstrations drawn from the test pool: the
+    train and test entities are disjoint, so no demonstration states the asked fact."""
+    return replace(task, name=task.name + "-own", train=task.test, test=tuple(examples[:400]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--world", default="{}", help="WorldConfig fields as JSON")
@@ -46,7 +67,8 @@ def main() -> int:
     ap.add_argument("--finetune-at", type=int, nargs="*", default=[], help="checkpoint indices to finetune")
     ap.add_argument("--amounts", type=int, nargs="*", default=[32, 128, 512, 2048])
     ap.add_argument("--finetune", default='{"lr": 3e-4, "epochs": 3, "batch_size": 16}',
-                    help="FinetuneConfig fields as JSON, or a JSON list of them (each run on every amount)")
+                    help="FinetuneConfig fields as JSON, or a JSON list of them (each run on every amount; results under "
+                         "the method's name, with the lr when two settings share a method)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "emergence-laws" / "probe"))
     ap.add_argument("--out", required=True)
@@ -75,6 +97,7 @@ def main() -> int:
     print(f"ladder {folder} ({time.perf_counter() - t0:.0f} s)", flush=True)
     task, ref = world.task(), world.reference_text()
     cloze = cloze_task(world, task) if world.config.task != "kv-recall" else None
+    in_format = in_format_task(task) if world.config.task == "fact-code" else None
     out = {"world": world.config.to_dict(), "ladder": lcfg.to_dict(), "shots": args.shots, "rows": []}
     for rec in ladder:
         model, tok = load_model(rec["path"], device="cpu", dtype="float32")
@@ -85,6 +108,8 @@ def main() -> int:
                "finetuned": {}}
         if cloze is not None:
             row["cloze"] = evaluate_task(model, tok, cloze, shots=0, batch_size=64).metrics["accuracy"]
+        if in_format is not None:
+            row["in_format"] = evaluate_task(model, tok, in_format, shots=args.shots, batch_size=64).metrics["accuracy"]
         out["rows"].append(row)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                           if k != "finetuned"}), flush=True)
@@ -94,12 +119,17 @@ def main() -> int:
         model, tok = load_model(ladder[i]["path"], device="cpu", dtype="float32")
         for kw in settings:
             label = kw.get("method", "full")
+            if sum(k.get("method", "full") == label for k in settings) > 1:  # two settings of one method
+                label += f" lr {kw.get('lr', 'default')}"
             for n in args.amounts:
                 tuned = finetune(model, tok, task, task.train[:n], FinetuneConfig(seed=0, shots=args.shots, **kw))
                 acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
+                own = evaluate_task(tuned, tok, own_questions_task(task, task.train[:n]), shots=args.shots,
+                                    batch_size=64).metrics["accuracy"]
                 cell = out["rows"][i]["finetuned"]
-                (cell.setdefault(label, {}) if len(settings) > 1 else cell)[n] = acc
-                print(f"finetuned ({label}) step {ladder[i]['step']} n={n}: accuracy {acc:.3f}", flush=True)
+                (cell.setdefault(label, {}) if len(settings) > 1 else cell)[n] = {"test": acc, "train": own}
+                print(f"finetuned ({label}) step {ladder[i]['step']} n={n}: accuracy {acc:.3f} (own finetuning "
+                      f"questions {own:.3f})", flush=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     return 0
 
