@@ -24,8 +24,10 @@ The default task, ``fact-code``, asks for a fact of the *held-out* half in the s
 first) and the code of its object (an output format that pretraining teaches only through the rare
 shouted documents). Few-shot prompts (several shouted facts of other held-out entities, then the
 question) stay near chance long after the knowledge is there. Finetuning on shouted facts was meant
-to teach the code and so expose the knowledge of much weaker checkpoints; in these tiny models it
-does so only in part (``scripts/world_sweep.py`` measures the shift), which is why the demo uses
+to teach the code and so expose the knowledge of much weaker checkpoints. In these tiny models it
+does not: the knowledge is there inside the shouted prompts (the same prompts with the plain nouns as
+the choices score like the cloze), but finetuning, full or LoRA, learns its own entities' codes and
+leaves the test entities near chance (``docs/world_probe_fact_code.md``), which is why the demo uses
 ``kv-recall``. Test and finetuning questions are about disjoint entities, so finetuning cannot teach
 the test answers.
 
