@@ -29,41 +29,40 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def cloze_task(world, task):
-    """The fact task's questions with plain nouns as choices and no register marker (fact tasks only)."""
+def _plain_nouns(task, name: str, prompt, **changes):
+    """`task` with the plain nouns as the choices and each test prompt rewritten by `prompt`."""
     from emergence_laws.tasks.spec import Example
 
-    def plain(ex):
-        words = ex.prompt.split()
-        if words[0] == "quiz":  # fact-quiz: quiz A C N verb ?
-            words = ["the", *words[1:-1], "the"]
-        elif words[-1] == "?":  # fact-ask: the A C N verb ?
-            words = [*words[:-1], "the"]
-        return Example(prompt=" ".join(words), choices=tuple(c.lower() for c in ex.choices), answer=ex.answer)
+    test = tuple(Example(prompt=prompt(e.prompt), choices=tuple(c.lower() for c in e.choices), answer=e.answer)
+                 for e in task.test)
+    return replace(task, name=f"{task.name}-{name}", test=test, **changes)
 
-    return replace(task, name=task.name + "-cloze", test=tuple(plain(e) for e in task.test),
-                   metadata={**task.metadata, "description": ""})
+
+def _plain_fact(prompt: str) -> str:
+    """A fact task's question as the plain fact it asks: ``the A C N verb the``."""
+    words = prompt.split()
+    if words[0] == "quiz":  # fact-quiz: quiz A C N verb ?
+        words = ["the", *words[1:-1], "the"]
+    elif words[-1] == "?":  # fact-ask: the A C N verb ?
+        words = [*words[:-1], "the"]
+    return " ".join(words)
+
+
+def cloze_task(world, task):
+    """The fact task's questions with plain nouns as choices and no register marker (fact tasks only)."""
+    return _plain_nouns(task, "cloze", _plain_fact, metadata={**task.metadata, "description": ""})
 
 
 def in_format_task(task):
     """fact-code's few-shot prompts unchanged (shouted demonstrations and question) with the plain nouns as
     the choices: the knowledge inside the format, before the code words are learned."""
-    from emergence_laws.tasks.spec import Example
-
-    return replace(task, name=task.name + "-in-format",
-                   test=tuple(Example(prompt=e.prompt, choices=tuple(c.lower() for c in e.choices), answer=e.answer)
-                              for e in task.test))
+    return _plain_nouns(task, "in-format", str)
 
 
 def own_questions_task(task, examples):
     """`examples` (finetuning questions) as the test split, demonstrations drawn from the test pool: the
     train and test entities are disjoint, so no demonstration states the asked fact."""
     return replace(task, name=task.name + "-own", train=task.test, test=tuple(examples[:400]))
-
-
-def _by_setting(cell: dict) -> dict:
-    """A row's finetuned cell as {setting: {n: {"test", "train"}}} (one setting is stored without its name)."""
-    return {"finetuned": cell} if all("test" in v for v in cell.values()) else cell
 
 
 def markdown(res: dict, command: str) -> str:
@@ -75,11 +74,11 @@ def markdown(res: dict, command: str) -> str:
     out += [f"| {r['step']} | {r['loss']:.3f} | " + " | ".join(f"{r[c]:.3f}" for c in cols) + " |" for r in rows]
     tuned = [r for r in rows if r["finetuned"]]
     if tuned:
-        amounts = list(dict.fromkeys(n for r in tuned for by_n in _by_setting(r["finetuned"]).values() for n in by_n))
+        amounts = list(dict.fromkeys(n for r in tuned for by_n in r["finetuned"].values() for n in by_n))
         out += ["", "Finetuned: accuracy on the test questions / on the model's own finetuning questions.", "",
                 "| step | setting | " + " | ".join(f"n = {n}" for n in amounts) + " |", "|---" * (2 + len(amounts)) + "|"]
         for r in tuned:
-            for label, by_n in _by_setting(r["finetuned"]).items():
+            for label, by_n in r["finetuned"].items():
                 out.append(f"| {r['step']} | {label} | " + " | ".join(
                     f"{by_n[n]['test']:.3f} / {by_n[n]['train']:.3f}" if n in by_n else "" for n in amounts) + " |")
     return "\n".join(out) + "\n"
@@ -150,7 +149,7 @@ def main() -> int:
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                           if k != "finetuned"}), flush=True)
     ft = json.loads(args.finetune)
-    settings = ft if isinstance(ft, list) else [ft]  # several: results under each one's method name
+    settings = ft if isinstance(ft, list) else [ft]  # results under each one's method name
     for i in args.finetune_at:
         model, tok = load_model(ladder[i]["path"], device="cpu", dtype="float32")
         for kw in settings:
@@ -163,7 +162,7 @@ def main() -> int:
                 own = evaluate_task(tuned, tok, own_questions_task(task, task.train[:n]), shots=args.shots,
                                     batch_size=64).metrics["accuracy"]
                 cell = out["rows"][i]["finetuned"]
-                (cell.setdefault(label, {}) if len(settings) > 1 else cell)[n] = {"test": acc, "train": own}
+                cell.setdefault(label, {})[n] = {"test": acc, "train": own}
                 print(f"finetuned ({label}) step {ladder[i]['step']} n={n}: accuracy {acc:.3f} (own finetuning "
                       f"questions {own:.3f})", flush=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
