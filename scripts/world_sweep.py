@@ -28,6 +28,10 @@ def candidates() -> dict[str, tuple[str, DemoConfig]]:
     return {
         "kv-recall": (("the default: key-value look-up in a fresh record (an attention circuit that forms "
                       "abruptly); 20% of documents are records"), base),
+        **{f"kv-recall-{frac:g}": (
+            (f"key-value look-up as the default, with records in only {100 * frac:g}% of documents (the rest plain "
+             "facts), so that finetuning data weighs more against what pretraining shows"),
+            replace(base, world=replace(base.world, record_frac=frac))) for frac in (0.05, 0.1)},
         "fact-code-0.0001": (("facts + shouted facts (objects as code words) in 0.01% of documents; the task asks "
                              "held-out entities' facts in the shouted register"), replace(base, world=code, ladder=long)),
         "fact-code-0.00025": ("as fact-code-0.0001 with shouted facts in 0.025% of documents",
