@@ -23,6 +23,16 @@ slowest, the demo's --quick, takes ~1.5 min on 2 idle cores). Never a speed chec
 working machine must pass; speed lives in benchmarks/."""
 
 
+def load_script(name: str):
+    """The module of ``scripts/<name>.py`` (the scripts are not a package), freshly imported."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch intra-op thread for the module: tiny models gain nothing from more, and spin-waiting

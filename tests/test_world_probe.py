@@ -3,7 +3,6 @@ with demonstrations that never state the asked fact; the whole script as a subpr
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,20 +11,13 @@ from pathlib import Path
 from emergence_laws.micro.pretrain import LadderConfig
 from emergence_laws.micro.world import MicroWorld, WorldConfig
 from emergence_laws.tasks.fewshot import build_fewshot_context
-from tests.conftest import HANG_GUARD_S
+from tests.conftest import HANG_GUARD_S, load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "world_probe.py"
 
 
-def _probe_module():
-    spec = importlib.util.spec_from_file_location("world_probe", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_own_questions_are_asked_with_demonstrations_about_other_entities():
-    probe = _probe_module()
+    probe = load_script("world_probe")
     world = MicroWorld(WorldConfig(seed=3, n_test=40, n_train=120))
     task = world.task()
     own = probe.own_questions_task(task, task.train)
@@ -38,7 +30,7 @@ def test_own_questions_are_asked_with_demonstrations_about_other_entities():
 
 
 def test_in_format_task_keeps_the_shouted_prompts_and_asks_for_the_plain_noun():
-    probe = _probe_module()
+    probe = load_script("world_probe")
     world = MicroWorld(WorldConfig(seed=4, n_test=30, n_train=60))
     task = world.task()
     plain = probe.in_format_task(task)
@@ -55,7 +47,7 @@ def test_code_alignment_is_one_when_each_code_is_its_noun_plus_a_common_vector()
     from emergence_laws.micro.pretrain import build_model
     from emergence_laws.micro.tokenizer import build_tokenizer
 
-    probe = _probe_module()
+    probe = load_script("world_probe")
     world = MicroWorld(WorldConfig(seed=5, n_test=10, n_train=10))
     tok = build_tokenizer(world.words)
     model = build_model(LadderConfig(d_model=16, n_layers=1, n_heads=2), len(tok.get_vocab()), tok.pad_token_id)

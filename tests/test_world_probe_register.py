@@ -3,7 +3,6 @@ whole script as a subprocess on a tiny ladder."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from emergence_laws.micro.pretrain import LadderConfig
-from tests.conftest import HANG_GUARD_S
+from tests.conftest import HANG_GUARD_S, load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "world_probe_register.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("world_probe_register", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _statements(words: list[str]) -> list[list[str]]:
@@ -36,7 +28,7 @@ def _statements(words: list[str]) -> list[list[str]]:
 
 @pytest.mark.parametrize("variant", ["code", "mark"])
 def test_register_documents_have_no_header_and_state_only_shown_facts(variant):
-    probe = _module()
+    probe = load_script("world_probe_register")
     world = probe.register_world(variant, 0.5, seed=2, n_test=20, n_train=40)
     shown = set(world.shown)
     lines = " ".join(world.corpus_words(4000)).split("\n")
@@ -58,7 +50,7 @@ def test_register_documents_have_no_header_and_state_only_shown_facts(variant):
 
 @pytest.mark.parametrize("variant", ["code", "mark"])
 def test_register_task_offers_each_noun_in_both_registers(variant):
-    probe = _module()
+    probe = load_script("world_probe_register")
     world = probe.register_world(variant, 0.02, seed=1, n_test=30, n_train=40)
     task, inside, cloze = probe.register_tasks(world, variant)
     assert len(task.test) == 30 and len(task.train) == 40
