@@ -58,14 +58,15 @@ def register_world(variant: str, frac: float, seed: int, **fields):
     return RegisterWorld(WorldConfig(task="fact-code", code_frac=frac, seed=seed, **fields))
 
 
+def _form(noun: str, variant: str, world) -> str:
+    """`noun` as register `variant` writes it (``APE`` or ``: ape``)."""
+    return world.code[noun] if variant == "code" else f": {noun}"
+
+
 def in_register(world, statement: list[str], variant: str) -> list[str]:
     """A plain statement (``the A C N verb the OBJ .``) in register `variant`."""
     *head, obj, stop = statement
-    return [*head, world.code[obj], stop] if variant == "code" else [*head, ":", obj, stop]
-
-
-def _form(noun: str, variant: str, world) -> str:
-    return world.code[noun] if variant == "code" else f": {noun}"
+    return [*head, *_form(obj, variant, world).split(), stop]
 
 
 def register_tasks(world, variant: str):
