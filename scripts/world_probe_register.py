@@ -126,7 +126,7 @@ def main() -> int:
     ap.add_argument("--amounts", type=int, nargs="*", default=[8, 32, 128, 512, 2048])
     ap.add_argument("--lrs", type=float, nargs="*", default=[1e-4, 1e-3])
     ap.add_argument("--min-step", type=int, default=100, help="evaluate checkpoints from this step on")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the CPUs this process may use)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "emergence-laws" / "probe-register"))
     ap.add_argument("--out", required=True, help="the results (JSON)")
     ap.add_argument("--md", default=None, help="also write the results as markdown to this file")
@@ -134,7 +134,6 @@ def main() -> int:
     if min(args.amounts, default=8) < 5:
         ap.error("--amounts must be >= 5: each finetuning prompt has 4 demonstrations drawn from the other examples")
 
-    import torch
     from transformers.utils import logging as hf_logging
 
     from emergence_laws.evaluation import evaluate_task
@@ -142,11 +141,12 @@ def main() -> int:
     from emergence_laws.micro.pretrain import LadderConfig, pretrain_ladder
     from emergence_laws.models import load_model
     from emergence_laws.models.loss import pretraining_loss
+    from emergence_laws.threads import resolve_threads, set_torch_threads
 
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(args.threads)
+    threads = set_torch_threads(resolve_threads(args.threads))
     world = register_world(args.variant, args.frac, args.seed, **json.loads(args.world))
-    lc = LadderConfig(**{**json.loads(args.ladder), "seed": args.seed, "threads": args.threads})
+    lc = LadderConfig(**{**json.loads(args.ladder), "seed": args.seed, "threads": threads})
     blob = json.dumps({"variant": args.variant, "world": world.config.to_dict(), "ladder": lc.to_dict()}, sort_keys=True)
     folder = Path(args.cache) / f"{args.variant}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
     t0 = time.perf_counter()
