@@ -72,7 +72,7 @@ STRESS: list[tuple[str, str, Misspecification]] = [
 
 #: method name -> (keyword arguments of fit_and_bootstrap, given D0 known?, point = median of replicates?)
 METHODS: dict[str, dict] = {
-    "today": {"resample": "rows", "restarts": 0},
+    "today": {"resample": "rows", "restarts": 0, "profile_likelihood": False},
     "new": {},
 }
 
@@ -112,7 +112,7 @@ def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict
         return {"failed": str(exc)}
     point = law.few_shot_emergence_point if method == "today" else law.point_estimate
     lo, hi = law.interval
-    return {
+    out = {
         "point": point,
         "lo": lo,
         "hi": hi,
@@ -121,6 +121,9 @@ def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict
         "error": abs(point - table.truth),
         "seconds": time.perf_counter() - t0,
     }
+    if law.ridge_interval is not None:  # the interval's two parts: the replicates' 5-95% and the ridge
+        out["boot"], out["ridge"] = list(law.bootstrap_interval), list(law.ridge_interval)
+    return out
 
 
 def run_cell(args: tuple) -> list[dict]:
@@ -151,6 +154,14 @@ def summarise(records: list[dict], variants: list[str]) -> dict:
             "median_width": float(np.median([o["width"] for o in ok])) if ok else None,
             "median_error": float(np.median([o["error"] for o in ok])) if ok else None,
         }
+        parts = [o for o in ok if "boot" in o]
+        if parts:  # the interval's bootstrap part alone, and how often the ridge widened it
+            truth = [r["truth"] for r in records if v in r and "boot" in r[v]]
+            out[v]["bootstrap_part"] = {
+                "covered": int(sum(o["boot"][0] <= t <= o["boot"][1] for o, t in zip(parts, truth))),
+                "median_width": float(np.median([o["boot"][1] - o["boot"][0] for o in parts])),
+                "widened": int(sum(o["ridge"][0] < o["boot"][0] or o["ridge"][1] > o["boot"][1] for o in parts)),
+            }
     return out
 
 
@@ -222,6 +233,24 @@ def markdown(summary: dict, demos: list[dict]) -> str:
         cov = sum(d["covered"] for d in demos)
         lines.append(f"| **all demos** | | | | **{cov}/{len(demos)}** | **{np.median([d['width'] for d in demos]):.4f}** | "
                      f"**{np.median([d['error'] for d in demos]):.4f}** |")
+    return "\n".join(lines)
+
+
+def ridge_table(summary: dict, variant: str = "new") -> str:
+    """How the likelihood's ridge changed the interval: coverage and width of the bootstrap part alone
+    and of the whole interval, and on how many tables the ridge reached past the bootstrap part."""
+    lines = ["| misspecification | strength | ridge widened | coverage: bootstrap part → interval "
+             "| median width: bootstrap part → interval |", "|---|---|---|---|---|"]
+    for cell in _cells_in_order(summary):
+        c = summary["overall"] if cell is None else cell
+        x = c.get(variant) or {}
+        b = x.get("bootstrap_part")
+        if not b:
+            continue
+        name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], cell["strength"])
+        n = x["fitted"]
+        lines.append(f"| {name} | {strength} | {b['widened']}/{n} | {b['covered']}/{n} → {x['covered']}/{n} "
+                     f"| {b['median_width']:.3f} → {x['median_width']:.3f} |")
     return "\n".join(lines)
 
 
@@ -324,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(compact_json(out))
     print(markdown(summary, demos))
+    if summary["cells"]:
+        print()
+        print(ridge_table(summary))
     if summary["cells"]:
         print("\n" + compact(summary))
     print(f"\nwrote {path} ({out['seconds']} s)", file=sys.stderr)

@@ -149,14 +149,20 @@ def test_bootstrap_result_holds_the_replicates_and_says_what_it_includes():
     assert boot.samples.shape == (60 - boot.n_failed,) and boot.params.shape == (boot.samples.size, 6)
     assert boot.d0.min() >= 5.0 and boot.d0.max() <= 50.0 and np.ptp(boot.d0) > 5
     assert law.median == pytest.approx(np.median(boot.samples)) and law.point_estimate == law.median
-    assert law.interval == (boot.p5, boot.p95)
+    assert law.bootstrap_interval == (boot.p5, boot.p95)
+    # the interval spans the replicates' 5-95% and the predictions that fit as well as the best (the ridge)
+    (lo, hi), (rlo, rhi) = law.interval, law.ridge_interval
+    assert rlo <= law.few_shot_emergence_point + 1e-9 and law.few_shot_emergence_point - 1e-9 <= rhi
+    assert lo == min(boot.p5, rlo) and hi == max(boot.p95, rhi)
     words = " | ".join(law.interval_includes)
-    for phrase in ("D0 unknown in [5, 50]", "checkpoints resampled", "random finetuning subsets", "delta", "not included"):
+    for phrase in ("D0 unknown in [5, 50]", "checkpoints resampled", "random finetuning subsets", "delta",
+                   "fit the data as well as the best", "not included"):
         assert phrase in words
     fixed, _ = bootstrap_law(data, fit_law(data, d0=5), n=20, seed=0)
     assert fixed.interval_includes[0] == "D0 fixed at 5 examples (not varied)"
     back = EmergenceLaw.from_json(json.dumps(law.to_json()))
     assert back.d0_range == law.d0_range and back.interval_includes == law.interval_includes
+    assert back.ridge_interval == law.ridge_interval and back.bootstrap_interval == law.bootstrap_interval
 
 
 # -- carried through: scale, predict, report ----------------------------------------------------

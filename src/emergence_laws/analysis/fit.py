@@ -165,7 +165,7 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
             f"task {task!r}: no pretrain_loss column: the law is fitted in pretraining loss (nats/token); add each "
             "checkpoint's loss on a fixed reference text (or use --baseline sigmoid, which can run on flops)"
         )
-    rows = rows[rows["pretrain_loss"].notna()]
+    rows = _canonical_order(rows[rows["pretrain_loss"].notna()])
     ft = rows["n_train"] > 0
     if "method" in rows.columns:
         methods = sorted(set(map(str, rows.loc[ft, "method"].dropna().unique())) - {"none"})
@@ -213,6 +213,21 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
     )
     flops = rows["flops"].to_numpy(dtype=float) if "flops" in rows.columns else None
     return data, flops, notes
+
+
+def _canonical_order(rows):
+    """``rows`` sorted by content (weakest checkpoint first), so that a fit depends on the table, not its row order.
+
+    The fit sums over rows in floating point and its optimiser's starts come from elbow fits of those
+    sums: a shuffled table used to land in another optimum.
+    """
+    keys = [c for c in ("pretrain_loss", "model", "n_train", "method", "seed", "shots", "value", "n_eval")
+            if c in rows.columns]
+    tmp = rows.assign(**{f"_k{i}": rows[c].astype(str) if rows[c].dtype == object else rows[c]
+                         for i, c in enumerate(keys)})
+    cols = [f"_k{i}" for i in range(len(keys))]
+    asc = [c != "pretrain_loss" for c in keys]
+    return tmp.sort_values(cols, ascending=asc, kind="mergesort", na_position="last").drop(columns=cols)
 
 
 def _chance(rows, info: Metric) -> float | None:

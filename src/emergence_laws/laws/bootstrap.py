@@ -6,8 +6,11 @@ by default checkpoints crossed with random finetuning subsets), and (3) refits e
 the few-shot floor shift ``delta`` included, from several starts (the fit at its ``D0`` and the generic
 starts of :func:`~emergence_laws.laws.optimise.starts`), keeping the best. Several starts matter: the
 ReLU elbow makes the likelihood multimodal, and a refit warm-started from the point fit alone stays
-near it, which made the old interval too narrow even when the model was right. The interval is the
-5th-95th percentile of ``E_theta(D0)`` over the replicates, the point estimate their median.
+near it, which made the old interval too narrow even when the model was right. The interval spans
+the 5th-95th percentile of ``E_theta(D0)`` over the replicates and the profile-likelihood interval
+and the likelihood's ridge, the predictions that fit as well as the best (:mod:`~emergence_laws.laws.profile`:
+where the data do not identify the law, no set of starts samples the ridge fairly); the point
+estimate is the replicates' median.
 
 All replicates and starts are refitted at once by :func:`~emergence_laws.laws.optimise.batch_fit`.
 What the interval does *not* include: the functional form (log power law, ReLU elbow) is taken as
@@ -27,6 +30,7 @@ from emergence_laws.laws.forms import shift
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
+from emergence_laws.laws.profile import PredictionProfile, profile_prediction
 from emergence_laws.laws.resample import resample_weights
 
 #: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
@@ -81,6 +85,17 @@ def interval_includes(law: EmergenceLaw, scheme: str, restarts: int = REPLICATE_
     return out
 
 
+def profile_words(prof: PredictionProfile) -> str:
+    """The profile-likelihood part of the interval, in plain words."""
+    ends = [("below", prof.open_lo), ("above", prof.open_hi)]
+    opened = [side for side, o in ends if o]
+    text = (f"the predictions that fit the data as well as the best, [{prof.lo:.4g}, {prof.hi:.4g}] nats "
+            f"(profile likelihood within {prof.threshold:.2g} nats of its best)")
+    if opened:
+        text += "; the data do not bound the prediction " + " or ".join(opened) + " (the search's edge is shown)"
+    return text
+
+
 def bootstrap_law(
     data: LawData,
     law: EmergenceLaw,
@@ -89,16 +104,20 @@ def bootstrap_law(
     *,
     resample: str = "checkpoints",
     restarts: int = REPLICATE_STARTS,
+    profile_likelihood: bool = True,
 ) -> tuple[EmergenceLaw, BootstrapResult]:
     """Refit ``law`` on ``n`` bootstrap replicates of ``data``; return the law with its interval set.
 
     ``resample``: "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`). ``D0`` is
     drawn per replicate from ``law.d0_range`` (fixed when the range is one value). ``restarts``:
     generic starts per replicate besides the warm one (0 reproduces the interval before issue 12,
-    together with ``resample="rows"`` and a fixed D0).
+    together with ``resample="rows"`` and a fixed D0). ``profile_likelihood``: widen the interval to
+    the predictions that fit as well as the best (:func:`~emergence_laws.laws.profile.profile_prediction`);
+    on a flat ridge the replicates' spread reflects their starts, not the data.
 
     Returns:
-        ``(law_with_interval, result)``: ``law.interval = (p5, p95)`` and ``law.median`` in nats.
+        ``(law_with_interval, result)``: ``law.interval`` spans ``law.bootstrap_interval = (p5, p95)`` and
+        ``law.ridge_interval``; ``law.median`` (the replicates' median) in nats.
     """
     if n < 2:
         raise InputError(f"bootstrap: {n} replicates is too few for an interval; use --bootstrap 200 (or 0 to skip)")
@@ -123,8 +142,15 @@ def bootstrap_law(
         raise InputError("bootstrap: fewer than 2 replicates could be fitted; the data are too sparse for an interval")
     p5, med, p95 = (float(x) for x in np.percentile(E[ok], [5, 50, 95]))
     res = BootstrapResult(E[ok], P[ok], d0s[ok], p5, med, p95, int((~ok).sum()), resample, profile)
-    includes = tuple(interval_includes(law, resample, restarts))
-    return replace(law, interval=(p5, p95), median=med, n_bootstrap=int(ok.sum()), interval_includes=includes), res
+    includes = interval_includes(law, resample, restarts)
+    lo, hi, prof = p5, p95, None
+    if profile_likelihood:
+        prof = profile_prediction(data, law)
+        lo, hi = min(lo, prof.lo), max(hi, prof.hi)
+        includes.insert(-1, profile_words(prof))
+    out = replace(law, interval=(lo, hi), median=med, n_bootstrap=int(ok.sum()), interval_includes=tuple(includes),
+                  bootstrap_interval=(p5, p95), ridge_interval=None if prof is None else prof.interval)
+    return out, res
 
 
 def fit_and_bootstrap(
@@ -134,6 +160,7 @@ def fit_and_bootstrap(
     *,
     resample: str = "checkpoints",
     restarts: int = REPLICATE_STARTS,
+    profile_likelihood: bool = True,
     **fit_kw,
 ) -> tuple[EmergenceLaw, BootstrapResult | None]:
     """:func:`~emergence_laws.laws.fit.fit_law` (``fit_kw``: d0, d0_range, form, elbow, fit_delta, ...), then
@@ -146,4 +173,5 @@ def fit_and_bootstrap(
     law = fit_law(data, **fit_kw)
     if not bootstrap:
         return law, None
-    return bootstrap_law(data, law, n=int(bootstrap), seed=seed, resample=resample, restarts=restarts)
+    return bootstrap_law(data, law, n=int(bootstrap), seed=seed, resample=resample, restarts=restarts,
+                         profile_likelihood=profile_likelihood)

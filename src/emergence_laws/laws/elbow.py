@@ -152,6 +152,8 @@ def fit_elbow(
     else:
         w = np.broadcast_to(np.asarray(n_eval, dtype=float), L.shape).astype(float)
         w = np.where(np.isfinite(w) & (w > 0), w, np.nanmedian(np.where(w > 0, w, np.nan)) if np.any(w > 0) else 1.0)
+    order = np.lexsort((w, y, L))  # one row order for every input order: the sums below do not depend on it
+    L, y, w = L[order], y[order], w[order]
     uniq = np.unique(L)
     if uniq.size < 2:
         raise InputError(

@@ -52,7 +52,7 @@ def fit_law(
             then fitted at the median of D0's weights over the range (:func:`~emergence_laws.laws.d0.profile_d0`).
         fit_delta: fit a floor shift ``Delta`` for few-shot rows (when there are any).
         alpha: fix ``alpha`` instead of fitting it (done automatically, at 1, with 2 data amounts).
-        n_starts: number of optimiser starts.
+        n_starts: alphas to start from, each at the smallest, median and largest per-amount slope.
         check: run the identifiability checks (:mod:`~emergence_laws.laws.identifiability`) first.
 
     Returns:
@@ -79,7 +79,7 @@ def fit_law(
     best_x, best_f = None, np.inf
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", RuntimeWarning)
-        P0 = starts(data, form, bounds, n_starts)
+        P0 = starts(data, form, bounds, n_starts, slopes=True)
         P, f = batch_fit(lik, P0, np.ones((len(P0), data.n_rows)), bounds, max_iter=200)
         ok = np.all(np.isfinite(P), axis=1) & np.isfinite(f)
         if ok.any():

@@ -37,6 +37,9 @@ class EmergenceLaw:
     weights over it, :mod:`~emergence_laws.laws.d0`). ``interval`` (5th, 95th percentile) and
     ``median`` of the few-shot emergence point, and ``interval_includes`` (what the interval accounts
     for, in words) are set by :func:`emergence_laws.laws.bootstrap.bootstrap_law`; None/empty before.
+    The interval spans its two parts, also kept: ``bootstrap_interval`` (the replicates' 5th-95th
+    percentile) and ``ridge_interval`` (the predictions that fit the data as well as the best: one
+    point when the data identify the law, a range on a flat ridge; :mod:`~emergence_laws.laws.profile`).
     ``fixed`` names the parameters held fixed in the fit (``alpha`` with 2 data amounts, ``delta``
     without few-shot rows or when not fitted); the bootstrap holds them fixed too.
     """
@@ -61,6 +64,8 @@ class EmergenceLaw:
     median: float | None = None
     n_bootstrap: int = 0
     interval_includes: tuple[str, ...] = ()
+    bootstrap_interval: tuple[float, float] | None = None
+    ridge_interval: tuple[float, float] | None = None
     fixed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
@@ -157,6 +162,8 @@ class EmergenceLaw:
             median=None if obj.get("median") is None else float(obj["median"]),
             n_bootstrap=int(obj.get("n_bootstrap", 0)),
             interval_includes=tuple(str(x) for x in obj.get("interval_includes", ())),
+            bootstrap_interval=_pair(obj, "bootstrap_interval"),
+            ridge_interval=_pair(obj, "ridge_interval"),
             fixed=tuple(str(x) for x in obj.get("fixed", ())),
             warnings=tuple(str(x) for x in obj.get("warnings", ())),
         )

@@ -72,8 +72,15 @@ def param_bounds(
     return Bounds(lo, hi)
 
 
-def starts(data: LawData, form: str, bounds: Bounds, n_starts: int) -> np.ndarray:
-    """(n_starts, 6) starting vectors from per-amount elbow fits and a small grid over alpha."""
+def starts(data: LawData, form: str, bounds: Bounds, n_starts: int, *, slopes: bool = False) -> np.ndarray:
+    """Starting vectors from per-amount elbow fits and a small grid over alpha: ``(n_starts, 6)``.
+
+    The ``n_starts`` alphas whose line ``E(D) = k g^alpha + C`` best fits the per-amount elbows (ties,
+    e.g. two emerged amounts that every alpha fits exactly, keep the grid's order). With ``slopes``,
+    each alpha is started at the smallest, median and largest per-amount slope ``A`` (up to
+    ``3 n_starts`` rows): the likelihood has modes that differ in ``A``, and a single median slope
+    can miss the best one.
+    """
     ne = data.n_eval
     pts, As, Bs = [], [], []
     for d in data.amounts:
@@ -112,8 +119,15 @@ def starts(data: LawData, form: str, bounds: Bounds, n_starts: int) -> np.ndarra
             C = float(ee.mean() - k * x.mean())
         sse = float(np.sum((k * x + C - ee) ** 2))
         cands.append((sse, a, k, C))
-    cands.sort(key=lambda t: t[0])
-    return np.array([bounds.clip([k, a, C, A0, B0, dl0]) for _, a, k, C in cands[:n_starts]])
+    # rank by the line's misfit, rounded so that ties (float noise) keep the grid's order
+    scale = max(float(np.sum((ee - ee.mean()) ** 2)), 1e-12)
+    order = sorted(range(len(cands)), key=lambda i: (round(cands[i][0] / scale, 6), i))
+    A_opts = [A0]
+    if slopes:
+        A_opts += [a for a in (float(np.min(As)), float(np.max(As))) if not np.isclose(a, A0, rtol=1e-3)]
+    return np.array(
+        [bounds.clip([k, a, C, A, B0, dl0]) for i in order[:n_starts] for _, a, k, C in [cands[i]] for A in A_opts]
+    )
 
 
 def batch_fit(

@@ -1,0 +1,194 @@
+"""The profile likelihood of the prediction ``E_theta(D0)``: which few-shot emergence points fit the data.
+
+The bootstrap refits each replicate from a few starts. Where the data do not pin the law down, the
+likelihood has a flat ridge: e.g. when only the largest data amounts have emerged in the fit set,
+every elbow of a smaller amount below the strongest finetuned checkpoint fits those rows equally
+well, and ``E_theta`` can be extrapolated to ``D0`` along many curves. Each replicate then lands
+somewhere on the ridge, where its start leads it, and the replicates' spread says more about the
+starts than about the data. The profile likelihood asks directly: for each candidate prediction
+``e`` (nats), the best fit of every other parameter with ``E_theta(D0) = e`` and ``D0`` anywhere in
+its range.
+
+:func:`profile_prediction` returns the candidates whose profile negative log-likelihood is within
+``drop * phi`` nats of the best (``phi``: Pearson overdispersion, at least 1). The default drop,
+:data:`RIDGE_DROP`, keeps the predictions that fit *as well as* the best (the ridge; a point when the
+law is identified); :data:`HALF_CHI2_90` gives the 90% likelihood-ratio interval.
+
+The law is refitted in the parameters ``(k, alpha, E0, A, B, delta)``, ``C = E0 - k g(D0)^alpha``,
+with ``E0`` held at ``e`` (:class:`_Anchored`), by :func:`~emergence_laws.laws.optimise.batch_fit`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from emergence_laws.laws.data import LawData
+from emergence_laws.laws.forms import shift_basis
+from emergence_laws.laws.law import EmergenceLaw
+from emergence_laws.laws.likelihood import Likelihood, Mean, pearson_dispersion
+from emergence_laws.laws.optimise import Bounds, batch_fit, law_bounds, starts
+
+#: Half the 90% quantile of chi^2 with one degree of freedom: the drop (nats) of a 90% interval.
+HALF_CHI2_90: float = 2.705543454095404 / 2
+
+#: The drop (nats, times phi) within which a prediction fits as well as the best: a likelihood ratio
+#: of 1.05, about the optimiser's noise on these fits. The set it bounds is the likelihood's ridge.
+RIDGE_DROP: float = 0.05
+
+#: D0 values (log-spaced over the declared range) the profile minimises over.
+D0_POINTS: int = 5
+
+
+@dataclass(frozen=True)
+class PredictionProfile:
+    """The profile likelihood of ``E_theta(D0)`` and the predictions within ``threshold`` of its best.
+
+    Attributes:
+        lo, hi: the interval's ends, nats/token.
+        open_lo, open_hi: the end is where the search stopped, not where the data rule out more:
+            the data do not bound the prediction on that side.
+        grid: (G,) the candidate predictions searched, nats/token; nll: (G,) their profile nll.
+        best: the lowest nll seen (the fit's or a better one the profile found).
+        threshold: the drop in nll (nats) that bounds the interval (``drop * phi``).
+        dispersion: ``phi``, the Pearson overdispersion at the fit (1 = binomial noise only).
+    """
+
+    lo: float
+    hi: float
+    open_lo: bool
+    open_hi: bool
+    grid: np.ndarray
+    nll: np.ndarray
+    best: float
+    threshold: float
+    dispersion: float
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+
+class _Anchored:
+    """The likelihood in ``Q = (k, alpha, *, A, B, delta)``: one problem per ``(e, D0)`` pair.
+
+    ``batch_fit`` passes its per-problem ``d0`` argument through to the likelihood; here it carries the
+    problem's id, which picks the problem's ``E0 = e`` and ``D0``. ``Q[:, 2]`` is unused (held fixed).
+    """
+
+    def __init__(self, lik: Likelihood, e0: np.ndarray, d0: np.ndarray) -> None:
+        self.lik, self.e0, self.d0 = lik, np.asarray(e0, float), np.asarray(d0, float)
+        g0 = shift_basis(lik.form, self.d0)
+        self.g0 = np.where(g0 > 0, g0, 1.0)
+        self.pos = g0 > 0
+        self.n_rows = lik.n_rows
+
+    def _params(self, Q: np.ndarray, ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i = np.asarray(ids).astype(int).reshape(-1)
+        Q = np.atleast_2d(Q)
+        u0 = np.exp(Q[:, 1] * np.log(self.g0[i])) * self.pos[i]  # g(D0)^alpha
+        P = Q.copy()
+        P[:, 2] = self.e0[i] - Q[:, 0] * u0
+        return P, i, u0
+
+    def mean(self, Q: np.ndarray, ids) -> Mean:
+        P, i, _ = self._params(Q, ids)
+        return self.lik.mean(P, self.d0[i])
+
+    def terms(self, mu: np.ndarray, W: np.ndarray) -> np.ndarray:
+        return self.lik.terms(mu, W)
+
+    def nll(self, Q: np.ndarray, W: np.ndarray, ids) -> np.ndarray:
+        return self.terms(self.mean(Q, ids).mu, W)
+
+    def derivatives(self, Q: np.ndarray, W: np.ndarray, ids, mean: Mean | None = None):
+        P, i, u0 = self._params(Q, ids)
+        G, F = self.lik.derivatives(P, W, self.d0[i], mean=mean)
+        # dP/dQ: the identity, except C = E0 - k u0 (row 2); E0 itself is held fixed
+        J = np.broadcast_to(np.eye(6), (P.shape[0], 6, 6)).copy()
+        J[:, 2, 0] = -u0
+        J[:, 2, 1] = -Q[:, 0] * u0 * np.log(self.g0[i])
+        J[:, 2, 2] = 0.0
+        Gq = np.einsum("rp,rpq->rq", G, J)
+        Fq = np.einsum("rpa,rpq,rqb->rab", J, F, J)
+        return Gq, Fq
+
+
+def _anchored_starts(data: LawData, law: EmergenceLaw, bounds: Bounds) -> np.ndarray:
+    """Starting vectors in Q: the fit's own parameters and the generic starts, ``E0`` slot zeroed."""
+    S = np.vstack([law.vector()[None, :], starts(data, law.form, bounds, 2, slopes=True)])
+    S[:, 2] = 0.0
+    return S
+
+
+def _fit_at(lik: Likelihood, S: np.ndarray, warm: np.ndarray | None, bounds: Bounds, e: float,
+            d0s: np.ndarray) -> tuple[float, np.ndarray]:
+    """The profile nll at ``e`` (best over ``d0s`` and starts) and the best vector per D0, ``(len(d0s), 6)``.
+
+    Starts per D0: the generic ``S`` and, for a walk, ``warm[j]``, the best vector at D0 ``j`` one step back.
+    """
+    J, K = d0s.size, S.shape[0] + (0 if warm is None else 1)
+    starts_q = np.concatenate([S[None].repeat(J, 0)] + ([] if warm is None else [warm[:, None, :]]), axis=1)
+    d0 = np.repeat(d0s, K)
+    anchored = _Anchored(lik, np.full(J * K, e), d0)
+    lo, hi = bounds.lo.copy(), bounds.hi.copy()
+    lo[2] = hi[2] = 0.0
+    Q, f = batch_fit(anchored, starts_q.reshape(J * K, 6), np.ones((J * K, lik.n_rows)), Bounds(lo, hi),  # type: ignore[arg-type]
+                     d0=np.arange(J * K, dtype=float), max_iter=100)
+    f = np.where(np.isfinite(f), f, np.inf).reshape(J, K)
+    best = np.argmin(f, axis=1)
+    return float(f.min()), Q.reshape(J, K, 6)[np.arange(J), best]
+
+
+def profile_prediction(
+    data: LawData, law: EmergenceLaw, *, drop: float = RIDGE_DROP, width: float | None = None, steps: int = 16,
+    refine: int = 10,
+) -> PredictionProfile:
+    """The few-shot emergence points (nats) whose profile nll is within ``drop * phi`` of the best fit's.
+
+    Walks from the fit's prediction ``e*`` outward on each side in ``steps`` steps up to ``width``
+    (default: the larger of 0.5 nats and the span of the data's losses), each step warm-started from
+    the one before (the constrained fits follow the ridge), until the profile leaves the threshold;
+    then bisects that end ``refine`` times. An end the walk never closes is reported as open. ``D0``
+    is profiled over ``law.d0_range`` (``D0_POINTS`` values).
+    """
+    lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
+    bounds = law_bounds(data, law)
+    lo_d0, hi_d0 = law.d0_range or (law.d0, law.d0)
+    d0s = np.exp(np.linspace(math.log(lo_d0), math.log(hi_d0), D0_POINTS)) if hi_d0 > lo_d0 else np.array([lo_d0])
+    S = _anchored_starts(data, law, bounds)
+    e_star = law.few_shot_emergence_point
+    span = float(data.loss.max() - data.loss.min())
+    w = float(width) if width is not None else max(0.5, span)
+    f0, Q0 = _fit_at(lik, S, None, bounds, e_star, d0s)
+    best = float(min(f0, law.nll if math.isfinite(law.nll) else np.inf))
+    phi = pearson_dispersion(lik, law.vector())
+    thr = phi * float(drop)
+    seen: dict[float, float] = {e_star: f0}
+    ends, opened = [], []
+    for sign in (-1.0, 1.0):
+        e_in, Q_in, e_out = e_star, Q0, None
+        for i in range(1, steps + 1):
+            e = e_star + sign * w * i / steps
+            f, Q = _fit_at(lik, S, Q_in, bounds, e, d0s)
+            seen[e] = f
+            if f - best > thr:
+                e_out = e
+                break
+            e_in, Q_in = e, Q
+        if e_out is not None:
+            for _ in range(refine):
+                mid = 0.5 * (e_in + e_out)
+                f, Q = _fit_at(lik, S, Q_in, bounds, mid, d0s)
+                seen[mid] = f
+                if f - best <= thr:
+                    e_in, Q_in = mid, Q
+                else:
+                    e_out = mid
+        ends.append(e_in)
+        opened.append(e_out is None)
+    grid = np.array(sorted(seen))
+    return PredictionProfile(float(ends[0]), float(ends[1]), opened[0], opened[1], grid,
+                             np.array([seen[e] for e in grid]), float(min(best, min(seen.values()))), thr, phi)
