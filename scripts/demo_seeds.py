@@ -33,6 +33,14 @@ def _f(x, fmt: str = "{:.3f}") -> str:
     return "n/a" if x is None else fmt.format(x)
 
 
+def _ridge(p: dict) -> str:
+    """The likelihood's ridge of the headline fit: ``[lo, hi]``, ``a point`` (under 0.01 nats wide) or ``-``."""
+    r = (p.get("law") or {}).get("ridge_interval")
+    if not r:
+        return "-"
+    return "a point" if r[1] - r[0] < 0.01 else f"[{r[0]:.3f}, {r[1]:.3f}]"
+
+
 def _err(e: dict) -> str:
     if "not_identifiable" in e:
         return "n.i."
@@ -48,7 +56,7 @@ def _ablation_tables(rows) -> list[str]:
     designs = [a["design"].split(" (")[0] for a in rows[0][1]["ablations"]]
     lines = ["## The paper's ablations", "",
              ("|error| of the prediction (nats) at each seed's headline k when the fit loses part of its design; "
-              "n.i. = the law cannot be fitted on what is left; (not covered) = the 5-95% interval misses the truth."), "",
+              "n.i. = the law cannot be fitted on what is left; (not covered) = the 90% interval misses the truth."), "",
              "| seed | k | " + " | ".join(designs) + " |", "|---|---|" + "---|" * len(designs)]
     for seed, p, _ in rows:
         lines.append(f"| {seed} | {p['k']:g} | " + " | ".join(_err(a) for a in p["ablations"]) + " |")
@@ -137,14 +145,16 @@ def main() -> int:
          "law cannot be fitted that far ahead (every finetuned curve still at chance) it falls back to the largest k of "
          f"the sweep ({', '.join(f'{k:g}' for k in cfg.ahead)}) where it can, and column k says which. The truth "
          "is the ReLU elbow of the whole few-shot curve, from checkpoints the fit never sees. Compute ahead = FLOPs of "
-         "that first above-chance checkpoint / FLOPs of the strongest checkpoint in the fit. The 5-95% interval treats "
+         "that first above-chance checkpoint / FLOPs of the strongest checkpoint in the fit. The 90% interval spans "
+         "the bootstrap's 5-95% percentile, which treats "
          f"D0 as unknown in [{cfg.d0_range[0]:g}, {cfg.d0_range[1]:g}] x shots and resamples checkpoints with their "
-         "runs (see the README's intervals section)."),
+         "runs, and the likelihood's ridge: the predictions that fit as well as the best (column ridge; see the "
+         "README's intervals section)."),
         "",
-        ("| seed | k | fit checkpoints | compute ahead | predicted [5-95%] | truth | error (nats) | covered "
+        ("| seed | k | fit checkpoints | compute ahead | predicted [90%] | ridge | truth | error (nats) | covered "
          "| sigmoid baseline | error at k = " + " / ".join(f"{k:g}" for k in cfg.ahead)
          + " | largest shift (n) | LoRA r=1 vs full acc. | run time |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     errs, covered, aheads = [], 0, []
     for seed, p, secs in rows:
@@ -163,7 +173,7 @@ def main() -> int:
         lines.append(
             f"| {seed} | {p['k']:g} | {p['n_checkpoints_fit']} | {p['compute_ahead']:.2f}x | {p['predicted_emergence_point']:.3f}"
             + (f" [{iv[0]:.3f}, {iv[1]:.3f}]" if iv else "")
-            + f" | {p['true_emergence_point']:.3f} | {p['error_nats']:.3f} | {'yes' if p.get('covered') else 'no'}"
+            + f" | {_ridge(p)} | {p['true_emergence_point']:.3f} | {p['error_nats']:.3f} | {'yes' if p.get('covered') else 'no'}"
             + f" | {sig_txt} | {sweep} | {shift} | "
             + (f"{lf['mean_accuracy_lora']:.2f} vs {lf['mean_accuracy_full']:.2f}" if lf else "n/a")
             + f" | {secs / 60:.1f} min |"
@@ -171,7 +181,7 @@ def main() -> int:
     n_all = len(errs) + len(failed)
     if errs:
         lines += ["", (f"Over {n_all} seeds, {len(errs)} with a prediction: median |error| **{statistics.median(errs):.3f} "
-                       f"nats**, max {max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {n_all} within 0.1 nats; the 5-95% "
+                       f"nats**, max {max(errs):.3f}; {sum(e <= 0.1 for e in errs)} of {n_all} within 0.1 nats; the 90% "
                        f"interval covers the truth in **{covered} of {n_all}**; compute ahead {min(aheads):.2f}x to "
                        f"{max(aheads):.2f}x. n.i. = not identifiable: every finetuned curve of that fit set is still at "
                        "chance. Run time is from a cold cache."), ""]
