@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "bootstrap": args.bootstrap,
         "methods": {"today": "D0 = N; rows resampled within random subsets; replicates warm-started from the point fit",
                     "new": "D0 unknown in [N, 10N]; checkpoints x random subsets resampled; several starts per replicate; "
-                           "point = median of the replicates"},
+                           "the interval widened to the likelihood's ridge; point = median of the replicates"},
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "seconds": round(time.perf_counter() - t0, 1),
