@@ -193,6 +193,11 @@ def demo_rows(dirs: list[str]) -> list[dict]:
     return rows
 
 
+def _md(text: str) -> str:
+    """A table cell's text with its pipes escaped (``|delta|``)."""
+    return str(text).replace("|", "\\|")
+
+
 def _fmt(s: dict | None, v: str) -> str:
     x = (s or {}).get(v) or {}
     if not x.get("fitted"):
@@ -223,7 +228,7 @@ def markdown(summary: dict, demos: list[dict]) -> str:
             lines.append(f"| **overall** | | {o['tables']} | " + " | ".join(
                 "**" + _fmt(o, v).replace(" | ", "** | **") + "**" for v in variants) + " |")
             continue
-        lines.append(f"| {cell['misspecification']} | {cell['strength']} | {cell['tables']} | "
+        lines.append(f"| {cell['misspecification']} | {_md(cell['strength'])} | {cell['tables']} | "
                      + " | ".join(_fmt(cell, v) for v in variants) + " |")
     if demos:
         lines += ["", "| demo output | seed | published interval | truth | covered | width | error |", "|---|---|---|---|---|---|---|"]
@@ -247,7 +252,7 @@ def ridge_table(summary: dict, variant: str = "new") -> str:
         b = x.get("bootstrap_part")
         if not b:
             continue
-        name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], cell["strength"])
+        name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], _md(cell["strength"]))
         n = x["fitted"]
         lines.append(f"| {name} | {strength} | {b['widened']}/{n} | {b['covered']}/{n} → {x['covered']}/{n} "
                      f"| {b['median_width']:.3f} → {x['median_width']:.3f} |")
@@ -271,7 +276,7 @@ def compact(summary: dict) -> str:
     ]
     for cell in _cells_in_order(summary):
         c = summary["overall"] if cell is None else cell
-        name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], cell["strength"])
+        name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], _md(cell["strength"]))
         t, n = c.get("today", {}), c.get("new", {})
         tk, nk = c.get("today_known", {}), c.get("new_known", {})
         lines.append(
