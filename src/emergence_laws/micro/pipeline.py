@@ -286,7 +286,9 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     if ridge and boot and (ridge[0] < boot[0] or ridge[1] > boot[1]):
         log(f"the fit set does not pin the prediction down: every point in [{ridge[0]:.4f}, {ridge[1]:.4f}] nats fits "
             f"as well as the best (the likelihood's ridge; the bootstrap alone gave [{boot[0]:.4f}, {boot[1]:.4f}]), "
-            "and the interval spans both")
+            "and the interval spans both"
+            + ("; the data do not bound it: an end at the search's edge"
+               if any("do not bound" in w for w in r.get("interval_includes") or []) else ""))
     return pred
 
 
