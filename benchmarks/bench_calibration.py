@@ -359,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(compact_json(out))
     print(markdown(summary, demos))
     if summary["cells"]:
-        print()
-        print(ridge_table(summary))
-    if summary["cells"]:
+        print("\n" + ridge_table(summary))
         print("\n" + compact(summary))
     print(f"\nwrote {path} ({out['seconds']} s)", file=sys.stderr)
     return 0

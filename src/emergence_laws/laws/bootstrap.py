@@ -7,8 +7,8 @@ the few-shot floor shift ``delta`` included, from several starts (the fit at its
 starts of :func:`~emergence_laws.laws.optimise.starts`), keeping the best. Several starts matter: the
 ReLU elbow makes the likelihood multimodal, and a refit warm-started from the point fit alone stays
 near it, which made the old interval too narrow even when the model was right. The interval spans
-the 5th-95th percentile of ``E_theta(D0)`` over the replicates and the profile-likelihood interval
-and the likelihood's ridge, the predictions that fit as well as the best (:mod:`~emergence_laws.laws.profile`:
+the 5th-95th percentile of ``E_theta(D0)`` over the replicates and the likelihood's ridge, the
+predictions that fit as well as the best (:mod:`~emergence_laws.laws.profile`:
 where the data do not identify the law, no set of starts samples the ridge fairly); the point
 estimate is the replicates' median.
 
@@ -85,6 +85,10 @@ def interval_includes(law: EmergenceLaw, scheme: str, restarts: int = REPLICATE_
     return out
 
 
+#: The words ``interval_includes`` uses when the ridge reaches the search's edge on a side.
+UNBOUNDED: str = "the data do not bound the prediction"
+
+
 def profile_words(prof: PredictionProfile) -> str:
     """The profile-likelihood part of the interval, in plain words."""
     ends = [("below", prof.open_lo), ("above", prof.open_hi)]
@@ -92,7 +96,7 @@ def profile_words(prof: PredictionProfile) -> str:
     text = (f"the predictions that fit the data as well as the best, [{prof.lo:.4g}, {prof.hi:.4g}] nats "
             f"(profile likelihood within {prof.threshold:.2g} nats of its best)")
     if opened:
-        text += "; the data do not bound the prediction " + " or ".join(opened) + " (the search's edge is shown)"
+        text += f"; {UNBOUNDED} " + " or ".join(opened) + " (the search's edge is shown)"
     return text
 
 

@@ -125,9 +125,11 @@ def starts(data: LawData, form: str, bounds: Bounds, n_starts: int, *, slopes: b
     A_opts = [A0]
     if slopes:
         A_opts += [a for a in (float(np.min(As)), float(np.max(As))) if not np.isclose(a, A0, rtol=1e-3)]
-    return np.array(
-        [bounds.clip([k, a, C, A, B0, dl0]) for i in order[:n_starts] for _, a, k, C in [cands[i]] for A in A_opts]
-    )
+    out = []
+    for i in order[:n_starts]:
+        _, a, k, C = cands[i]
+        out += [bounds.clip([k, a, C, A, B0, dl0]) for A in A_opts]
+    return np.array(out)
 
 
 def batch_fit(

@@ -123,19 +123,25 @@ def _anchored_starts(data: LawData, law: EmergenceLaw, bounds: Bounds) -> np.nda
     return S
 
 
-def _fit_at(lik: Likelihood, S: np.ndarray, warm: np.ndarray | None, bounds: Bounds, e: float,
+def _anchored_bounds(bounds: Bounds) -> Bounds:
+    """``bounds`` in Q: the ``E0`` slot held at 0 (its value comes from the problem)."""
+    lo, hi = bounds.lo.copy(), bounds.hi.copy()
+    lo[2] = hi[2] = 0.0
+    return Bounds(lo, hi)
+
+
+def _fit_at(lik: Likelihood, S: np.ndarray, warm: np.ndarray | None, qbounds: Bounds, e: float,
             d0s: np.ndarray) -> tuple[float, np.ndarray]:
     """The profile nll at ``e`` (best over ``d0s`` and starts) and the best vector per D0, ``(len(d0s), 6)``.
 
     Starts per D0: the generic ``S`` and, for a walk, ``warm[j]``, the best vector at D0 ``j`` one step back.
+    ``qbounds``: :func:`_anchored_bounds`.
     """
     J, K = d0s.size, S.shape[0] + (0 if warm is None else 1)
     starts_q = np.concatenate([S[None].repeat(J, 0)] + ([] if warm is None else [warm[:, None, :]]), axis=1)
     d0 = np.repeat(d0s, K)
     anchored = _Anchored(lik, np.full(J * K, e), d0)
-    lo, hi = bounds.lo.copy(), bounds.hi.copy()
-    lo[2] = hi[2] = 0.0
-    Q, f = batch_fit(anchored, starts_q.reshape(J * K, 6), np.ones((J * K, lik.n_rows)), Bounds(lo, hi),  # type: ignore[arg-type]
+    Q, f = batch_fit(anchored, starts_q.reshape(J * K, 6), np.ones((J * K, lik.n_rows)), qbounds,  # type: ignore[arg-type]
                      d0=np.arange(J * K, dtype=float), max_iter=100)
     f = np.where(np.isfinite(f), f, np.inf).reshape(J, K)
     best = np.argmin(f, axis=1)
@@ -159,10 +165,11 @@ def profile_prediction(
     lo_d0, hi_d0 = law.d0_range or (law.d0, law.d0)
     d0s = np.exp(np.linspace(math.log(lo_d0), math.log(hi_d0), D0_POINTS)) if hi_d0 > lo_d0 else np.array([lo_d0])
     S = _anchored_starts(data, law, bounds)
+    qb = _anchored_bounds(bounds)
     e_star = law.few_shot_emergence_point
     span = float(data.loss.max() - data.loss.min())
     w = float(width) if width is not None else max(0.5, span)
-    f0, Q0 = _fit_at(lik, S, None, bounds, e_star, d0s)
+    f0, Q0 = _fit_at(lik, S, None, qb, e_star, d0s)
     best = float(min(f0, law.nll if math.isfinite(law.nll) else np.inf))
     phi = pearson_dispersion(lik, law.vector())
     thr = phi * float(drop)
@@ -172,7 +179,7 @@ def profile_prediction(
         e_in, Q_in, e_out = e_star, Q0, None
         for i in range(1, steps + 1):
             e = e_star + sign * w * i / steps
-            f, Q = _fit_at(lik, S, Q_in, bounds, e, d0s)
+            f, Q = _fit_at(lik, S, Q_in, qb, e, d0s)
             seen[e] = f
             if f - best > thr:
                 e_out = e
@@ -181,7 +188,7 @@ def profile_prediction(
         if e_out is not None:
             for _ in range(refine):
                 mid = 0.5 * (e_in + e_out)
-                f, Q = _fit_at(lik, S, Q_in, bounds, mid, d0s)
+                f, Q = _fit_at(lik, S, Q_in, qb, mid, d0s)
                 seen[mid] = f
                 if f - best <= thr:
                     e_in, Q_in = mid, Q

@@ -282,13 +282,15 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     log(f"predicted few-shot emergence {pred['predicted_emergence_point']:.4f} nats"
         + (f" [{iv[0]:.4f}, {iv[1]:.4f}]" if iv else "")
         + f"; true {truth:.4f}; error {pred['error_nats']:.4f} nats; {pred['compute_ahead']:.2f}x compute ahead")
+    from emergence_laws.laws.bootstrap import UNBOUNDED
+
     ridge, boot = (r["law"] or {}).get("ridge_interval"), (r["law"] or {}).get("bootstrap_interval")
     if ridge and boot and (ridge[0] < boot[0] or ridge[1] > boot[1]):
         log(f"the fit set does not pin the prediction down: every point in [{ridge[0]:.4f}, {ridge[1]:.4f}] nats fits "
             f"as well as the best (the likelihood's ridge; the bootstrap alone gave [{boot[0]:.4f}, {boot[1]:.4f}]), "
             "and the interval spans both"
             + ("; the data do not bound it: an end at the search's edge"
-               if any("do not bound" in w for w in r.get("interval_includes") or []) else ""))
+               if any(UNBOUNDED in w for w in r.get("interval_includes") or []) else ""))
     return pred
 
 
