@@ -93,3 +93,16 @@ def test_the_interval_spans_the_ridge_when_only_the_largest_amounts_have_emerged
     assert any("do not bound the prediction below" in w for w in wide.interval_includes)
     boot_only, _ = bootstrap_law(data, law, n=40, seed=0, profile_likelihood=False)
     assert boot_only.ridge_interval is None and boot_only.interval == boot_only.bootstrap_interval
+
+
+def test_the_interval_stops_at_zero_nats_when_the_ridge_is_open_below():
+    """As above, a law whose few-shot point is 0.21 nats: the ridge runs on below 0 nats, where no loss can be;
+    the interval and the ridge it reports stop at 0."""
+    low = EmergenceLaw(k=0.12, alpha=1.2, C=0.0, A=0.8, B=0.25, delta=0.0, d0=5.0, shots=5)
+    data = simulate_law_data(low, np.linspace(0.85, 1.6, 10), [16, 64, 256, 1024], seeds=2, rng=0)
+    law = fit_law(data)
+    ridge = profile_prediction(data, law)
+    assert ridge.open_lo and ridge.lo < 0.0
+    wide, _ = bootstrap_law(data, law, n=40, seed=0)
+    assert wide.interval[0] == 0.0 and wide.ridge_interval[0] == 0.0
+    assert wide.interval[0] <= low.few_shot_emergence_point <= wide.interval[1]

@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             e_lo, E, e_hi = (float(x) for x in np.percentile(draws.emergence_point(args.n_train), [5, 50, 95]))
         if args.n_train == 0 and law.ridge_interval is not None:  # as the fit's interval: it spans the ridge
             e_lo, e_hi = min(e_lo, law.ridge_interval[0]), max(e_hi, law.ridge_interval[1])
+        e_lo = max(e_lo, 0.0)  # nats per token: never negative
         interval, E_iv = np.stack([lo, hi], axis=1), [e_lo, e_hi]
     warnings = []
     far = extrapolation_warning(args.n_train, law.d0, law.amounts)

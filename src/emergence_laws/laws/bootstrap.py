@@ -152,8 +152,10 @@ def bootstrap_law(
         prof = profile_prediction(data, law)
         lo, hi = min(lo, prof.lo), max(hi, prof.hi)
         includes.insert(-1, profile_words(prof))
-    out = replace(law, interval=(lo, hi), median=med, n_bootstrap=int(ok.sum()), interval_includes=tuple(includes),
-                  bootstrap_interval=(p5, p95), ridge_interval=None if prof is None else prof.interval)
+    # A loss in nats per token is never negative: an open ridge or a wild replicate stops at 0.
+    ridge = None if prof is None else (max(prof.lo, 0.0), prof.hi)
+    out = replace(law, interval=(max(lo, 0.0), hi), median=med, n_bootstrap=int(ok.sum()),
+                  interval_includes=tuple(includes), bootstrap_interval=(max(p5, 0.0), p95), ridge_interval=ridge)
     return out, res
 
 
