@@ -175,8 +175,10 @@ def main() -> int:
         model, tok = load_model(ladder[i]["path"], device="cpu", dtype="float32")
         for kw in settings:
             label = kw.get("method", "full")
-            if sum(k.get("method", "full") == label for k in settings) > 1:  # two settings of one method
-                label += f" lr {kw.get('lr', 'default')}"
+            same = [k for k in settings if k.get("method", "full") == label]
+            # two settings of one method: name them by what differs (lr, epochs, ...)
+            label = " ".join([label] + [f"{k} {v}" for k, v in kw.items()
+                                        if k != "method" and any(o.get(k) != v for o in same)])
             for n in args.amounts:
                 tuned = finetune(model, tok, task, task.train[:n], FinetuneConfig(seed=0, shots=args.shots, **kw))
                 acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
