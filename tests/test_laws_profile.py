@@ -69,7 +69,14 @@ def test_the_ridge_is_a_point_when_the_data_identify_the_law():
     law = fit_law(data)
     ridge = profile_prediction(data, law)
     assert not (ridge.open_lo or ridge.open_hi)
-    assert ridge.lo <= law.few_shot_emergence_point <= ridge.hi
+    e_best = ridge.grid[np.argmin(ridge.nll)]
+    assert ridge.best == ridge.nll.min() and ridge.lo <= e_best <= ridge.hi
+    # measured from the best fit over D0, not from the fit at one D0 (0.5 nats worse here): the ends
+    # the walk from the best closed are within the threshold of it
+    assert law.nll - ridge.best > 5 * ridge.threshold
+    ends = np.isin(ridge.grid, [ridge.lo, ridge.hi])
+    assert ends.sum() == 2 and np.all(ridge.nll[ends] - ridge.best <= ridge.threshold)
+    assert abs(law.few_shot_emergence_point - e_best) < 0.02  # nats: the two fits nearly agree
     assert ridge.hi - ridge.lo < 0.05  # nats
     lr90 = profile_prediction(data, law, drop=HALF_CHI2_90)  # the 90% likelihood-ratio interval is wider
     assert lr90.lo < ridge.lo and lr90.hi > ridge.hi and lr90.threshold > ridge.threshold

@@ -41,6 +41,9 @@ RIDGE_DROP: float = 0.05
 #: D0 values (log-spaced over the declared range) the profile minimises over.
 D0_POINTS: int = 5
 
+#: Walks at most (each from the best prediction the ones before found).
+WALKS: int = 3
+
 
 @dataclass(frozen=True)
 class PredictionProfile:
@@ -158,12 +161,17 @@ def profile_prediction(
     (default: the larger of 0.5 nats and the span of the data's losses), each step warm-started from
     the one before (the constrained fits follow the ridge), until the profile leaves the threshold;
     then bisects that end ``refine`` times. An end the walk never closes is reported as open. ``D0``
-    is profiled over ``law.d0_range`` (``D0_POINTS`` values).
+    is profiled over ``law.d0_range`` (``D0_POINTS`` values and the fit's own ``D0``). The threshold
+    is measured from the lowest profile nll found: when a walk finds a fit better than the one it
+    started from (the law is fitted at one D0, the profile minimises over D0), the walk is repeated
+    from that better fit's prediction (at most ``WALKS`` walks in all).
     """
     lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
     bounds = law_bounds(data, law)
     lo_d0, hi_d0 = law.d0_range or (law.d0, law.d0)
-    d0s = np.exp(np.linspace(math.log(lo_d0), math.log(hi_d0), D0_POINTS)) if hi_d0 > lo_d0 else np.array([lo_d0])
+    d0s = np.array([lo_d0])
+    if hi_d0 > lo_d0:  # the grid and the fit's own D0, so that the profile at e* reproduces the fit
+        d0s = np.unique(np.append(np.exp(np.linspace(math.log(lo_d0), math.log(hi_d0), D0_POINTS)), law.d0))
     S = _anchored_starts(data, law, bounds)
     qb = _anchored_bounds(bounds)
     e_star = law.few_shot_emergence_point
@@ -173,29 +181,42 @@ def profile_prediction(
     best = float(min(f0, law.nll if math.isfinite(law.nll) else np.inf))
     phi = pearson_dispersion(lik, law.vector())
     thr = phi * float(drop)
-    seen: dict[float, float] = {e_star: f0}
-    ends, opened = [], []
-    for sign in (-1.0, 1.0):
-        e_in, Q_in, e_out = e_star, Q0, None
-        for i in range(1, steps + 1):
-            e = e_star + sign * w * i / steps
-            f, Q = _fit_at(lik, S, Q_in, qb, e, d0s)
-            seen[e] = f
-            if f - best > thr:
-                e_out = e
-                break
-            e_in, Q_in = e, Q
-        if e_out is not None:
-            for _ in range(refine):
-                mid = 0.5 * (e_in + e_out)
-                f, Q = _fit_at(lik, S, Q_in, qb, mid, d0s)
-                seen[mid] = f
-                if f - best <= thr:
-                    e_in, Q_in = mid, Q
-                else:
-                    e_out = mid
-        ends.append(e_in)
-        opened.append(e_out is None)
-    grid = np.array(sorted(seen))
+    seen: dict[float, tuple[float, np.ndarray]] = {e_star: (f0, Q0)}
+
+    def fit(e: float, warm: np.ndarray) -> float:
+        f, Q = _fit_at(lik, S, warm, qb, e, d0s)
+        seen[e] = (f, Q)
+        return f
+
+    def walk(centre: float) -> tuple[list[float], list[bool]]:
+        ends, opened = [], []
+        for sign in (-1.0, 1.0):
+            e_in, e_out = centre, None
+            for i in range(1, steps + 1):
+                e = centre + sign * w * i / steps
+                if fit(e, seen[e_in][1]) - best > thr:
+                    e_out = e
+                    break
+                e_in = e
+            if e_out is not None:
+                for _ in range(refine):
+                    mid = 0.5 * (e_in + e_out)
+                    if fit(mid, seen[e_in][1]) - best <= thr:
+                        e_in = mid
+                    else:
+                        e_out = mid
+            ends.append(e_in)
+            opened.append(e_out is None)
+        return ends, opened
+
+    ends, opened = walk(e_star)
+    for _ in range(WALKS - 1):
+        e_min = min(seen, key=lambda e: seen[e][0])
+        if best - seen[e_min][0] <= 0.1 * thr:
+            break
+        best = seen[e_min][0]  # a better fit than the walk's start: measure the ridge from it
+        ends, opened = walk(e_min)
+    nll_at = {e: v[0] for e, v in seen.items()}
+    grid = np.array(sorted(nll_at))
     return PredictionProfile(float(ends[0]), float(ends[1]), opened[0], opened[1], grid,
-                             np.array([seen[e] for e in grid]), float(min(best, min(seen.values()))), thr, phi)
+                             np.array([nll_at[e] for e in grid]), float(min(best, min(nll_at.values()))), thr, phi)
