@@ -80,6 +80,10 @@ def main() -> int:
     from emergence_laws.models import load_model
 
     hf_logging.disable_progress_bar()
+    if not (Path(args.ladder) / "ladder.json").is_file():
+        print(f"error: {args.ladder} holds no ladder.json (give a ladder folder made by scripts/world_probe.py)",
+              file=sys.stderr)
+        return 2
     lad = json.loads((Path(args.ladder) / "ladder.json").read_text())
     world = MicroWorld(WorldConfig(**lad["world"]))
     if world.config.task != "fact-ask":
