@@ -287,7 +287,7 @@ def analyse(cfg: DemoConfig, table, out: Path, *, log: Log = print) -> dict[str,
     ridge, boot = (r["law"] or {}).get("ridge_interval"), (r["law"] or {}).get("bootstrap_interval")
     if ridge and boot and (ridge[0] < boot[0] or ridge[1] > boot[1]):
         log(f"the likelihood's ridge reaches past the bootstrap: every point in [{ridge[0]:.4f}, {ridge[1]:.4f}] nats fits "
-            f"as well as the best (the likelihood's ridge; the bootstrap alone gave [{boot[0]:.4f}, {boot[1]:.4f}]), "
+            f"as well as the best (the bootstrap alone gave [{boot[0]:.4f}, {boot[1]:.4f}]), "
             "and the interval spans both"
             + ("; the data do not bound it: an end at the search's edge"
                if any(UNBOUNDED in w for w in r.get("interval_includes") or []) else ""))
