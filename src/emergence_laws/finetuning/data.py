@@ -8,7 +8,7 @@ from dataclasses import replace
 import torch
 
 from emergence_laws.evaluation.tokenization import encode_pairs
-from emergence_laws.tasks.fewshot import build_fewshot_context
+from emergence_laws.tasks.fewshot import build_contexts
 from emergence_laws.tasks.spec import Example, TaskSpec
 
 IGNORE = -100
@@ -18,13 +18,13 @@ def tokenize_examples(tokenizer, task: TaskSpec, examples: Sequence[Example], *,
                       max_length: int | None = None, shots: int = 0,
                       seed: int = 0) -> list[tuple[list[int], list[int]]]:
     """(input_ids, labels) per example: the evaluation prompt with `shots` demonstrations
-    (`build_fewshot_context`; the demonstrations are drawn by `seed` from `examples` themselves, never
+    (`build_contexts`, the ``query`` sampler; the demonstrations are drawn by `seed` from `examples` themselves, never
     the example, so no data beyond `examples` is used) then `target_delimiter + answer_text`,
     tokenised like evaluation (lm-eval's pair rule); labels are IGNORE on the prompt. Long examples
     keep their last `max_length` tokens."""
     pool = replace(task, train=tuple(examples)) if shots else task
-    pairs = [(build_fewshot_context(pool, ex, shots=shots, seed=seed), task.target_delimiter + ex.answer_text)
-             for ex in examples]
+    contexts = build_contexts(pool, examples, shots=shots, seed=seed)
+    pairs = [(ctx, task.target_delimiter + ex.answer_text) for ctx, ex in zip(contexts, examples)]
     out = []
     for ctx, cont in encode_pairs(tokenizer, pairs):
         if append_eos and tokenizer.eos_token_id is not None:

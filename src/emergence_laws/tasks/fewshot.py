@@ -32,20 +32,56 @@ def _query_key(query: Example) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
 
-def sample_demonstrations(task: TaskSpec, query: Example, shots: int, seed: int) -> list[Example]:
+class DemoPool:
+    """The training examples that demonstrations are drawn from, indexed once: which positions hold
+    a given example, so that leaving the query out costs O(copies of the query), not O(pool)."""
+
+    def __init__(self, train: Sequence[Example]) -> None:
+        self.train = tuple(train)
+        self._positions: dict[Example, list[int]] | None = {}
+        try:
+            for i, ex in enumerate(self.train):
+                self._positions.setdefault(ex, []).append(i)
+        except TypeError:  # an example with an unhashable field: fall back to comparing
+            self._positions = None
+
+    def without(self, query: Example) -> list[int]:
+        """Sorted positions of the examples equal to `query`."""
+        if self._positions is None:
+            return [i for i, ex in enumerate(self.train) if ex == query]
+        try:
+            return self._positions.get(query, [])
+        except TypeError:
+            return [i for i, ex in enumerate(self.train) if ex == query]
+
+    def sample(self, task: TaskSpec, query: Example, shots: int, seed: int) -> list[Example]:
+        """`shots` demonstrations for `query`: `Random.sample` over the pool without the query, drawn as
+        indices (the same draws as sampling the filtered list itself)."""
+        if shots < 0:
+            raise InputError(f"shots must be >= 0, got {shots}")
+        if shots == 0:
+            return []
+        removed = self.without(query)
+        size = len(self.train) - len(removed)
+        if size < shots:
+            raise InputError(f"task {task.name!r}: {shots} shots requested but only {size} training "
+                             "examples to draw demonstrations from; add training examples or lower shots")
+        rng = random.Random(f"{seed}:{_query_key(query)}")
+        out = []
+        for j in rng.sample(range(size), shots):
+            for r in removed:  # the j-th kept position: step over removed positions at or before it
+                if r <= j:
+                    j += 1
+            out.append(self.train[j])
+        return out
+
+
+def sample_demonstrations(task: TaskSpec, query: Example, shots: int, seed: int,
+                          pool: DemoPool | None = None) -> list[Example]:
     """`shots` demonstrations from `task.train` (never the query itself), chosen by a RNG seeded by
     (`seed`, the query's content): the same query gets the same demonstrations whatever the
-    batch, order or `limit`."""
-    if shots < 0:
-        raise InputError(f"shots must be >= 0, got {shots}")
-    if shots == 0:
-        return []
-    pool = [ex for ex in task.train if ex != query]
-    if len(pool) < shots:
-        raise InputError(f"task {task.name!r}: {shots} shots requested but only {len(pool)} training "
-                         "examples to draw demonstrations from; add training examples or lower shots")
-    rng = random.Random(f"{seed}:{_query_key(query)}")
-    return rng.sample(pool, shots)
+    batch, order or `limit`. `pool`: `DemoPool(task.train)`, built once when drawing for many queries."""
+    return (pool or DemoPool(task.train if shots else ())).sample(task, query, shots, seed)
 
 
 SAMPLERS: tuple[str, ...] = ("query", "lm-eval")
@@ -90,16 +126,18 @@ def format_context(task: TaskSpec, query: Example, demos: Sequence[Example]) -> 
     return description + query.prompt
 
 
-def build_fewshot_context(task: TaskSpec, query: Example, shots: int = 0, seed: int = 0) -> str:
+def build_fewshot_context(task: TaskSpec, query: Example, shots: int = 0, seed: int = 0,
+                          pool: DemoPool | None = None) -> str:
     """The prompt for `query` with `shots` demonstrations of the ``query`` sampler. Deterministic by seed."""
-    return format_context(task, query, sample_demonstrations(task, query, shots, seed))
+    return format_context(task, query, sample_demonstrations(task, query, shots, seed, pool))
 
 
 def build_contexts(task: TaskSpec, queries: Sequence[Example], shots: int = 0, seed: int = 0,
                    sampler: str = "query") -> list[str]:
     """The prompts of `queries` (in this order) with `shots` demonstrations drawn by `sampler`."""
     if sampler == "query":
-        return [build_fewshot_context(task, q, shots=shots, seed=seed) for q in queries]
+        pool = DemoPool(task.train if shots else ())
+        return [build_fewshot_context(task, q, shots=shots, seed=seed, pool=pool) for q in queries]
     if sampler == "lm-eval":
         return [format_context(task, q, d) for q, d in zip(queries, lmeval_demonstrations(task, queries, shots, seed))]
     raise InputError(f"few-shot sampler {sampler!r} is unknown; use {' or '.join(SAMPLERS)}")
