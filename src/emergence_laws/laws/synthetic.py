@@ -91,9 +91,19 @@ class SyntheticTable:
         )
 
 
-def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> SyntheticTable:
-    """Draw one table: a random true law and ladder, then rows with the misspecification of ``spec``."""
-    rng = np.random.default_rng(rng)
+@dataclass(frozen=True)
+class TrueLaw:
+    """A drawn true law and the finetuning design that goes with it (:func:`draw_law`)."""
+
+    law: EmergenceLaw  #: its ``d0`` is the true D0, its ``delta`` the true floor shift
+    truth: float  #: the true few-shot emergence point E(D0), nats
+    amounts: np.ndarray  #: finetuning data amounts (examples)
+    n_seeds: int  #: random subsets per amount
+    span: float  #: E(D_max) - E(D0), nats
+
+
+def draw_law(spec: Misspecification, rng: np.random.Generator) -> TrueLaw:
+    """A random true emergence law (truth in [2.5, 3.5] nats), its data amounts and subsets per amount."""
     shots = int(rng.choice([3, 4, 5, 8]))
     base = float(rng.choice([8, 16, 32]))
     amounts = base * 4.0 ** np.arange(4)
@@ -110,39 +120,55 @@ def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> Synthe
     B = float(rng.choice([0.2, 0.25, 1 / 3]))
     delta = spec.floor_shift * rng.choice([-1.0, 1.0])
     law = EmergenceLaw(k=k, alpha=alpha, C=C, A=A, B=B, delta=delta, d0=d0, shots=shots)
-    e_max = truth + span
-    l_min = truth + rng.uniform(-0.08, min(0.12, span - 0.12))
-    l_max = e_max + rng.uniform(0.1, 0.3)
-    n_ckpt = int(rng.integers(6, 13))
-    losses = np.linspace(l_max, l_min, n_ckpt)
-    flops = 1e18 * np.exp(-(losses - l_min) / 0.15)  # any decreasing map will do for the inversion
+    return TrueLaw(law, float(truth), amounts, n_seeds, float(span))
+
+
+def draw_rows(true: TrueLaw, losses: np.ndarray, spec: Misspecification, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Rows (results-table columns as arrays, no ``flops``) of a ladder with pretraining ``losses`` (nats),
+    each checkpoint finetuned on every amount x subset plus one few-shot row, with ``spec``'s departures."""
+    law, truth, A, B = true.law, true.truth, true.law.A, true.law.B
+    n_ckpt = losses.size
     offset = rng.normal(0.0, spec.checkpoint_sd, n_ckpt) if spec.checkpoint_sd > 0 else np.zeros(n_ckpt)
     sd_part = spec.run_sd / math.sqrt(2.0)
 
     cols: dict[str, list] = {k_: [] for k_ in ("pretrain_loss", "n_train", "seed", "model_index", "mu")}
-    for d in amounts:
+    for d in true.amounts:
         E_d = float(law.emergence_point(d))
-        for s in range(n_seeds):
+        for s in range(true.n_seeds):
             subset = rng.normal(0.0, sd_part) if sd_part > 0 else 0.0
             run = rng.normal(0.0, sd_part, n_ckpt) if sd_part > 0 else np.zeros(n_ckpt)
             mu = A * np.maximum(E_d + subset + run - (losses + offset), 0.0) + B
             _append(cols, losses, d, s, mu)
-    mu_fs = A * np.maximum(truth - (losses + offset), 0.0) + B + delta
+    mu_fs = A * np.maximum(truth - (losses + offset), 0.0) + B + law.delta
     _append(cols, losses, 0.0, 0, mu_fs)
     n = len(cols["mu"])
     mu = np.clip(np.array(cols["mu"]), 0.0, 1.0)
-    rows = {
+    return {
         "pretrain_loss": np.array(cols["pretrain_loss"]),
         "n_train": np.array(cols["n_train"], dtype=float),
         "seed": np.array(cols["seed"], dtype=np.int64),
         "model_index": np.array(cols["model_index"], dtype=np.int64),
         "value": rng.binomial(spec.n_eval, mu) / spec.n_eval,
         "n_eval": np.full(n, float(spec.n_eval)),
-        "shots": np.full(n, shots),
+        "shots": np.full(n, law.shots),
         "chance": np.full(n, B),
     }
+
+
+def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> SyntheticTable:
+    """Draw one table: a random true law and ladder, then rows with the misspecification of ``spec``."""
+    rng = np.random.default_rng(rng)
+    true = draw_law(spec, rng)
+    truth, span = true.truth, true.span
+    e_max = truth + span
+    l_min = truth + rng.uniform(-0.08, min(0.12, span - 0.12))
+    l_max = e_max + rng.uniform(0.1, 0.3)
+    n_ckpt = int(rng.integers(6, 13))
+    losses = np.linspace(l_max, l_min, n_ckpt)
+    flops = 1e18 * np.exp(-(losses - l_min) / 0.15)  # any decreasing map will do for the inversion
+    rows = draw_rows(true, losses, spec, rng)
     rows["flops"] = flops[rows["model_index"]]
-    return SyntheticTable(rows, law, float(truth), spec)
+    return SyntheticTable(rows, true.law, truth, spec)
 
 
 def _append(cols: dict[str, list], losses: np.ndarray, d: float, s: int, mu: np.ndarray) -> None:
