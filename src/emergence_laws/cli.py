@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "fit",
     "backtest",
+    "compare",
     "predict",
     "detect",
     "report",
