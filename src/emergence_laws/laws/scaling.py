@@ -115,14 +115,16 @@ def bootstrap_scaling_law(law: ScalingLaw, scale, loss, n: int, rng: np.random.G
     A replicate with fewer than 3 distinct models, or whose fit fails, keeps ``law`` itself.
     """
     N, L = _points(scale, loss)
-    x = np.log(N / law.n_ref)
-    out = []
-    for _ in range(n):
-        i = rng.integers(0, N.size, N.size)
-        fit = _least_squares(x[i], L[i], [[law.E, law.a, law.alpha]]) if np.unique(N[i]).size >= 3 else None
-        if fit is None:
-            out.append(law)
-        else:
-            E, a, al = (float(v) for v in fit[0])
-            out.append(ScalingLaw(E, a, al, law.n_ref, law.axis, law.n_models, law.rmse))
-    return out
+    return [refit_scaling_law(law, N, L, rng.integers(0, N.size, N.size)) for _ in range(n)]
+
+
+def refit_scaling_law(law: ScalingLaw, scale, loss, index: np.ndarray) -> ScalingLaw:
+    """``law`` refitted (warm-started from it) to the models ``scale[index]``, ``loss[index]`` (repeats allowed:
+    one bootstrap replicate); ``law`` itself when they hold fewer than 3 distinct scales or the fit fails.
+    ``scale``, ``loss``: one finite positive entry per model (FLOPs/params, nats)."""
+    N, L = np.asarray(scale, dtype=float)[index], np.asarray(loss, dtype=float)[index]
+    fit = _least_squares(np.log(N / law.n_ref), L, [[law.E, law.a, law.alpha]]) if np.unique(N).size >= 3 else None
+    if fit is None:
+        return law
+    E, a, al = (float(v) for v in fit[0])
+    return ScalingLaw(E, a, al, law.n_ref, law.axis, law.n_models, law.rmse)
