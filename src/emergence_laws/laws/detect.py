@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.jsonutil import clean
+from emergence_laws.laws.ramp import RampFit, bootstrap_onset, fit_ramp, profile_onset_interval
 
 LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy", "not identifiable", "warm-up")
 
@@ -103,23 +104,6 @@ DEFAULT_CONFIG = DetectConfig()
 
 
 @dataclass(frozen=True)
-class RampFit:
-    """Least-squares ramp ``y = floor + rise * clip((u - onset) / (end - onset), 0, 1)``."""
-
-    onset: float
-    end: float
-    floor: float
-    rise: float
-    rss: float
-    n: int
-
-    def predict(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=float)
-        width = max(self.end - self.onset, 1e-12)
-        return self.floor + self.rise * np.clip((u - self.onset) / width, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
 class CurveDetection:
     """Result for one curve, in the oriented coordinates ``u`` (bigger = larger) and ``y``."""
 
@@ -155,108 +139,6 @@ class CurveDetection:
 
     def to_dict(self) -> dict[str, Any]:
         return clean(asdict(self))
-
-
-# --------------------------------------------------------------------------------------------
-# fits
-
-
-def _ls_stats(H: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """Weighted LS of y = b + r*h for every row h of H (r >= 0). Returns (b, r, rss).
-
-    H: (P, n) basis rows; w: (n,) or (K, n) case weights. Shapes broadcast to (P,) or (K, P).
-    """
-    if w is None:
-        w = np.ones_like(y)
-    W = np.atleast_2d(w)  # (K, n)
-    sw = W.sum(1, keepdims=True)  # (K,1)
-    sy = W @ y[:, None]  # (K,1)
-    syy = W @ (y * y)[:, None]
-    sh = W @ H.T  # (K,P)
-    shh = W @ (H * H).T
-    shy = (W * y) @ H.T
-    mh, my = sh / sw, sy / sw
-    vhh = shh / sw - mh * mh
-    vhy = shy / sw - mh * my
-    vyy = syy / sw - my * my
-    ok = vhh > 1e-14
-    r = np.where(ok, vhy / np.where(ok, vhh, 1.0), 0.0)
-    r = np.maximum(r, 0.0)
-    b = my - r * mh
-    rss = sw * (vyy - 2 * r * vhy + r * r * vhh)
-    rss = np.maximum(rss, 0.0)
-    if np.ndim(w) == 1:
-        return b[0], r[0], rss[0]
-    return b, r, rss
-
-
-def _knot_pairs(lo: float, hi: float, m: int, e_range: tuple[float, float] | None = None,
-                f_range: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    if e_range is None:
-        es = np.linspace(lo, hi, m)
-        fs = es
-    else:
-        es = np.linspace(max(lo, e_range[0]), min(hi, e_range[1]), m)
-        fs = np.linspace(max(lo, f_range[0]), min(hi, f_range[1]), m)
-    E, F = np.meshgrid(es, fs, indexing="ij")
-    keep = F > E + 1e-9
-    return E[keep], F[keep]
-
-
-def _basis(u: np.ndarray, E: np.ndarray, F: np.ndarray) -> np.ndarray:
-    return np.clip((u[None, :] - E[:, None]) / (F - E)[:, None], 0.0, 1.0)
-
-
-def fit_ramp(u: np.ndarray, y: np.ndarray, *, grid: int = 48) -> RampFit:
-    """Global least-squares ramp fit by a coarse knot grid, then a local refinement."""
-    u = np.asarray(u, dtype=float)
-    y = np.asarray(y, dtype=float)
-    lo, hi = float(u.min()), float(u.max())
-    if hi <= lo:
-        return RampFit(lo, hi, float(y.mean()), 0.0, float(((y - y.mean()) ** 2).sum()), len(y))
-    E, F = _knot_pairs(lo, hi, grid)
-    b, r, rss = _ls_stats(_basis(u, E, F), y)
-    i = int(np.argmin(rss))
-    step = (hi - lo) / (grid - 1)
-    E2, F2 = _knot_pairs(lo, hi, 17, (E[i] - step, E[i] + step), (F[i] - step, F[i] + step))
-    if len(E2):
-        b2, r2, rss2 = _ls_stats(_basis(u, E2, F2), y)
-        j = int(np.argmin(rss2))
-        if rss2[j] < rss[i]:
-            return RampFit(float(E2[j]), float(F2[j]), float(b2[j]), float(r2[j]), float(rss2[j]), len(y))
-    return RampFit(float(E[i]), float(F[i]), float(b[i]), float(r[i]), float(rss[i]), len(y))
-
-
-def bootstrap_onset(u: np.ndarray, y: np.ndarray, *, n_boot: int = 200, seed: int = 0,
-                    grid: int = 48) -> np.ndarray:
-    """Onsets of the ramp refitted on ``n_boot`` case-resamples (models drawn with replacement)."""
-    u = np.asarray(u, dtype=float)
-    y = np.asarray(y, dtype=float)
-    rng = np.random.default_rng(seed)
-    n = len(u)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    W = np.zeros((n_boot, n))
-    np.add.at(W, (np.repeat(np.arange(n_boot), n), idx.ravel()), 1.0)
-    E, F = _knot_pairs(float(u.min()), float(u.max()), grid)
-    _, _, rss = _ls_stats(_basis(u, E, F), y, W)
-    return E[np.argmin(rss, axis=1)]
-
-
-def profile_onset_interval(u: np.ndarray, y: np.ndarray, *, grid: int = 96, chi2: float = 2.706
-                           ) -> tuple[float, float]:
-    """Profile-likelihood interval of the onset: onsets E whose best ramp (over the end F) has
-    ``n * log(RSS(E) / RSS_min) <= chi2`` (2.706 = the 90% point of chi-square with 1 dof)."""
-    u = np.asarray(u, dtype=float)
-    y = np.asarray(y, dtype=float)
-    E, F = _knot_pairs(float(u.min()), float(u.max()), grid)
-    _, _, rss = _ls_stats(_basis(u, E, F), y)
-    es = np.unique(E)
-    prof = np.array([rss[E == e].min() for e in es])
-    n = len(u)
-    floor = max(float(prof.min()), 1e-300)
-    keep = n * np.log(np.maximum(prof, 1e-300) / floor) <= chi2
-    step = (float(u.max()) - float(u.min())) / (grid - 1)  # widen by the grid resolution
-    return max(float(es[keep].min()) - step, float(u.min())), min(float(es[keep].max()) + step, float(u.max()))
 
 
 def _bic(rss: float, n: int, k: int, var_floor: float) -> float:
