@@ -71,6 +71,17 @@ class Metric:
             return 0.0
         return float(self.bounds[1])
 
+    @property
+    def best(self) -> float | None:
+        """The best possible value in the metric's own units, for a score on a bounded scale of
+        fractions (accuracy, exact match: 1; error rate, Brier score: 0); None where the best is a
+        limit no model reaches (log-likelihood, loss, bpb, perplexity) or the scale is unknown (BLEU
+        in [0, 1] or [0, 100]). Detection measures a rise as a share of the way from chance to it."""
+        if self.unit != "fraction" or self.bounds is None:
+            return None
+        end = self.bounds[1] if self.higher_is_better else self.bounds[0]
+        return float(end) if math.isfinite(end) else None
+
     def orient(self, values: Any) -> Any:
         """Values read 'larger = better' (what the fits and detection use); keeps a proportion a proportion."""
         return self.offset + self.sign * np.asarray(values, dtype=float)
