@@ -12,6 +12,7 @@ RESULT_FILES: dict[str, str] = {
     "fit.json": "fit",
     "backtest.json": "backtest",
     "demo.json": "demo",
+    "compare.json": "compare",
 }
 
 
@@ -27,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", help="output folder, or its JSON file")
     p.add_argument("--out", help="HTML file to write (default: report.html next to the JSON)")
-    p.add_argument("--kind", choices=("fit", "backtest", "detect", "demo"),
+    p.add_argument("--kind", choices=("fit", "backtest", "detect", "demo", "compare"),
                    help="report kind (default: from the JSON's `kind` key or its file name)")
     p.add_argument("--title", help="page title")
     p.set_defaults(func=run)
@@ -60,8 +61,10 @@ def find_result(source) -> tuple:
 
 def result_kind(payload: dict) -> str | None:
     """The kind of a result JSON from its `kind` key or, failing that, the keys only that kind writes."""
-    if payload.get("kind") in ("fit", "backtest", "detect", "demo"):
+    if payload.get("kind") in ("fit", "backtest", "detect", "demo", "compare"):
         return payload["kind"]
+    if "pairs" in payload and "groups" in payload:
+        return "compare"
     if "series" in payload:
         return "detect"
     if "predicted_emergence_point" in payload or "true_emergence_point" in payload:
@@ -93,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kind and found and args.kind != found:
         raise InputError(f"{path}: holds a {found} result, not {args.kind}; drop --kind or pass --kind {found}")
     kind = args.kind or found
-    if kind not in ("fit", "backtest", "detect", "demo"):
-        raise InputError(f"{path}: cannot tell the report kind; pass --kind fit|backtest|detect|demo")
+    if kind not in ("fit", "backtest", "detect", "demo", "compare"):
+        raise InputError(f"{path}: cannot tell the report kind; pass --kind fit|backtest|detect|demo|compare")
     folder = path.parent
     out = check_output_file(Path(args.out) if args.out else folder / "report.html", "--out")
     figures = sorted(p for p in folder.glob("*.png"))
@@ -115,11 +118,17 @@ def run(args: argparse.Namespace) -> int:
         from emergence_laws.report.summary import prediction_summary
 
         body = {k: v for k, v in payload.items() if k not in ("points", "kind", "provenance")}
-        lines = prediction_summary(payload) if kind in ("fit", "backtest", "demo") else None
+        if kind == "compare":
+            from emergence_laws.report.plots_compare import compare_summary
+
+            lines = compare_summary(payload)
+        else:
+            lines = prediction_summary(payload) if kind in ("fit", "backtest", "demo") else None
         if lines and "summary" not in body:
             body = {"summary": lines, **body}
     title = args.title or {"detect": "Emergence detection", "fit": "Emergence prediction",
-                           "backtest": "Emergence backtest", "demo": "Emergence demo"}[kind]
+                           "backtest": "Emergence backtest", "demo": "Emergence demo",
+                           "compare": "Emergence compared across runs"}[kind]
     render_report(body, figs, out, title=title, kind=kind, provenance=prov)
     print(f"wrote {out}")
     return 0

@@ -1,4 +1,4 @@
-"""One self-contained HTML report for any `fit`, `backtest`, `detect` or `demo` output.
+"""One self-contained HTML report for any `fit`, `backtest`, `detect`, `demo` or `compare` output.
 
 The file has no external references: figures are embedded as base64 data URIs (PNG or SVG),
 the stylesheet is inlined, and the payload is shown as readable tables plus the raw JSON.
@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "backtest": "Backtest: the law fitted on weaker models, scored on held-out stronger ones.",
     "detect": "Emergence detection: which tasks are emergent on a scaling table, where, and how sharply.",
     "demo": "Micro-world demo: emergence happening on a ladder of tiny models, and its prediction.",
+    "compare": "Comparison of runs: the compute at which each reaches few-shot emergence, and which gets there first.",
 }
 
 _MAX_ROWS = 400  # rows shown per table before truncation (the raw JSON below keeps everything)
@@ -52,7 +53,7 @@ def render_report(
         key/value table, lists of dicts become tables, nested dicts become sub-sections; the raw
         JSON is attached in a collapsible block.
     figures: PNG/SVG files to embed, as a list (caption = file stem) or a {caption: path} dict.
-    kind: one of "fit", "backtest", "detect", "demo".
+    kind: one of "fit", "backtest", "detect", "demo", "compare".
     provenance: e.g. {"data": path, "config": path or dict, "command": "..."}; the tool version and
         the creation date (UTC) are added when absent.
     """
