@@ -113,7 +113,7 @@ def test_lmeval_yaml_generate_until(tmp_path):
     ("output_type: multiple_choice\ndoc_to_text: !function utils.f\ndoc_to_choice: opts\ndoc_to_target: label\n",
      "!function"),
     ("output_type: multiple_choice\ndoc_to_text: '{{missing}}'\ndoc_to_choice: opts\ndoc_to_target: label\n",
-     r"train\.jsonl:1: template"),
+     r"task\.yaml: doc_to_text template '\{\{missing\}\}' failed \('missing' is undefined\) at row .*train\.jsonl:1"),
     ("output_type: loglikelihood_rolling\ndoc_to_text: q\ndoc_to_target: ans\n", "output_type"),
     ("output_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: label\n", "doc_to_choice"),
     ("output_type: multiple_choice\ndoc_to_text: q\ndoc_to_choice: opts\ndoc_to_target: 7\n", "not an index"),
@@ -140,8 +140,129 @@ def test_lmeval_yaml_templates_are_sandboxed(tmp_path, template, monkeypatch):
     with pytest.raises(InputError) as err:
         load_task(_yaml(tmp_path, body))
     msg = str(err.value)
-    assert "\n" not in msg and "train.jsonl:1: template" in msg, msg
+    assert "\n" not in msg and "task.yaml: doc_to_text template" in msg and "train.jsonl:1" in msg, msg
     assert not (tmp_path / "PWNED").exists()
+
+
+#: templates that ask for too much: (id, template, what the error names). Each fails in one line naming
+#: the task file and the field, before it takes the time or memory it asks for.
+BUDGET_BOMBS = [
+    ("pow-left", "{{ (((((9**64)**64)**64)**64)**64) }}", "an integer of about 12,992 bits"),
+    ("pow-right", "{{ 10**(10**10) }}", "an integer of about"),
+    ("mul-ints", "{{ (2**4000) * (2**4000) }}", "an integer of about 8,000 bits"),
+    ("repeat", "{{ 'x' * 10000000000 }}", "repeating a string"),
+    ("center", "{{ q|center(1000000000) }}", "center gives a string"),
+    ("center-const", "{{ 'x'|center(1000000000) }}", "center gives a string"),
+    ("ljust", "{{ q.ljust(999999999) }}", "str.ljust() with a size of 999,999,999"),
+    ("to-bytes", "{{ (1).to_bytes(999999999, 'big') }}", "int.to_bytes() with a size"),
+    ("printf-width", "{{ '%0999999999d' % 1 }}", "the format '%0999999999d' gives a string"),
+    ("printf-star", "{{ '%*d' % (999999999, 1) }}", "the format '%*d' gives a string"),
+    ("format-filter", "{{ '%0999999999d'|format(1) }}", "the format '%0999999999d' gives a string"),
+    ("str-format", "{{ '{:>999999999}'.format(1) }}", "str.format gives a string"),
+    ("str-format-nested", "{{ '{:{}}'.format(1, 999999999) }}", "str.format gives a string"),
+    ("str-format-sum", "{{ '{0:>999999}{0:>999999}'.format(1) }}", "str.format gives a string"),
+    ("format-map", "{{ '{x:>999999999}'.format_map({'x': 1}) }}", "str.format gives a string"),
+    ("indent", "{{ q|indent(999999999) }}", "indent gives a string"),
+    ("wordwrap", "{{ ((q ~ ' ') * 200000)|wordwrap(1, wrapstring='y' * 999) }}", "wordwrap gives a string"),
+    ("replace", "{{ ('x' * 999999).replace('', 'yyyyyyyyyy') }}", "replace gives a string"),
+    ("expandtabs", "{{ ('\t' * 999999).expandtabs(100) }}", "expandtabs gives a string"),
+    ("translate", "{{ ('x' * 999999).translate({120: 'yyyyy'}) }}", "translate may give a string"),
+    ("join", "{{ (['x' * 999999] * 1000000)|join }}", "join gives a string"),
+    ("sum-lists", "{{ ([[1]] * 1000000)|sum(start=[]) }}", "sum with a non-number start"),
+    ("batch", "{{ [1]|batch(1000000000, 'x')|list }}", "batch of 1,000,000,000 items"),
+    ("round", "{{ 5|round(-1000000000) }}", "round to -1,000,000,000 digits"),
+    ("tojson-indent", "{{ [[1]]|tojson(indent=1000000000) }}", "tojson indent"),
+    ("list-plus", "{% set a = range(100000)|list %}{% set b = a * 10 %}{{ (b + b)|length }}", "2,000,000 items"),
+    ("str-plus", "{% set a = 'x' * 999999 %}{{ a + a }}", "joining two strings"),
+    ("concat-chain", "{% set a = q * 100000 %}{{ a" + " ~ a" * 3000 + " }}", "a text of more than 1,000,000"),
+    ("concat-doubling", "{% set ns = namespace(a='xxxxxxxxxx') %}{% for i in range(40) %}"
+                        "{% set ns.a = ns.a ~ ns.a %}{% endfor %}{{ ns.a|length }}", "a text of more than"),
+    ("macro-doubling", "{% macro f(n) %}{% set a = f(n-1) if n else 'x' %}{{ a }}{{ a }}{% endmacro %}{{ f(40) }}",
+     "a text of more than"),
+    ("repr", "{% set a = 'x' * 999999 %}{% set b = [a] * 1000000 %}{{ b }}", "an output of more than"),
+    ("repr-filter", "{% set a = 'x' * 999999 %}{{ ([a] * 1000)|upper }}", "the upper filter's input as text"),
+    ("repr-namespace", "{% set a = 'x' * 999999 %}{% set ns = namespace(b=[a] * 1000) %}{{ ns }}",
+     "an output of more than"),
+    ("nested-range", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ q }}",
+     "more than 1,000,000 steps"),
+    ("macro-exponential", "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}x{% endmacro %}{{ f(40) }}",
+     "more than 1,000,000 steps"),
+    ("long-loop", "{% for x in (q * 300000)|list %}{% endfor %}{{ q }}", "more than 1,000,000 steps"),
+    ("slow-loop", "{% set s = 'x' * 999999 %}{% for i in range(100000) %}{% set t = s|replace('x', 'y') %}"
+                  "{% endfor %}{{ q }}", "more than 2 s"),
+    ("memory", "{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = ns.l + [range(100000)|list] %}"
+               "{% endfor %}{{ ns.l|length }}", "memory grew by more than 150 MB"),
+    ("regex", "{{ ('a' * 40 ~ '!')|regex_replace('^(a|aa)+$', '') }}", "ran past the time limit"),
+    ("long-template", "x" * 30000, "a template of 30,000 characters"),
+]
+
+
+@pytest.mark.parametrize(("template", "phrase"), [b[1:] for b in BUDGET_BOMBS], ids=[b[0] for b in BUDGET_BOMBS])
+def test_lmeval_yaml_template_bombs_fail_within_the_budget(tmp_path, template, phrase):
+    """Each render has a budget (steps, seconds, characters, items, integer bits, memory): a template that
+    asks for more fails in one line naming the task file, the field and the limit, without running on."""
+    body = f"output_type: generate_until\ndoc_to_text: {json.dumps(template)}\ndoc_to_target: ans\n"
+    with pytest.raises(InputError) as err:
+        load_task(_yaml(tmp_path, body))
+    msg = str(err.value)
+    assert "\n" not in msg and f"{tmp_path / 'task.yaml'}: doc_to_text template" in msg, msg
+    assert "goes over its render budget" in msg and phrase in msg, msg
+
+
+def test_a_template_budget_error_swallowed_inside_jinja2_is_raised_again():
+    """jinja2's constant folding calls filters at compile time and swallows their errors: the budget
+    remembers the refusal and raises it when the compile returns."""
+    from emergence_laws.tasks.template_budget import BudgetedTemplate, TemplateBudgetError, task_template_env
+
+    with pytest.raises(TemplateBudgetError, match="center gives a string"):
+        BudgetedTemplate(task_template_env(), "{{ 'x'|center(1000000000) }}")
+
+
+#: templates a task may well use: the budget must change nothing in their output
+WITHIN_BUDGET = [
+    "{{ question.strip() }}\nA. {{ choices[0] }}\nB. {{ choices[1] }}\nAnswer:",
+    "{% for c in choices %}{{ 'ABCD'[loop.index0] }}. {{ c|trim|upper }}\n{% endfor %}",
+    "{{ '{:,}'.format(1234567) }} {{ '%05.1f'|format(3.14159) }} {{ '%-6s|' % 'ab' }} {{ question|center(30) }}",
+    "{{ question|regex_replace('[0-9]+', 'N') }} {{ question|replace('?', '!') }} {{ choices|join(', ') }}",
+    "{{ range(100000)|map('string')|join(',')|length }} {{ (range(1000)|list * 3)|unique|list|length }}",
+    "{{ choices|tojson }} {{ 2**64 }} {{ 'ab' * 3 }} {{ question ~ '!' }} {{ [1, 2] + [3] }} {{ 7.5|round(1) }}",
+    "{% macro opt(i, c) %}({{ i }}) {{ c }}{% endmacro %}{% for c in choices %}{{ opt(loop.index, c) }} {% endfor %}",
+    "{{ (question * 1000)|wordwrap(40)|length }} {{ choices|batch(2)|list }} {{ question|indent(2, true) }}",
+]
+
+
+@pytest.mark.parametrize("template", WITHIN_BUDGET)
+def test_templates_within_the_budget_render_as_plain_jinja2_does(template):
+    import re
+
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from emergence_laws.tasks.template_budget import BudgetedTemplate, task_template_env
+
+    plain = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+    plain.filters["regex_replace"] = lambda s, pattern, repl, count=0: re.sub(pattern, repl, s, count=count)
+    doc = {"question": " What is 2+2? ", "choices": ["one", "two", "three", "four"]}
+    assert BudgetedTemplate(task_template_env(), template).render(doc) == plain.from_string(template).render(**doc)
+
+
+def test_a_render_restores_the_trace_function_it_found():
+    """The step counter is a trace function, on for a render only: a debugger's or coverage's comes back."""
+    from emergence_laws.tasks.template_budget import BudgetedTemplate, task_template_env
+
+    seen = []
+
+    def tracer(frame, event, arg):
+        seen.append(event)
+
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        out = BudgetedTemplate(task_template_env(), "{% for i in range(3) %}{{ i }}{% endfor %}").render({})
+        after = sys.gettrace()
+    finally:
+        sys.settrace(before)
+    assert out == "012" and after is tracer
 
 
 def test_lmeval_yaml_source_is_read_without_rendering(tmp_path):

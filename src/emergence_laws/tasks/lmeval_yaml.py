@@ -15,7 +15,6 @@ and `--dry-run` use).
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,38 +39,17 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("!function", lambda loader, node: _FunctionTag(loader.construct_scalar(node)))
 
 
-#: Longest string or list a template may build with `*` (guards against memory exhaustion).
-MAX_TEMPLATE_ITEMS = 1_000_000
-
-
 def _jinja_env():
-    """lm-eval's template environment, sandboxed: task files are data, never code.
+    """lm-eval's template environment, sandboxed and budgeted: task files are data, never code.
 
     jinja2's immutable sandbox refuses attribute access to internals (``__class__``,
     ``__globals__``, ...) and calls that mutate (``list.append``), so a template cannot reach the
-    interpreter or the shell; `*` and `**` are capped so one cannot exhaust memory or CPU either.
+    interpreter or the shell; `tasks.template_budget` caps what one render may cost (time, steps,
+    sizes, memory), so one cannot exhaust memory or CPU either.
     """
-    from jinja2 import BaseLoader, StrictUndefined
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from emergence_laws.tasks.template_budget import task_template_env
 
-    class _TaskTemplates(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context, operator, left, right):
-            if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-                raise SecurityError(f"exponent {right!r} is too large for a task template")
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if (isinstance(seq, (str, list, tuple)) and isinstance(n, int)
-                            and len(seq) * n > MAX_TEMPLATE_ITEMS):
-                        raise SecurityError(f"repeating a {type(seq).__name__} {n} times is too large for a task template")
-            return super().call_binop(context, operator, left, right)
-
-    env = _TaskTemplates(loader=BaseLoader, undefined=StrictUndefined, keep_trailing_newline=True)
-    env.globals.pop("lipsum", None)  # a text generator: no use in a task, a CPU sink in a hostile one
-    env.filters["regex_replace"] = lambda s, pattern, repl, count=0: re.sub(pattern, repl, s, count=count)
-    return env
+    return task_template_env()
 
 
 def read_yaml_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
@@ -129,18 +107,33 @@ class _DocRenderer:
     def __init__(self, cfg: dict, path: Path) -> None:
         self.cfg, self.path, self.env = cfg, path, _jinja_env()
         self.has_choice = cfg.get("doc_to_choice") is not None
+        self._compiled: dict[str, Any] = {}  # template source -> compiled template (compiled once)
 
-    def _render(self, template: str, doc: dict, where: str) -> str:
+    def _render(self, field: str, template: str, doc: dict, where: str) -> str:
+        """``template`` rendered on one row (``where``: its file and line) under the template budget."""
         from jinja2.exceptions import SecurityError
 
+        from emergence_laws.tasks import template_budget as tb
+
+        head = f"{self.path}: {field} template {_short(template)!r}"
         try:
-            return self.env.from_string(template).render(**doc)
+            compiled = self._compiled.get(template)
+            if compiled is None:
+                compiled = self._compiled[template] = tb.BudgetedTemplate(self.env, template)
+            return compiled.render(doc)
+        except tb.TemplateBudgetError as exc:
+            raise InputError(f"{head} goes over its render budget: {exc} (row {where}); simplify the template "
+                             "(the limits: docs/guide/security.md)") from None
         except SecurityError as exc:
-            raise InputError(f"{where}: template {template!r} is refused ({exc}); task templates run sandboxed: "
-                             "use field names, filters and plain expressions") from None
+            raise InputError(f"{head} is refused ({_short(str(exc), 120)}) at row {where}; task templates run "
+                             "sandboxed: use field names, filters and plain expressions") from None
+        except RecursionError:
+            raise InputError(f"{head} is nested too deeply to render (row {where}); flatten the expression") from None
+        except MemoryError:
+            raise InputError(f"{head} ran out of memory (row {where}); simplify the template") from None
         except Exception as exc:  # noqa: BLE001 - any failure of a user template: undefined field, syntax, types
             msg = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            raise InputError(f"{where}: template {template!r} failed ({' '.join(str(msg).split())}); "
+            raise InputError(f"{head} failed ({_short(' '.join(str(msg).split()), 160)}) at row {where}; "
                              "check the field names in the YAML") from None
 
     def text(self, doc: dict, where: str) -> Any:
@@ -151,7 +144,7 @@ class _DocRenderer:
             raise InputError(f"{self.path}: doc_to_text must be a field name or a Jinja template")
         if spec in doc:
             return doc[spec]
-        s = self._render(spec, doc, where)
+        s = self._render("doc_to_text", spec, doc, where)
         return ast.literal_eval(s) if s.isdigit() and self.has_choice else s
 
     def target(self, doc: dict, where: str) -> Any:
@@ -162,14 +155,11 @@ class _DocRenderer:
             raise InputError(f"{self.path}: doc_to_target must be a field name or a Jinja template")
         if spec in doc:
             return doc[spec]
-        s = self._render(spec, doc, where)
+        s = self._render("doc_to_target", spec, doc, where)
         if s.isdigit() and self.has_choice:
             return ast.literal_eval(s)
         if len(s) >= 2 and s[0] == "[" and s[-1] == "]":
-            try:
-                return ast.literal_eval(s)
-            except (SyntaxError, ValueError):
-                return s
+            return _literal(s, s)
         return s
 
     def choices(self, doc: dict, where: str) -> list:
@@ -181,13 +171,32 @@ class _DocRenderer:
         if isinstance(spec, str):
             if spec in doc:
                 return doc[spec]
-            s = self._render(spec, doc, where)
-            try:
-                return ast.literal_eval(s)
-            except (SyntaxError, ValueError) as exc:
-                raise InputError(f"{where}: doc_to_choice rendered {s!r}, not a list literal; "
-                                 "make the template produce a Python list") from exc
+            s = self._render("doc_to_choice", spec, doc, where)
+            out = _literal(s, None)
+            if out is None:
+                raise InputError(f"{self.path}: doc_to_choice rendered {_short(s)!r} at row {where}, not a list "
+                                 "literal; make the template produce a Python list")
+            return out
         raise InputError(f"{self.path}: doc_to_choice must be a field name, a Jinja template or a list")
+
+
+#: Longest rendered text read back as a Python literal (a list of choices, a target list), characters.
+MAX_LITERAL_CHARS = 100_000
+
+
+def _literal(s: str, fallback: Any) -> Any:
+    """``ast.literal_eval(s)``, or ``fallback`` when ``s`` is not a literal (or too long or deep to be one)."""
+    if len(s) > MAX_LITERAL_CHARS:
+        return fallback
+    try:
+        return ast.literal_eval(s)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return fallback
+
+
+def _short(text: str, n: int = 60) -> str:
+    """``text`` cut to ``n`` characters (with ``...``), for messages."""
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _to_example(doc: dict, r: _DocRenderer, mc: bool, where: str) -> Example:
