@@ -44,7 +44,8 @@ class Parser(argparse.ArgumentParser):
                                                    re.IGNORECASE)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {one_line(message)}; see `{self.prog} --help`\n")
+        hint = f"; see `{self.prog} --help`"
+        self.exit(2, f"{self.prog}: error: {one_line(message, MAX_ERROR_CHARS - len(self.prog) - 9 - len(hint))}{hint}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,9 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def one_line(message: str) -> str:
-    """An error message as one line: inner line breaks (e.g. from a library's message) become '; '."""
-    return "; ".join(part.strip() for part in message.splitlines() if part.strip())
+#: Longest error line printed, in characters: a longer message keeps its start (what and where) and
+#: its end (the fix), cut in the middle.
+MAX_ERROR_CHARS = 300
+
+
+def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """An error message as one line of at most `limit` characters: inner line breaks (e.g. from a
+    library's message) become '; ', and a longer text is cut in the middle with ' [...] '."""
+    text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    if len(text) <= limit:
+        return text
+    tail = limit // 3
+    return f"{text[: limit - tail - 7].rstrip()} [...] {text[-tail:].lstrip()}"
+
+
+def error_line(command: str, message: str) -> str:
+    """``emergence COMMAND: error: MESSAGE`` as one line of at most `MAX_ERROR_CHARS` characters."""
+    prefix = f"emergence {command}: error: "
+    return prefix + one_line(message, MAX_ERROR_CHARS - len(prefix))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EmergenceError as exc:
-        print(f"emergence {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
+        print(error_line(args.command, str(exc)), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # stdout closed early (e.g. piped into `head`): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -92,8 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path the commands did not check first: still one line, not a traceback
         if exc.filename is None:
             raise
-        print(f"emergence {args.command}: error: {exc.filename}: {exc.strerror or type(exc).__name__}; "
-              "check the path and its permissions", file=sys.stderr)
+        print(error_line(args.command, f"{exc.filename}: {exc.strerror or type(exc).__name__}; "
+                                       "check the path and its permissions"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"emergence {args.command}: interrupted", file=sys.stderr)
