@@ -19,6 +19,7 @@ Losses in nats/token (or bits/byte with ``loss_axis="pretrain_bpb"``); compute i
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import combinations
@@ -238,12 +239,13 @@ def _checkpoint_compute(fit: FitResult, rows, axis: str) -> tuple[np.ndarray, np
     return loss, scale, np.isfinite(scale)
 
 
-def _group_seed(seed: int, index: int) -> int:
-    """An independent bootstrap seed per group (the same seed in every group would correlate their replicates)."""
-    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+def _group_seed(seed: int, name: str) -> int:
+    """The bootstrap seed of a group: its own stream (one seed for all would correlate the groups' replicates),
+    a function of ``seed`` and the group's name alone (a group's result does not depend on the others)."""
+    return int(np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))]).generate_state(1)[0])
 
 
-def _compare_group(name: str, index: int, rows, axis: str, unit: str, fit_kw: dict, seed: int,
+def _compare_group(name: str, rows, axis: str, unit: str, fit_kw: dict, seed: int,
                    ridge: bool) -> GroupComparison:
     """Fit one group's law and loss curve and draw its compute (see the module docstring)."""
     n_ckpt = checkpoint_ids(rows[rows["pretrain_loss"].notna()]).nunique()
@@ -258,7 +260,7 @@ def _compare_group(name: str, index: int, rows, axis: str, unit: str, fit_kw: di
     if n_scaled < 3:
         return GroupComparison(name, reason=f"{n_scaled} checkpoint(s) with {axis} > 0; its loss curve needs 3+",
                                bad_input=True)
-    gseed = _group_seed(seed, index)
+    gseed = _group_seed(seed, name)
     own = [a for a in COMPUTE_AXES if a in rows.columns]
     try:  # the compute columns are dropped: fit_table's own scaling inversion is not the joint one made here
         fit = fit_table(rows.drop(columns=own), seed=gseed, **fit_kw)
@@ -357,8 +359,7 @@ def compare_table(
     notes += _context_notes(rows, text, loss_axis)
     fit_kw = dict(task=task, metric=metric, d0=d0, d0_range=d0_range, form=form, elbow=elbow, bootstrap=bootstrap,
                   method=method, directions=directions, resample=resample)
-    groups = tuple(_compare_group(name, i, rows[text == name], axis, unit, fit_kw, seed, ridge)
-                   for i, name in enumerate(names))
+    groups = tuple(_compare_group(name, rows[text == name], axis, unit, fit_kw, seed, ridge) for name in names)
     ok = [g for g in groups if g.identified]
     pairs = [_pair(a, b) for a, b in combinations(ok, 2)]
     metric_used = next((g.fit.metric for g in groups if g.fit is not None), metric)

@@ -119,6 +119,18 @@ def draw_run(
     return SyntheticRun(name, rows, true, float(true_flops), last, (float(e_irr), float(R), float(a)))
 
 
+def redraw(run: SyntheticRun, spec: Misspecification, rng: np.random.Generator | int, name: str) -> SyntheticRun:
+    """Another run with ``run``'s truth (law, ladder, loss curve) and fresh noise: new checkpoint offsets,
+    run-to-run variance and evaluation noise (two runs of one recipe)."""
+    rng = np.random.default_rng(rng)
+    n = int(run.rows["model_index"].max()) + 1
+    losses = np.array([run.rows["pretrain_loss"][run.rows["model_index"] == i][0] for i in range(n)])
+    flops = np.array([run.rows["flops"][run.rows["model_index"] == i][0] for i in range(n)])
+    rows = draw_rows(run.true, losses, spec, rng)
+    rows["flops"] = flops[rows["model_index"]]
+    return replace(run, name=name, rows=rows)
+
+
 def draw_runs(
     n_runs: int,
     spec: Misspecification,
