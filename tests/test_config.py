@@ -107,9 +107,53 @@ def test_hub_ids_revisions_and_tokens_per_step(tmp_path, base):
     ({"eval": {"dtype": "int8"}}, "eval.dtype: 'int8'; use auto, float32, bfloat16 or float16"),
     ({"executor": {"kind": "local", "workers": 0}}, "executor.workers: 0 is not a positive integer"),
     ({"modle": 1}, "study.yaml: unknown key 'modle'"),
+    ({"finetune": {"n_trian": [2, 4]}}, "study.yaml: finetune: unknown key 'n_trian'; did you mean n_train?"),
+    ({"eval": {"device": "tpu"}}, "study.yaml: eval.device 'tpu': not a device; use auto, cpu, cuda, cuda:N or mps"),
+    ({"eval": {"device": "cpu:1"}}, "eval.device 'cpu:1': not a device"),
+    ({"ladder": ["./ckpts/small"]}, "ladder[0].path: folder ./ckpts/small does not exist"),
 ])
 def test_errors_name_the_key_and_the_fix(tmp_path, base, edit, expected):
     assert expected in error(tmp_path, {**base, **edit})
+
+
+def test_a_missing_local_folder_is_an_error_and_a_hub_id_stays_a_hub_id(tmp_path, base, ckpt):
+    """A ladder entry that looks like a path (its first folder exists beside the YAML or beside the YAML's
+    folder, or another entry under the same folder is a path) and does not exist is an error, never a
+    hub id; `org/name` with nothing of that name nearby is a hub id."""
+    from emergence_laws.config import hub_ids
+
+    study = tmp_path / "configs"
+    study.mkdir()
+    for name in ("task.jsonl", "ref.txt"):
+        shutil.copy(tmp_path / name, study / name)
+
+    def load_in(folder, ladder):
+        p = folder / "study.yaml"
+        p.write_text(yaml.safe_dump({**base, "ladder": ladder}))
+        return load_study(p)
+
+    def refused(folder, ladder) -> str:
+        with pytest.raises(ConfigError) as exc:
+            load_in(folder, ladder)
+        return str(exc.value)
+
+    (study / "checkpoints").mkdir()  # the first folder exists beside the YAML
+    assert "ladder[0].path: folder checkpoints/small does not exist (relative to" in refused(study, ["checkpoints/small"])
+    (tmp_path / "models").mkdir()  # a sibling of the YAML's folder
+    msg = refused(study, ["models/small"])
+    assert "folder models/small does not exist" in msg and "did you mean ../models/small?" in msg, msg
+    # examples/local_ladder.yaml's shape: nothing exists yet, but ladder[1] is a path, so ladder[0] is one too
+    msg = refused(tmp_path, ["runs/small", {"path": "runs/large/step-2000", "name": "l2k"}])
+    assert "ladder[0].path: folder runs/small does not exist" in msg, msg
+    cfg = load_in(study, [str(ckpt), "EleutherAI/pythia-70m-deduped"])
+    assert [ck.is_local for ck in cfg.ladder] == [True, False]
+    assert hub_ids(cfg) == ["EleutherAI/pythia-70m-deduped"]
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
+def test_eval_device_names_are_checked_for_form_only(tmp_path, base, device):
+    """The config reads anywhere; whether this machine has the device is `emergence run`'s check (local jobs)."""
+    assert load(tmp_path, {**base, "eval": {"device": device}}).eval.device == device
 
 
 def test_more_errors(tmp_path, base, ckpt):
@@ -147,6 +191,8 @@ def test_example_configs_load(tmp_path):
     pythia = load_study(EXAMPLES / "pythia_ladder.yaml")
     assert len(pythia.ladder) == 7 and not any(c.is_local for c in pythia.ladder)
     assert pythia.executor.kind == "ray" and pythia.executor.num_gpus == 1
+    with pytest.raises(ConfigError, match=r"ladder\[0\]\.path: folder checkpoints/small does not exist"):
+        load_study(EXAMPLES / "local_ladder.yaml")  # the user's folders are not there: an error, not hub ids
     assert pythia.finetune.method == "lora" and pythia.store_path == EXAMPLES / "results" / "pythia-addition.db"
 
     # the local example, with tiny checkpoints where it expects the user's folders

@@ -32,6 +32,7 @@ __all__ = [
     "ReferenceText",
     "StudyConfig",
     "TaskSource",
+    "hub_ids",
     "load_study",
     "study_from_dict",
 ]
@@ -179,7 +180,8 @@ class FinetuneGrid:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How evaluations run. `device`: auto | cpu | cuda; `dtype`: auto | float32 | bfloat16.
+    """How evaluations run. `device`: auto | cpu | cuda | cuda:N | mps (`emergence run` checks that this machine
+    has it when jobs run locally); `dtype`: auto | float32 | bfloat16.
     `keep_examples`: store each job's per-example records (exact context, log-likelihoods,
     generation) in the store's ``examples`` table; None = when a job evaluates at most
     `KEEP_EXAMPLES_UP_TO` examples."""
@@ -318,8 +320,12 @@ class StudyConfig:
             raise ConfigError(f"{src}: finetune.dtype: {ft.dtype!r}; use auto, float32 or bfloat16")
         if not isinstance(ft.keep_checkpoints, bool):
             raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true or false")
-        if self.eval.device not in ("auto", "cpu", "cuda") and not self.eval.device.startswith("cuda:"):
-            raise ConfigError(f"{src}: eval.device: {self.eval.device!r}; use auto, cpu or cuda")
+        from emergence_laws.devices import check_device_name
+
+        try:
+            check_device_name(self.eval.device, f"{src}: eval.device")  # syntax; `run` checks this machine has it
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
         if self.eval.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError(f"{src}: eval.dtype: {self.eval.dtype!r}; use auto, float32, bfloat16 or float16")
         ex = self.executor
@@ -407,6 +413,7 @@ def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source
     fewshot = _build(FewshotGrid, fewshot_raw, f"{source}: fewshot")
     ft_section = _section(top, "finetune", source)
     ft_raw = dict(ft_section or {})
+    _check_keys(ft_raw, [f.name for f in fields(FinetuneGrid)], f"{source}: finetune")  # `n_trian`: did you mean
     if ft_section is not None and ft_raw.get("n_train") in (None, [], ()):  # no amounts: never fittable
         raise ConfigError(f"{source}: finetune.n_train: missing or empty; list the data amounts (e.g. [8, 32, 128, 512], "
                           "2+ amounts) or remove the finetune section for a few-shot-only study")
@@ -439,7 +446,7 @@ def _parse_ladder(raw: Any, base: Path, source: str) -> tuple[Checkpoint, ...]:
         items = sec["checkpoints"]
     if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
         raise ConfigError(f"{source}: ladder: must be a list of checkpoints (each a path/hub id or a mapping with path:)")
-    out = []
+    parsed = []
     for i, item in enumerate(items):
         where = f"{source}: ladder[{i}]"
         entry = {"path": item} if isinstance(item, str) else item
@@ -454,16 +461,57 @@ def _parse_ladder(raw: Any, base: Path, source: str) -> tuple[Checkpoint, ...]:
                 merged[k] = _float(merged[k], f"{where}.{k}")
         if "revision" in merged and merged["revision"] is not None:
             merged["revision"] = str(merged["revision"])
-        ck = _build(Checkpoint, merged, where, required=("path",))
-        # `org/name` is a hub id unless it (or its first folder) exists beside the config
-        local_hint = _resolve(base, ck.path).exists() or _resolve(base, ck.path.split("/")[0]).is_dir()
-        if ck.path and (not _HUB_ID.match(ck.path) or local_hint):
-            ck = replace(ck, path=str(_resolve(base, ck.path)))
+        parsed.append((where, entry, item, _build(Checkpoint, merged, where, required=("path",))))
+    # a path's first folder, where some entry is clearly a path: `checkpoints/small` beside
+    # `checkpoints/large/step-2000` is a folder too, not a hub id
+    path_heads = {_head(ck.path) for _, _, _, ck in parsed if ck.path and _looks_like_path(ck.path, base)}
+    out = []
+    for where, entry, item, ck in parsed:
+        if ck.path and (_looks_like_path(ck.path, base) or _head(ck.path) in path_heads):
+            resolved = _resolve(base, ck.path)
+            if not resolved.exists():
+                raise ConfigError(f"{where}.path: folder {ck.path} does not exist{_missing_hint(ck.path, base)}; "
+                                  "give a local HF checkpoint folder, a .gguf file or a hub id (org/name)")
+            ck = replace(ck, path=str(resolved))
             if not ck.name:
                 given = Path(entry["path"] if isinstance(entry, Mapping) else item)
                 ck = replace(ck, name=given.stem if given.suffix == ".gguf" else given.name)
         out.append(ck)
     return tuple(out)
+
+
+def _head(path: str) -> str:
+    """The first segment of a path or hub id (``checkpoints/small`` -> ``checkpoints``)."""
+    return re.split(r"[/\\]", path.strip(), maxsplit=1)[0]
+
+
+def _looks_like_path(path: str, base: Path) -> bool:
+    """A ladder entry that names a local checkpoint, not a hub id ``org/name``: it starts with ``.``, ``/``
+    or ``~``, is not of the form ``org/name``, ends in ``.gguf``, or its first segment exists beside the
+    YAML or beside the YAML's folder."""
+    p = path.strip()
+    if p.startswith((".", "/", "~", "\\")) or re.match(r"^[A-Za-z]:[/\\]", p) or not _HUB_ID.match(p):
+        return True
+    if p.lower().endswith(".gguf"):
+        return True
+    head = _head(p)
+    return _resolve(base, p).exists() or (base / head).exists() or (base.parent / head).exists()
+
+
+def _missing_hint(path: str, base: Path) -> str:
+    """Where a missing relative path was looked for, and the sibling folder it may have meant."""
+    if Path(os.path.expanduser(path)).is_absolute():
+        return ""
+    hint = f" (relative to {base.resolve() if str(base) else Path.cwd()})"
+    head = _head(path)
+    if not (base / head).exists() and (base.parent / head).exists():
+        hint += f"; ../{head} exists beside the YAML's folder: did you mean ../{path}?"
+    return hint
+
+
+def hub_ids(cfg: StudyConfig) -> list[str]:
+    """The ladder entries that are hub ids (downloaded by transformers when a job loads them)."""
+    return [ck.model_id for ck in cfg.ladder if not ck.is_local]
 
 
 def _section(top: Mapping[str, Any], key: str, source: str, shorthand: str | None = None) -> Any:

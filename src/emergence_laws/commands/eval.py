@@ -45,7 +45,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="finetuning precision: auto (bf16 autocast on CUDA, fp32 on CPU), float32 or bfloat16")
     p.add_argument("--keep-finetuned", metavar="DIR", help="save each finetuned checkpoint under DIR")
     p.add_argument("--batch-size", type=int, default=16, help="evaluation batch size (default 16)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default auto: cuda when "
+                                                    "available); checked against this machine first")
     p.add_argument("--dtype", default="auto", help="auto | float32 | bfloat16 (default auto)")
     p.add_argument("--threads", type=int, help="torch threads (default: $EMERGENCE_THREADS, else the usable CPUs)")
     p.add_argument("--out", help="folder for results.csv and examples.jsonl")
@@ -75,6 +76,9 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("--keep-finetuned needs --finetune N (there is nothing finetuned to keep)")
     if args.reference and not Path(args.reference).is_file():
         raise InputError(f"--reference {args.reference}: no such file; give a held-out .txt or .jsonl text")
+    from emergence_laws.devices import check_device
+
+    check_device(args.device, "--device")  # before any work: a missing GPU is one line, not a traceback
 
 
 def _format_rows(rows: list[dict]) -> str:

@@ -35,8 +35,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--export", help="also write the study's rows to this CSV/Parquet file")
     p.add_argument("--json", action="store_true", help="print the run's statistics as one JSON object on stdout")
     p.add_argument("--dry-run", action="store_true",
-                   help="list the jobs (and whether done) and exit; renders no task template")
+                   help="check the config, device and output paths, list the jobs (and whether done) and the hub "
+                        "ids, and exit; renders no task template")
     p.set_defaults(func=run)
+
+
+def check_outputs(cfg, args: argparse.Namespace) -> None:
+    """The store and --export paths can be written (a dry run leaves no folder behind it made)."""
+    from pathlib import Path
+
+    from emergence_laws.paths import check_output_file
+    from emergence_laws.results.io import check_export_path
+
+    checks = [(cfg.store_path, "--store" if args.store else f"{cfg.source}: store", check_output_file)]
+    if args.export:
+        checks.append((Path(args.export), "--export", check_export_path))
+    for path, flag, check in checks:
+        missing = []  # folders the check may create, removed again on a dry run
+        parent = Path(path).expanduser().parent
+        while not parent.exists() and parent != parent.parent:
+            missing.append(parent)
+            parent = parent.parent
+        try:
+            check(path, flag)
+        finally:
+            if args.dry_run:
+                for folder in missing:
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,19 +82,22 @@ def run(args: argparse.Namespace) -> int:
         ex = dataclasses.replace(ex, **overrides)
     cfg = dataclasses.replace(cfg, executor=ex, store=args.store or cfg.store).validate()
 
+    # everything the run would refuse is checked now (and by --dry-run), not after the grid has run
+    check_outputs(cfg, args)
+    if ex.kind == "local":  # ray workers bring their own devices
+        from emergence_laws.devices import check_device
+
+        check_device(cfg.eval.device, f"{cfg.source}: eval.device", "eval.device: auto (or cpu)")
+
     if args.dry_run:
+        from emergence_laws.commands.status import hub_line
         from emergence_laws.study.status import grid_status
 
         print(grid_status(cfg).format())
+        line = hub_line(cfg)
+        if line:
+            print(line)
         return 0
-
-    from emergence_laws.paths import check_output_file
-    from emergence_laws.results.io import check_export_path
-
-    # every output path is checked now, not after the grid has run
-    check_output_file(cfg.store_path, "--store" if args.store else f"{cfg.source}: store")
-    if args.export:
-        check_export_path(args.export, "--export")
 
     from emergence_laws.study.runner import run_study
 
