@@ -33,7 +33,9 @@ class CurveSpec:
     """How a run's loss curve and ladder are drawn (see the module docstring)."""
 
     ahead: tuple[float, float] = (2.0, 6.0)  #: true compute / last checkpoint's, log-uniform
-    slope: tuple[float, float] = (0.06, 0.2)  #: nats lost per e-fold of compute at the last checkpoint
+    #: nats lost per e-fold of compute at the last checkpoint: Chinchilla's fit (Hoffmann et al. 2022) at the
+    #: compute-optimal frontier gives ~0.24 at 1e18 FLOPs, ~0.17 at 1e19-1e20, ~0.12 at 1e21, ~0.08 beyond 1e23
+    slope: tuple[float, float] = (0.06, 0.25)
     exponent: tuple[float, float] = (0.1, 0.3)  #: the curve's exponent a
     reach: float = 0.1  #: nats the strongest checkpoint lies past the largest amount's elbow, at least
     curve_sd: float = 0.005  #: nats, each checkpoint's loss off the curve
@@ -50,6 +52,11 @@ class SyntheticRun:
     true_flops: float  #: compute at which the run's loss curve reaches its few-shot emergence point
     last_flops: float  #: compute of the ladder's strongest checkpoint
     curve: tuple[float, float, float]  #: (E_irr, R, a) of L(C) = E_irr + R (C / last_flops)^-a
+
+    @property
+    def slope(self) -> float:
+        """Nats of loss per e-fold of compute at the last checkpoint (``a R``)."""
+        return self.curve[1] * self.curve[2]
 
     @property
     def truth(self) -> float:
