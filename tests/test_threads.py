@@ -96,3 +96,19 @@ def test_threads_per_worker_is_validated(tmp_path):
                       executor=ExecutorSettings(threads_per_worker=0))
     with pytest.raises(ConfigError, match="threads_per_worker"):
         cfg.validate()
+
+
+def test_idle_openmp_threads_sleep_unless_the_user_chose_a_policy():
+    """`import emergence_laws` sets OMP_WAIT_POLICY=PASSIVE before torch loads (spinning threads collapse
+    on a shared machine), child processes get it, and a policy the user set is kept."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; import emergence_laws; from emergence_laws.threads import thread_env; "
+            "print(os.environ['OMP_WAIT_POLICY'], thread_env(1)['OMP_WAIT_POLICY'])")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["PASSIVE", "PASSIVE"]
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["ACTIVE", "ACTIVE"]

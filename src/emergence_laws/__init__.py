@@ -18,6 +18,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from emergence_laws.threads import passive_wait as _passive_wait
+
+_passive_wait()  # idle OpenMP threads sleep instead of spinning (emergence_laws.threads)
+
 from emergence_laws.errors import (
     ConfigError,
     EmergenceError,

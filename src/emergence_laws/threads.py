@@ -13,6 +13,15 @@ times slower than one thread on a busy machine. Precedence of the thread count:
 3. the available CPUs (affinity mask, capped by a cgroup CPU quota) divided by the number of
    worker processes, at least 1.
 
+Waiting threads sleep instead of spinning: `import emergence_laws` sets ``OMP_WAIT_POLICY=PASSIVE``
+(unless the environment already sets it), which OpenMP reads when torch loads. With the default
+(active) policy, an intra-op thread that reaches a parallel region's end spins until its peers
+arrive; when another job shares the cores, a peer is often descheduled, and the micro world's tiny
+ops make that every op. Measured on the 2-core machine beside other jobs (load ~6), one training step
+of the demo's model: 1 thread 582 ms, 2 threads spinning 1996 ms (555 ms of CPU), 2 threads passive
+276 ms (101 ms of CPU); `benchmarks/bench_load.py` measures the whole demo. A process that imported
+torch before `emergence_laws` keeps the policy it started with.
+
 Torch-free at import (torch is imported only when threads are set).
 """
 
@@ -28,6 +37,18 @@ from emergence_laws.errors import InputError
 
 #: Environment variable that sets the thread count when no explicit value is given.
 ENV_VAR = "EMERGENCE_THREADS"
+
+#: OpenMP's wait policy for idle intra-op threads (see the module docstring).
+WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def passive_wait() -> bool:
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets a policy; True when torch is not loaded
+    yet (so the setting takes effect in this process; child processes inherit it either way)."""
+    import sys
+
+    os.environ.setdefault(*WAIT_POLICY)
+    return "torch" not in sys.modules
 
 _CGROUP = Path("/sys/fs/cgroup")
 
@@ -85,7 +106,8 @@ def resolve_threads(threads: int | None = None, *, workers: int = 1) -> int:
 def thread_env(threads: int) -> dict[str, str]:
     """Environment variables that fix the thread count of a child process before torch loads."""
     n = str(_check(threads, "threads"))
-    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, ENV_VAR: n}
+    name, policy = WAIT_POLICY
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, ENV_VAR: n, name: os.environ.get(name, policy)}
 
 
 def set_torch_threads(threads: int) -> int:
