@@ -52,6 +52,17 @@ MALFORMED: list[tuple[str, str, str | bytes, tuple[str, ...]]] = [
     ("zero pretrain loss", "t.csv", csv("m1,arith,accuracy,0.2,0,4,0"), ("pretrain_loss", "> 0")),
     ("negative pretrain loss", "t.csv", csv("m1,arith,accuracy,0.2,0,4,-2"), ("pretrain_loss",)),
     ("infinite loss", "t.csv", csv("m1,arith,accuracy,0.2,0,4,inf"), ("infinite",)),
+    ("absurd pretrain loss", "t.csv", csv(GOOD_ROWS[0], "m2,arith,accuracy,0.30,0,4,4.3e300"),
+     ("line 3", "4.3e+300 is out of range", "<= 100 nats/token")),
+    ("absurd bits per byte", "t.csv", csv("m1,arith,accuracy,0.2,0,4,250", header="model,task,metric,value,n_train,shots,pretrain_bpb"),
+     ("pretrain_bpb", "<= 100 bits/byte")),
+    ("flops 0 on every checkpoint", "t.csv", csv("m1,arith,accuracy,0.2,0,4,0", "m2,arith,accuracy,0.3,0,4,0",
+                                                 header="model,task,metric,value,n_train,shots,flops"),
+     ("column 'flops' is 0 on every row", "random init")),
+    ("tokens 0 on every checkpoint", "t.csv", csv("m1,arith,accuracy,0.2,0,4,3.1,0", "m2,arith,accuracy,0.3,0,4,2.9,0",
+                                                  header=HEADER + ",tokens"), ("column 'tokens' is 0 on every row",)),
+    ("zero params", "t.csv", csv("m1,arith,accuracy,0.2,0,4,0", header="model,task,metric,value,n_train,shots,params"),
+     ("params", "> 0")),
     ("negative params", "t.csv", csv("m1,arith,accuracy,0.2,0,4,-1e6", header="model,task,metric,value,n_train,shots,params"), ("params",)),
     ("negative flops", "t.csv", csv("m1,arith,accuracy,0.2,0,4,-1", header="model,task,metric,value,n_train,shots,flops"), ("flops",)),
     ("chance outside the metric's range", "t.csv", csv("m1,arith,accuracy,0.2,0,4,3.1,2", header=HEADER + ",chance"), ("chance of accuracy", "[0, 1]")),
@@ -99,6 +110,33 @@ def test_malformed_table_gets_one_line_error(tmp_path, capsys, name, filename, c
         assert word in err, f"{name}: {word!r} not in {err!r}"
     assert "Traceback" not in err
     assert path.read_bytes() == before  # nothing lost: the input is never modified
+
+
+def test_flops_zero_at_random_init_only_is_a_scale():
+    """0 FLOPs/tokens marks the random-init checkpoint: one such checkpoint is fine, all of them is not."""
+    df = load_results_text(csv("m1,arith,accuracy,0.25,0,4,0,0", "m2,arith,accuracy,0.3,0,4,1e18,2e9",
+                               header="model,task,metric,value,n_train,shots,flops,tokens"))
+    assert list(df["flops"]) == [0.0, 1e18]
+
+
+def test_python_api_reads_the_bundled_example_by_name():
+    """The README's `load_results("example")`: the same table `emergence fit example` reads."""
+    from emergence_laws import fit_table
+    from emergence_laws.results.io import example_table
+
+    df = load_results("example")
+    assert len(df) == 144 and df["task"].unique().tolist() == ["mc4_reasoning"]
+    assert df.equals(load_results(example_table()))
+    assert fit_table(df, task="mc4_reasoning")["emergence_point"] > 0
+
+
+def load_results_text(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "t.csv"
+        p.write_text(text)
+        return load_results(p)
 
 
 def test_at_least_thirty_malformed_cases():

@@ -6,17 +6,57 @@ Import-light (argparse and pathlib only at module level), like every module of t
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
+#: Libraries whose own warnings a command keeps off the terminal (their numbers are checked where used).
+QUIET_LIBRARIES: tuple[str, ...] = ("numpy", "scipy", "matplotlib", "pandas", "PIL")
+
+
+@contextmanager
+def quiet_library_warnings() -> Iterator[None]:
+    """Run a command with numpy/scipy/matplotlib/pandas warnings off the terminal: floating-point
+    warnings (``overflow encountered in multiply``) are dropped, since every result is checked where it
+    is made and a bad one is refused with one line; a figure font without the glyphs of a label (a
+    task name in CJK script) is said once, as one ``warning:`` line, instead of once per glyph."""
+    import re
+    import sys
+    import warnings
+
+    glyphs: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        for lib in QUIET_LIBRARIES:
+            warnings.filterwarnings("ignore", module=rf"{lib}(\..*)?$")
+        warnings.filterwarnings("always", message=r"Glyph \d+ .*missing from")  # checked first: collected below
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            m = re.match(r"Glyph (\d+) .*missing from", str(message))
+            if m:
+                glyphs.add(chr(int(m.group(1))))
+                return
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            if glyphs:
+                sample = "".join(sorted(glyphs)[:5])
+                print(f"warning: the figures' font has no glyphs for {len(glyphs)} character(s) of their labels "
+                      f"(e.g. {sample}); they show as boxes. Install a font that has them (e.g. Noto Sans CJK) and "
+                      "matplotlib picks it up", file=sys.stderr)
+
+
 def resolve_results(path: str) -> str:
     """``example`` (when no such file exists) names the bundled example table; anything else is a path."""
-    if path == "example" and not Path(path).exists():
-        from importlib.resources import files
+    from emergence_laws.results.io import EXAMPLE, example_table
 
-        return str(files("emergence_laws") / "data" / "example_results.csv")
-    return path
+    return str(example_table()) if path == EXAMPLE and not Path(path).exists() else path
 
 
 def load_table(args: argparse.Namespace, *, select: tuple[str, ...] = ("task", "metric")):

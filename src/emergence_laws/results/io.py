@@ -29,7 +29,8 @@ def load_results(
     scales: str | Path | pd.DataFrame | None = None,
     select: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
-    """Load and validate a results table: CSV/TSV, Parquet, a SQLite store, or lm-eval JSON.
+    """Load and validate a results table: CSV/TSV, Parquet, a SQLite store, or lm-eval JSON;
+    ``"example"`` (when no such file exists) is the bundled example table (`example_table`).
 
     For lm-eval JSON (a file, or a folder of them), scale coordinates come from `scales`
     (a CSV or DataFrame with `model` and pretrain_loss/flops/params columns) or from a sidecar
@@ -38,7 +39,7 @@ def load_results(
     """
     if not str(path).strip():
         raise InputError("the results path is empty; give a .csv, .parquet, .db store or lm-eval .json")
-    p = Path(path)
+    p = Path(example_table() if str(path) == EXAMPLE and not Path(path).exists() else path)
     if not p.exists():
         raise InputError(f"{p}: no such file or folder; check the path")
     suffix = p.suffix.lower()
@@ -65,6 +66,17 @@ def load_results(
     raise InputError(
         f"{p}: unknown file type {suffix!r}; give a .csv, .tsv, .parquet, .db (SQLite store) or lm-eval .json"
     )
+
+
+#: The name that means the bundled example table (`emergence fit example`, ``load_results("example")``).
+EXAMPLE = "example"
+
+
+def example_table() -> Path:
+    """The bundled example table: 16 checkpoints, one 4-way multiple-choice task, finetuned and few-shot rows."""
+    from importlib.resources import files
+
+    return Path(str(files("emergence_laws") / "data" / "example_results.csv"))
 
 
 def _read_bytes(path: Path, n: int = -1) -> bytes:

@@ -84,10 +84,18 @@ NUMERIC: tuple[str, ...] = (
 INTEGER: tuple[str, ...] = ("n_train", "shots", "seed", "n_eval")
 TEXT: tuple[str, ...] = ("model", "task", "metric", "family", "method", "run_key", "created_at")
 
+#: Scale columns where 0 is one checkpoint's value (random init), never every checkpoint's.
+ZERO_AT_INIT: tuple[str, ...] = ("flops", "tokens")
+
 #: Columns that carry a measurement, not an identity (excluded from the duplicate check).
 MEASUREMENT: tuple[str, ...] = ("value", "stderr", "n_eval", "created_at", "run_key", "source_path")
 
 METHODS: tuple[str, ...] = ("none", "full", "lora", "prefix")
+
+#: Largest plausible pretraining loss, nats/token (and bits/byte for `pretrain_bpb`): a model at random
+#: init scores about ln(vocabulary size), ~10-13 nats; a value above this is a unit or parsing error.
+#: (`laws.law_check.PLAUSIBLE_LOSS`, what `predict` accepts, is the same number.)
+MAX_PLAUSIBLE_LOSS = 100.0
 
 #: Inclusive (low, high) bounds of columns other than `value` and `chance` (those two are checked
 #: against the metric's range); None = unbounded on that side.
@@ -97,8 +105,8 @@ COLUMN_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "shots": (0, None, True),
     "seed": (0, None, True),
     "n_eval": (0, None, False),
-    "pretrain_loss": (0, None, False),
-    "pretrain_bpb": (0, None, False),
+    "pretrain_loss": (0, MAX_PLAUSIBLE_LOSS, False),
+    "pretrain_bpb": (0, MAX_PLAUSIBLE_LOSS, False),
     "flops": (0, None, True),  # 0 = random init (step 0); a log axis drops it and says so
     "params": (0, None, False),
     "tokens": (0, None, True),

@@ -19,7 +19,13 @@ from emergence_laws.results.schema import (
     REQUIRED,
     SCALE,
     TEXT,
+    ZERO_AT_INIT,
 )
+
+
+#: What a loss column's bound means, added to its out-of-range message.
+_UNITS = {"pretrain_loss": " nats/token (a model at random init scores about ln(vocabulary size), ~10)",
+          "pretrain_bpb": " bits/byte"}
 
 
 def _where(source: str, row: int, line_offset: int) -> str:
@@ -128,13 +134,15 @@ def validate_table(
             out = (~np.isnan(values)) & (below | above)
             if out.any():
                 i = int(np.flatnonzero(out)[0])
-                rng = f"[{low}, {high}]" if high is not None else (f">= {low}" if low_ok else f"> {low}")
+                rng = (f">= {low:g}" if low_ok else f"> {low:g}") + (f" and <= {high:g}" if high is not None else "")
+                unit = _UNITS.get(col, "")
                 raise InputError(
                     f"{where(i)}, column {col!r}: {values[i]:g} is out of range; "
-                    f"{col} must be {rng}"
+                    f"{col} must be {rng}{unit}"
                 )
         df[col] = num
 
+    _check_zero_scales(df, source)
     has_scale = np.zeros(len(df), dtype=bool)
     for col in scale_cols:
         has_scale |= df[col].notna().to_numpy()
@@ -154,6 +162,18 @@ def validate_table(
             df[col] = df[col].astype(np.int64)
     _type_passthrough(df)
     return df.reset_index(drop=True)
+
+
+def _check_zero_scales(df: pd.DataFrame, source: str) -> None:
+    """flops/tokens of 0 mark random init (step 0): on one checkpoint fine, on every one of 2+ impossible."""
+    for col in ZERO_AT_INIT:
+        if col not in df.columns:
+            continue
+        v = df[col].to_numpy(dtype=float)
+        given = ~np.isnan(v)
+        if given.sum() >= 2 and df.loc[given, "model"].nunique() >= 2 and (v[given] == 0).all():
+            raise InputError(f"{source}: column {col!r} is 0 on every row; 0 {col} means random init (step 0), not "
+                             f"a scale; give each checkpoint's pretraining {col} or drop the column")
 
 
 def _select(df: pd.DataFrame, select: Mapping[str, str | None] | None) -> pd.DataFrame:
