@@ -97,8 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    from emergence_laws.commands.common import quiet_library_warnings
+
     try:
-        return int(args.func(args) or 0)
+        with quiet_library_warnings():  # numpy/scipy/matplotlib warnings stay off the terminal
+            return int(args.func(args) or 0)
     except EmergenceError as exc:
         print(error_line(args.command, str(exc)), file=sys.stderr)
         return exc.exit_code
