@@ -406,8 +406,8 @@ def baseline_table(
             f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them"
         )
     axis = next((a for a in BASELINE_AXES if a in rows.columns and (rows[a] > 0).sum() >= 3), None)
-    if axis is None:
-        raise InputError(
+    if axis is None:  # too few checkpoints: the data cannot identify it (exit 3, as backtest --baseline sigmoid)
+        raise NotIdentifiableError(
             f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops, tokens or params for 3+ checkpoints"
         )
     n_zero = int((rows[axis] <= 0).sum())
