@@ -171,7 +171,9 @@ def test_run_with_few_points_before_its_jump_is_not_identifiable_with_the_count(
     assert len(before) == 2  # the shape this test is about: two checkpoints past init before the jump
     r = row(by_loss, "qa", "mc", "coarse")
     assert r["label"] == "not identifiable"
-    assert "only 2 points at chance before the rise" in r["reason"]
+    assert r["reason"].startswith("not identifiable (2 pre-jump points)")
+    last, first = r["bracket"]  # loss: the last checkpoint at chance, then the first above it
+    assert first < MC_JUMP < last
 
 
 def test_warmup_plateau_is_not_emergent(by_loss, log):

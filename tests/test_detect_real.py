@@ -50,8 +50,13 @@ def test_openlm_squad_is_emergent_by_c4_loss_in_every_family(openlm):
 def test_openlm_smooth_and_flat_tasks(openlm):
     p = detect_table(openlm, x="pretrain_loss", family="open_lm-rpj", group="family")
     labels = {r["task"]: r["label"] for r in p["series"]}
-    for task in ("hellaswag", "lambada_openai", "piqa", "arc_challenge"):
+    for task in ("hellaswag", "lambada_openai", "piqa"):
         assert labels[task] == "smooth", task
+    # ARC-Challenge sits at 0.20-0.23, below chance 0.25 (an answer bias), for 33 models, then climbs to 0.37: a floor
+    # below chance is at chance (issue 26), so it is emergent, its scale inside [last at chance, first above]
+    arc = next(r for r in p["series"] if r["task"] == "arc_challenge")
+    assert arc["label"] == "emergent" and arc["floor_median"] < arc["chance"] - 0.02
+    assert arc["bracket"][1] <= arc["emergent_scale"] <= arc["bracket"][0]
     for task in ("mmlu", "simple_arithmetic_nospaces", "bigbench_logical_deduction", "siqa"):
         assert labels[task] == "flat", task
 

@@ -64,9 +64,10 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
     def own(v: float | None) -> float | None:  # oriented -> the metric's own units
         return None if v is None else float(info.unorient(v))
 
+    best = None if info.best is None else float(info.orient(info.best))
     fit_idx = np.flatnonzero(~s.init)  # random-init checkpoints stay out of detection
-    det = classify_curve(s.u[fit_idx], y[fit_idx], chance=chance_o, n_eval=s.n_eval, scale=scale, config=config,
-                         warmup=None if s.warmup is None else s.warmup[fit_idx])
+    det = classify_curve(s.u[fit_idx], y[fit_idx], chance=chance_o, n_eval=s.n_eval, scale=scale, best=best,
+                         config=config, warmup=None if s.warmup is None else s.warmup[fit_idx])
     u, yf = s.u[fit_idx], y[fit_idx]
 
     def point(i: int | None) -> dict[str, Any] | None:  # i: index among the detected points
@@ -91,14 +92,19 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
     lo, hi = from_u(x, det.onset_lo), from_u(x, det.onset_hi)
     if x in LOSS_AXES and lo is not None and hi is not None:
         lo, hi = min(lo, hi), max(lo, hi)
+    bracket = None  # [last at chance, first above] in the column's units, where a jump was located
+    if det.label in ("emergent", "not identifiable", "warm-up") and det.last_at is not None \
+            and det.first_above is not None:
+        bracket = [from_u(x, float(u[det.last_at])), from_u(x, float(u[det.first_above]))]
     row: dict[str, Any] = {
         "series": s.sid,
         **{k: v for k, v in s.key.items()},
         "label": det.label,
         "higher_is_better": info.higher_is_better,
-        "emergent_scale": from_u(x, det.scale) if is_emergent else None,
+        "emergent_scale": from_u(x, det.scale) if is_emergent else None,  # inside the bracket
         "scale_lo": lo,
         "scale_hi": hi,
+        "bracket": bracket,
         "onset": from_u(x, det.onset),
         "rise_end": from_u(x, det.end),
         "sharpness": round(det.sharpness, 4),
@@ -113,6 +119,9 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
         "floor_gain": det.floor_gain,
         "n_floor": det.n_floor,
         "n_floor_past_warmup": det.n_floor_past_warmup,
+        "n_warmup_at_chance": det.n_warmup_at,
+        "reach": det.reach,
+        "jump_share": det.jump,
         "at_chance_up_to": own(det.band),
         "last_at_chance": point(det.last_at),
         "first_above_chance": point(det.first_above),
@@ -125,6 +134,7 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
         "x_max": float(s.xval[fit_idx].max()) if len(u) else None,
         "elbow_fit": elbow,
         "reason": "; ".join(det.reasons),
+        "brief": det.brief,
     }
     return clean(row)
 

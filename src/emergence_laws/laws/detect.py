@@ -1,57 +1,76 @@
-"""Classify one scaling curve as emergent, smooth, flat, noisy, not identifiable or warm-up (pure numpy).
+"""Label one scaling curve: emergent, smooth, flat, marginal, noisy, not identifiable or warm-up (numpy).
 
 Input is one series: a scale coordinate ``u`` oriented so that *larger u = bigger model*
 (``u = log10`` of FLOPs, params, tokens or steps, or ``-pretrain_loss`` in nats; the caller
 converts and leaves random-init checkpoints out) and a metric ``y`` oriented so that *larger =
 better* (the caller turns lower-is-better metrics round, :meth:`emergence_laws.metrics.Metric.orient`).
 
-The statistic: a *ramp* (two-knot change-point) fit by profile least squares,
+**The statistic**: a *ramp* (two-knot change-point) fit by least squares (:mod:`emergence_laws.laws.ramp`),
 
     y(u) = B + R * clip((u - E) / (F - E), 0, 1),     R >= 0,  u_min <= E < F <= u_max,
 
-i.e. flat at a floor ``B`` up to the onset ``E``, a linear rise of height ``R`` up to ``F``,
-flat after (``F = u_max`` is a pure ReLU hinge). The knots are found by an exhaustive grid
-(coarse, then refined) so the fit is the global least-squares optimum and cannot fail to
-converge. This is detection's own change-point statistic; the maximum-likelihood ReLU elbow in
-pretraining loss used for predictions lives in ``emergence_laws.laws.elbow``.
+flat at a floor ``B`` up to the onset ``E``, a linear rise of height ``R`` up to ``F``, flat
+after; found by an exhaustive knot grid (then refined), so it is the global optimum. This is
+detection's own change-point statistic; the maximum-likelihood ReLU elbow in pretraining loss
+used for predictions lives in ``emergence_laws.laws.elbow``. Threshold-free summaries:
+``sharpness = 1 - (F - E) / (u_max - u_min)`` (0: the rise spreads evenly over the range, 1: one
+jump between adjacent models), ``rise_width = F - E``, ``kink_evidence = BIC(line) - BIC(ramp)``
+and ``trend_evidence = BIC(constant) - BIC(ramp)`` (Gaussian BIC).
 
-Threshold-free summaries (no tunable constant enters them):
+**At chance**: a point is at chance when ``y <= chance + tol`` with ``tol`` the larger of
+``chance_tol`` and 3 binomial standard errors at chance for ``n_eval`` examples. The band is
+one-sided: a floor *below* chance (an answer bias: 0.22 on a 4-way task) is at chance. Where
+chance is unknown, the ramp's fitted floor stands in for it.
 
-* ``sharpness = 1 - (F - E) / (u_max - u_min)``: the share of the observed scale range over
-  which the curve does *not* change. 0 = the rise is spread evenly over the whole range
-  (a straight line in log scale); 1 = the whole rise is one jump between adjacent models.
-* ``rise_width = F - E`` in scale units (decades of FLOPs/params, or nats of loss).
-* ``kink_evidence = BIC(linear) - BIC(ramp)``: Gaussian BIC difference; > 0 favours a kink
-  (flat-then-rise) over a straight line in log scale.
+**The jump** (``first_above``): the first point above the band, at or after the ramp's onset,
+whose next point is above the band too (or which is the last point): where the curve leaves
+chance for good. ``last_at``: the last point at chance before it. ``[last_at, first_above]`` is
+the *bracket*. *Pre-jump points* ``k``: the points at chance before ``first_above``, counting only
+checkpoints past warm-up where warm-up is known (a checkpoint log with pretraining loss). The
+*jump share*: ``(y[first_above] - floor level) / R``, the floor level being the median of the
+points before the jump: how much of the rise the first point above chance has already made.
 
-The label then uses a few documented thresholds (``DetectConfig``):
+**Labels**, the first rule that applies (thresholds in ``DetectConfig``; metric-unit ones scale
+with the metric's natural unit):
 
-* **flat**: no significant rise (``BIC(const) - BIC(ramp) < trend_bic`` or ``R < min_rise``).
-* **noisy**: a rise, but the ramp explains less than ``noisy_r2`` of the variance, or the
-  curve significantly *decreases* with scale.
-* **emergent**: a rise preceded by a *flat floor at chance*: at least ``min_floor_points``
-  models and ``min_floor_span`` of the log-scale range lie before the onset, their median is
-  within ``tol`` of chance (two-sided; skipped when chance is unknown), the floor is flat (its
-  robust Theil-Sen trend gains less than ``max_floor_gain`` of the total rise between the
-  smallest model and the onset; this is what separates SQuAD, flat then steep, from HellaSwag,
-  which creeps up from the smallest models and accelerates) and ``kink_evidence >= kink_bic``.
-* **warm-up** (when the caller marks warm-up checkpoints of a training run): a curve that would
-  be emergent, or not identifiable with no floor point past warm-up, whose floor has fewer than
-  ``min_floor_points`` points past warm-up: at chance only while the loss still falls from random
-  init.
-* **not identifiable**: a rise after 2 to ``min_floor_points - 1`` points at chance (one point is
-  no stretch) where only the floor-size checks fail: too few points to tell a flat floor from a
-  gradual rise.
-* **smooth**: a rise that is not emergent (above chance from the smallest models, or gradual).
+1. **noisy**: fewer than ``min_points`` points.
+2. **flat**: no significant rise: ``R < min_rise`` or ``trend_evidence < trend_bic`` (a
+   significant *decrease* is **noisy**: inverse scaling, not a rise).
+3. **noisy**: the ramp explains less than ``noisy_r2`` of the variance.
+4. **marginal**: a real but small rise: the fitted top is less than ``min_reach`` of the way
+   from chance to the metric's best score (``reach = (top - chance) / (best - chance)``; the best
+   comes from the metric registry, :attr:`emergence_laws.metrics.Metric.best`, and the rule is
+   skipped for metrics without one: losses, log-likelihoods, BLEU); or no point is above the
+   at-chance band.
+5. With ``k`` pre-jump points:
 
-The emergent scale is the onset ``E``; for a *step* (the jump from the last point at chance before
-the first point above it, from the onset on, is at least half the rise) it is moved inside the
-gap between those two points. Its interval is the profile-likelihood 90% interval of
-``E`` (Gaussian residuals, chi-square with 1 dof) joined with, for series of at least 10 models,
-the case-bootstrap (models resampled) 5-95% range; the hull of both is reported, so neither
-a heavy-tailed pooled table (bootstrap widens) nor a short ladder (profile only; a bootstrap of
-5 models mostly drops the floor) gets an interval narrower than its data support; it is then
-widened to cover the last point at chance and the first above, so it always brackets the jump.
+   * ``k >= min_floor_points``: **emergent** when the floor (the points before the jump, past
+     warm-up; only those before the ramp's onset when they hold ``min_floor_points`` points at
+     chance, since a gradual ramp's first points stay inside the band) is at chance (median within the band), flat (not creeping up: its robust trend, the Sievers-Scholz
+     slope (pairwise slopes weighted by their distance in u), gains less than ``max_floor_gain``
+     of the rise across the floor, or, where ``n_eval`` gives the measurement noise, that
+     trend is not significant against it: one-sided p >= ``floor_trend_p`` for the slope over
+     its binomial standard error; without ``n_eval`` the gain alone decides), spans at least ``min_floor_span`` of the
+     scale range (from the smallest model to the jump), and ``kink_evidence >= kink_bic``;
+     otherwise **smooth** (the reason names the checks that failed).
+   * ``1 <= k < min_floor_points`` and a jump share of at least ``jump_share``: **not
+     identifiable** (``k`` pre-jump points are too few to tell a flat floor from a gradual rise);
+     the bracket says where the jump is.
+   * points at chance in warm-up before the jump and either ``k = 0`` and a jump share of at
+     least ``jump_share``, or a floor-then-rise shape (at least ``min_floor_points`` points at
+     chance before the ramp's onset and ``kink_evidence >= kink_bic``): **warm-up** (at chance
+     only while the loss still falls from random init; too few floor points past it).
+   * otherwise **smooth**: above chance from the first points, or rising gradually from chance
+     (the first point above chance has made less than ``jump_share`` of the rise: at least about
+     three points lie on the way up).
+
+**The emergent scale** (emergent only) is the ramp's onset moved into the bracket
+``[last_at, first_above]`` when it lies outside (a gradual ramp leaves its floor before its points
+leave the at-chance band); the ramp's own onset is reported beside it. Its interval is the
+profile-likelihood 90% interval of the onset (Gaussian residuals, chi-square with 1 dof) joined
+with, for series of at least ``min_boot_points`` models, the case-bootstrap (models resampled) 5-95%
+range, widened to cover the bracket: neither a heavy-tailed pooled table (bootstrap widens) nor a
+short ladder (profile only) gets an interval narrower than its data support.
 """
 
 from __future__ import annotations
@@ -65,14 +84,18 @@ import numpy as np
 from emergence_laws.jsonutil import clean
 from emergence_laws.laws.ramp import RampFit, bootstrap_onset, fit_ramp, profile_onset_interval
 
-LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "noisy", "not identifiable", "warm-up")
+__all__ = ["DEFAULT_CONFIG", "LABELS", "CurveDetection", "DetectConfig", "RampFit", "at_chance_band", "classify_curve",
+           "crossover", "fit_ramp", "isotonic_increasing", "theil_sen_slope"]
+
+LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "marginal", "noisy", "not identifiable", "warm-up")
 
 _EPS_VAR = 1e-10  # variance floor for BIC when a fit is exact (e.g. every value exactly 0)
+_TS_MAX_PAIRS = 200_000  # Theil-Sen: a random sample of this many pairs on long floors
 
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """Thresholds of the label rule (the statistics themselves are threshold-free).
+    """Thresholds of the label rules (the statistics themselves are threshold-free).
 
     Metric-unit thresholds are multiplied by the metric's scale (1 for accuracies in [0, 1],
     100 for BLEU-like scores in [0, 100], 1 nat for log-likelihoods).
@@ -82,11 +105,14 @@ class DetectConfig:
     trend_bic: float = 6.0  #: BIC(const) - BIC(ramp) needed to call any rise ("strong" evidence)
     min_rise: float = 0.05  #: smallest rise (top - floor) worth a label other than flat, metric units
     noisy_r2: float = 0.5  #: ramp R^2 below this with a rise -> noisy
+    min_reach: float = 0.1  #: the top must be this share of the way from chance to the best score, else marginal
     kink_bic: float = 2.0  #: BIC(linear) - BIC(ramp) needed for emergent
-    min_floor_points: int = 3  #: models at the floor before the onset, for emergent
-    min_floor_span: float = 0.2  #: share of the log-scale range before the onset, for emergent
-    chance_tol: float = 0.03  #: floor median may differ from chance by this (metric units), for emergent
-    max_floor_gain: float = 0.1  #: share of the rise the floor may gain before the onset, for emergent
+    min_floor_points: int = 3  #: points at chance before the jump (past warm-up), for emergent
+    min_floor_span: float = 0.2  #: share of the scale range from the smallest model to the jump, for emergent
+    chance_tol: float = 0.03  #: at-chance band above chance (metric units), widened to 3 binomial SE
+    max_floor_gain: float = 0.1  #: share of the rise a floor may gain across it, for emergent ...
+    floor_trend_p: float = 0.05  #: ... unless binomial noise (n_eval known) explains it (one-sided p >= this)
+    jump_share: float = 1 / 3  #: share of the rise made by the first point above chance that makes it a jump
     warmup_share: float = 0.5  #: a checkpoint is in warm-up until its loss has fallen this share of the way
     #: from random init to the run's lowest loss (checkpoint logs with pretrain_loss)
     n_boot: int = 200  #: bootstrap resamples for the onset interval
@@ -108,9 +134,9 @@ class CurveDetection:
     """Result for one curve, in the oriented coordinates ``u`` (bigger = larger) and ``y``."""
 
     label: str
-    onset: float  #: u where the curve leaves its floor (the emergent scale for "emergent")
-    onset_lo: float | None  #: bootstrap 5% quantile of the onset (emergent only)
-    onset_hi: float | None  #: bootstrap 95% quantile
+    onset: float  #: u where the ramp leaves its floor
+    onset_lo: float | None  #: low end of the emergent scale's interval (emergent only)
+    onset_hi: float | None  #: high end
     end: float  #: u where the ramp reaches its top
     floor: float  #: fitted floor level (oriented metric units)
     top: float  #: fitted top level
@@ -122,20 +148,24 @@ class CurveDetection:
     r2: float  #: variance explained by the ramp
     slope_linear: float  #: slope of a straight line in u (per scale unit)
     noise_sd: float  #: residual SD of the ramp fit
-    n_floor: int  #: models with u < onset
-    floor_span: float  #: (onset - u_min) / (u_max - u_min)
-    floor_median: float | None  #: median metric of the models before the onset
-    floor_gain: float | None  #: Theil-Sen gain over the floor models, as a share of the rise
+    n_floor: int  #: points at chance before the jump (past warm-up where known): the pre-jump points k
+    floor_span: float  #: (u of the jump - u_min) / (u_max - u_min)
+    floor_median: float | None  #: median metric of the floor (points before the jump, past warm-up)
+    floor_gain: float | None  #: robust (Sievers-Scholz) gain across the floor, as a share of the rise (3+ points)
     floor_at_chance: bool | None  #: None when chance is unknown
     n: int
     reasons: list[str] = field(default_factory=list)
-    scale: float | None = None  #: emergent scale (u): the ramp's onset; for a step, inside [last_at, first_above]
+    brief: str = ""  #: the reason in a few words, for one-line tables
+    scale: float | None = None  #: emergent scale (u): the ramp's onset, moved into [last_at, first_above]
     band: float | None = None  #: upper edge of the at-chance band (oriented metric units)
-    last_at: int | None = None  #: index (input order) of the last point at chance before the rise
-    first_above: int | None = None  #: index of the first point above chance from the rise on
-    n_above_before: int = 0  #: points above chance before the rise (pooled tables mix families)
-    n_at_after: int = 0  #: points at chance from the rise on
-    n_floor_past_warmup: int | None = None  #: floor points past warm-up (None: warm-up unknown)
+    last_at: int | None = None  #: index (input order) of the last point at chance before the jump
+    first_above: int | None = None  #: index of the first point above chance for good (the jump)
+    n_above_before: int = 0  #: points above chance before the jump (pooled tables mix families)
+    n_at_after: int = 0  #: points at chance after the jump
+    n_floor_past_warmup: int | None = None  #: pre-jump points past warm-up (None: warm-up unknown)
+    n_warmup_at: int = 0  #: points at chance before the jump that are in warm-up
+    reach: float | None = None  #: (top - chance) / (best - chance); None without a best score
+    jump: float | None = None  #: the jump share: (y[first_above] - floor level) / rise
 
     def to_dict(self) -> dict[str, Any]:
         return clean(asdict(self))
@@ -143,6 +173,35 @@ class CurveDetection:
 
 def _bic(rss: float, n: int, k: int, var_floor: float) -> float:
     return n * math.log(max(rss / n, var_floor)) + k * math.log(n)
+
+
+def chance_tolerance(ref: float, n_eval: float | None, scale: float, config: DetectConfig) -> float:
+    """Width of the at-chance band above ``ref``: chance_tol (metric units), widened to 3 binomial
+    standard errors at ``ref`` for ``n_eval`` examples (proportions only)."""
+    tol = config.chance_tol * scale
+    if n_eval and n_eval > 0 and 0 <= ref <= 1 and scale == 1.0:
+        tol = max(tol, 3 * math.sqrt(max(ref * (1 - ref), 1.0 / n_eval) / n_eval))
+    return tol
+
+
+def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None = None,
+                   scale: float = 1.0, config: DetectConfig = DEFAULT_CONFIG) -> float:
+    """Upper edge of the "at chance" band: chance (or the fitted floor when unknown) + tolerance."""
+    ref = floor if chance is None or not math.isfinite(chance) else chance
+    return ref + chance_tolerance(ref, n_eval, scale, config)
+
+
+def find_jump(u: np.ndarray, y: np.ndarray, band: float, onset: float) -> tuple[int | None, int | None]:
+    """(last_at, first_above) over points sorted by u: the first point above ``band`` at or after
+    ``onset`` whose next point is above it too (or that is the last point), and the last point at or
+    below ``band`` before it. Either is None when there is none."""
+    above = y > band
+    ok = above & (u >= onset - 1e-12)
+    ok[:-1] &= above[1:]
+    cand = np.flatnonzero(ok)
+    first = int(cand[0]) if len(cand) else None
+    at = np.flatnonzero(~above[: len(y) if first is None else first])
+    return (int(at[-1]) if len(at) else None), first
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,26 +215,29 @@ def classify_curve(
     chance: float | None = None,
     n_eval: float | None = None,
     scale: float = 1.0,
+    best: float | None = None,
     config: DetectConfig = DEFAULT_CONFIG,
     warmup: np.ndarray | None = None,
 ) -> CurveDetection:
-    """Classify one oriented curve. ``scale`` is the metric's natural unit (1 for accuracy).
+    """Label one oriented curve (see the module docstring for the rules).
 
     u: scale coordinate, bigger = larger model (log10 FLOPs/params/tokens/steps or -loss in nats).
     y: metric, bigger = better. chance: random-guess level in the same orientation (None/NaN
-    when unknown). n_eval: evaluation examples per point, widens the at-chance tolerance by
-    3 binomial standard errors. warmup: per point, True for a checkpoint in its run's warm-up
-    (None when unknown); leave random-init checkpoints out of ``u`` altogether.
+    when unknown). n_eval: evaluation examples per point (widens the at-chance band to 3 binomial
+    standard errors). scale: the metric's natural unit (1 for accuracy). best: the metric's best
+    possible value, oriented (None: no effect-size rule). warmup: per point, True for a checkpoint
+    in its run's warm-up (None when unknown); leave random-init checkpoints out of ``u``.
     """
     u = np.asarray(u, dtype=float)
     y = np.asarray(y, dtype=float)
     order = np.argsort(u, kind="stable")
     u, y = u[order], y[order]
-    warm = None if warmup is None else np.asarray(warmup, dtype=bool)[order]
+    warm = np.zeros(len(u), dtype=bool) if warmup is None else np.asarray(warmup, dtype=bool)[order]
     n = len(u)
-    reasons: list[str] = []
     if chance is not None and not math.isfinite(chance):
         chance = None
+    if best is not None and not math.isfinite(best):
+        best = None
     span = float(u.max() - u.min()) if n else 0.0
     var_floor = max(_EPS_VAR * scale * scale, 1e-300)
 
@@ -190,75 +252,91 @@ def classify_curve(
     r2 = 1.0 - fit.rss / syy if syy > 0 else 0.0
     noise = math.sqrt(fit.rss / max(n - 4, 1))
     sharp = 1.0 - (fit.end - fit.onset) / span if span > 0 else 0.0
-    n_floor = int((u < fit.onset - 1e-12).sum())
-    floor_span = (fit.onset - float(u.min())) / span if span > 0 else 0.0
+    top = fit.floor + fit.rise
 
-    tol = config.chance_tol * scale
-    if chance is not None and n_eval and n_eval > 0 and 0 <= chance <= 1 and scale == 1.0:
-        tol = max(tol, 3 * math.sqrt(max(chance * (1 - chance), 1.0 / n_eval) / n_eval))
-    pre = u < fit.onset - 1e-12
-    floor_med = float(np.median(y[pre])) if pre.any() else None
-    floor_gain = None
-    if pre.sum() >= 3 and fit.rise > 0:
-        floor_gain = theil_sen_slope(u[pre], y[pre]) * (fit.onset - float(u.min())) / fit.rise
-    at_chance = None
-    if chance is not None and floor_med is not None:
-        at_chance = bool(abs(floor_med - chance) <= tol)
+    ref = fit.floor if chance is None else chance
+    tol = chance_tolerance(ref, n_eval, scale, config)
+    band = ref + tol
+    at = y <= band
+    last_at, first_above = find_jump(u, y, band, fit.onset)
+    before = np.arange(n) < (n if first_above is None else first_above)
+    k = int((before & ~warm & at).sum())  # pre-jump points
+    n_warm_at = int((before & warm & at).sum())
+    # the floor: points before the jump, past warm-up; only those before the ramp's onset when they hold
+    # enough points at chance (a gradual ramp's first points stay inside the at-chance band: not floor)
+    floor_pts = before & ~warm
+    pre_onset = floor_pts & (u < fit.onset - 1e-12)
+    if (pre_onset & at).sum() >= config.min_floor_points:
+        floor_pts = pre_onset
+    floor_med = float(np.median(y[floor_pts])) if floor_pts.any() else None
+    floor_gain = floor_p = None
+    if floor_pts.sum() >= 3 and fit.rise > 0:
+        uf, yf = u[floor_pts], y[floor_pts]
+        ts = theil_sen_slope(uf, yf, weighted=True)
+        floor_gain = ts * float(uf[-1] - uf[0]) / fit.rise
+        floor_p = trend_p_value(uf, ts, binomial_sd(float(np.median(yf)), n_eval, scale))
+    at_chance = None if chance is None or floor_med is None else bool(floor_med <= band)
+    jump = None
+    if first_above is not None and fit.rise > 0:
+        level = float(y[last_at]) if last_at is not None else fit.floor
+        jump = float((y[first_above] - level) / fit.rise)
+    reach = None
+    if best is not None and best - ref > 0:
+        reach = float((top - ref) / (best - ref))
+    u_jump = float(u[first_above]) if first_above is not None else float(u.max())
+    floor_span = (u_jump - float(u.min())) / span if span > 0 else 0.0
 
-    n_post = None if warm is None else int((pre & ~warm).sum())
-    label: str
+    reasons: list[str] = []
     if n < config.min_points:
-        label = "noisy"
+        label, brief = "noisy", f"only {n} points"
         reasons.append(f"only {n} points (< {config.min_points}): too few to classify")
     elif fit.rise < config.min_rise * scale or trend < config.trend_bic:
         # no rise; a significant *decrease* is noted as noisy (inverse scaling)
         dec_trend = _bic(syy, n, 1, var_floor) - _bic(rss_lin, n, 2, var_floor)
         if slope < 0 and dec_trend >= config.trend_bic and (y.max() - y.min()) >= config.min_rise * scale:
-            label = "noisy"
+            label, brief = "noisy", "decreases with scale"
             reasons.append("decreases with scale (inverse scaling), not a rise")
         else:
-            label = "flat"
+            label, brief = "flat", "no significant rise"
             reasons.append(
-                f"no significant rise (rise {fit.rise:.3g}, trend evidence {trend:.1f} < {config.trend_bic:g}"
+                f"no significant rise (rise {fit.rise:.3g}, trend evidence {trend:.1f} < {config.trend_bic:g})"
                 if trend < config.trend_bic
                 else f"rise {fit.rise:.3g} < min_rise {config.min_rise * scale:.3g}"
             )
-            if trend < config.trend_bic:
-                reasons[-1] += ")"
     elif r2 < config.noisy_r2:
-        label = "noisy"
+        label, brief = "noisy", f"ramp explains {r2:.0%} of variance"
         reasons.append(f"ramp explains only {r2:.0%} of the variance (< {config.noisy_r2:.0%})")
+    elif reach is not None and reach < config.min_reach:
+        label, brief = "marginal", f"top {top:.3g}: {reach:.0%} of way to {best:g}"
+        reasons.append(
+            f"marginal rise above chance: the top {top:.3g} is {reach:.1%} of the way from "
+            f"{'chance' if chance is not None else 'the floor'} {ref:.3g} to the best score {best:g} "
+            f"(need {config.min_reach:.0%}); statistically real (trend evidence {trend:.1f}), too small to call "
+            "emergent or smooth"
+        )
+    elif first_above is None:
+        label, brief = "marginal", f"no point above {band:.3g}"
+        reasons.append(
+            f"marginal rise above chance: it rises (trend evidence {trend:.1f}) but no two adjacent points are above "
+            f"the at-chance band (up to {band:.3g})"
+        )
     else:
-        label, why = _rise_label(n_floor, n_post, floor_span, floor_gain, kink, chance, floor_med, at_chance, tol,
-                                 config)
+        n_ramp_floor = int((at & (u < fit.onset - 1e-12)).sum())
+        label, brief, why = _rise_label(k, n_warm_at, n_ramp_floor, jump, floor_span, floor_gain, floor_p, kink,
+                                        chance, floor_med, at_chance, band, warmup is not None, config)
         reasons.append(why)
-
-    band = at_chance_band(chance, fit.floor, n_eval=n_eval, scale=scale, config=config)
-    at = y <= band
-    # the first point above chance from the onset on, the last point at chance before it
-    cand = np.nonzero(~at & (u >= fit.onset - 1e-12))[0]
-    first_above = int(cand[0]) if len(cand) else None
-    k = first_above if first_above is not None else n
-    cand = np.nonzero(at[:k])[0]
-    last_at = int(cand[-1]) if len(cand) else None
 
     lo_q = hi_q = em_scale = None
     if label == "emergent":
-        em_scale = fit.onset
-        # a step (the jump from the last point at chance to the first above is most of the rise): the
-        # onset lies between those two points; a gradual rise keeps the ramp's onset
-        if last_at is not None and first_above is not None and y[first_above] - y[last_at] >= 0.5 * fit.rise:
-            em_scale = min(max(em_scale, float(u[last_at])), float(u[first_above]))
+        # the ramp's onset, moved into the bracket: a gradual ramp leaves its floor before its points leave the band
+        em_scale = min(max(fit.onset, float(u[last_at])), float(u[first_above]))
         lo_q, hi_q = profile_onset_interval(u, y)
         if config.n_boot > 0 and n >= config.min_boot_points:
             onsets = bootstrap_onset(u, y, n_boot=config.n_boot, seed=config.seed, grid=config.boot_grid)
             b_lo, b_hi = (float(q) for q in np.quantile(onsets, [0.05, 0.95]))
             lo_q, hi_q = min(lo_q, b_lo), max(hi_q, b_hi)
-        # the jump lies between the last point at chance and the first above: the interval covers both
-        bracket = [em_scale] + [float(u[i]) for i in (last_at, first_above) if i is not None]
+        bracket = (em_scale, float(u[last_at]), float(u[first_above]))
         lo_q, hi_q = min(lo_q, *bracket), max(hi_q, *bracket)
-
-    before = u < (fit.onset if em_scale is None else em_scale) - 1e-12
 
     def back(i: int | None) -> int | None:  # sorted position -> input position
         return None if i is None else int(order[i])
@@ -270,7 +348,7 @@ def classify_curve(
         onset_hi=hi_q,
         end=fit.end,
         floor=fit.floor,
-        top=fit.floor + fit.rise,
+        top=top,
         rise=fit.rise,
         sharpness=float(sharp),
         rise_width=float(fit.end - fit.onset),
@@ -279,62 +357,77 @@ def classify_curve(
         r2=float(r2),
         slope_linear=slope,
         noise_sd=float(noise),
-        n_floor=n_floor,
+        n_floor=k,
         floor_span=float(floor_span),
         floor_median=floor_med,
         floor_gain=None if floor_gain is None else float(floor_gain),
         floor_at_chance=at_chance,
         n=n,
         reasons=reasons,
+        brief=brief,
         scale=em_scale,
         band=float(band),
         last_at=back(last_at),
         first_above=back(first_above),
         n_above_before=int((~at & before).sum()),
         n_at_after=int((at & ~before).sum()),
-        n_floor_past_warmup=n_post,
+        n_floor_past_warmup=None if warmup is None else k,
+        n_warmup_at=n_warm_at,
+        reach=reach,
+        jump=jump,
     )
 
 
-def _rise_label(n_floor: int, n_post: int | None, floor_span: float, floor_gain: float | None, kink: float,
-                chance: float | None, floor_med: float | None, at_chance: bool | None, tol: float,
-                config: DetectConfig) -> tuple[str, str]:
-    """The label of a curve that rises, and why (see the module docstring for the rule)."""
-    count_ok = n_floor >= config.min_floor_points
-    checks = {
-        f"floor of {n_floor} points before the onset (need {config.min_floor_points})": count_ok,
-        f"floor spans {floor_span:.0%} of the scale range (need {config.min_floor_span:.0%})":
-        floor_span >= config.min_floor_span,
-        f"floor gains {_pct(floor_gain)} of the rise before the onset (max {config.max_floor_gain:.0%})":
-        floor_gain is not None and floor_gain < config.max_floor_gain,
-        f"kink evidence {kink:.1f} (need {config.kink_bic:g})": kink >= config.kink_bic,
-    }
-    if chance is not None:
-        checks[f"floor median {_g(floor_med)} within {tol:.3g} of chance {chance:.3g}"] = bool(at_chance)
-    failed = [k for k, ok in checks.items() if not ok]
-    # too short a floor: 2+ points at chance (one point is no stretch), fewer than min_floor_points, and
-    # the floor-size checks (count, span, a gain that needs 3 points) are all that fail
-    size_only = (
-        not count_ok
-        and n_floor >= 2
-        and bool(at_chance)
-        and all(k.startswith(("floor of", "floor spans")) or (k.startswith("floor gains") and floor_gain is None)
-                for k in failed)
+def _rise_label(k: int, n_warm_at: int, n_ramp_floor: int, jump: float | None, floor_span: float,
+                floor_gain: float | None, floor_p: float | None, kink: float, chance: float | None,
+                floor_med: float | None,
+                at_chance: bool | None, band: float, warmup_known: bool, config: DetectConfig
+                ) -> tuple[str, str, str]:
+    """(label, brief, reason) of a curve that rises well above chance, from its k pre-jump points
+    (see the module docstring, rule 5)."""
+    need = config.min_floor_points
+    past = " past warm-up" if warmup_known else ""
+    is_jump = jump is not None and jump >= config.jump_share
+    if k >= need:
+        checks = {
+            f"floor of {k} points at chance{past} before the jump (need {need})": True,
+            f"floor spans {floor_span:.0%} of the scale range (need {config.min_floor_span:.0%})":
+            floor_span >= config.min_floor_span,
+            f"floor gains {_pct(floor_gain)} of the rise across it (creeps if >= {config.max_floor_gain:.0%} "
+            f"with trend p {_g(floor_p)} < {config.floor_trend_p:g})":
+            floor_gain is not None and not (floor_gain >= config.max_floor_gain
+                                            and (floor_p is None or floor_p < config.floor_trend_p)),
+            f"kink evidence {kink:.1f} (need {config.kink_bic:g})": kink >= config.kink_bic,
+        }
+        if chance is not None:
+            checks[f"floor median {_g(floor_med)} at chance (up to {band:.3g})"] = bool(at_chance)
+        failed = [c for c, ok in checks.items() if not ok]
+        if not failed:
+            return "emergent", f"{k} points at chance, then a rise", "; ".join(checks)
+        brief = "gradual from chance" if any(c.startswith(("floor gains", "kink")) for c in failed) else "not from chance"
+        return "smooth", brief, "not emergent: " + "; ".join(failed)
+    if k >= 1 and is_jump:
+        return "not identifiable", f"{k} pre-jump point{'s' if k > 1 else ''} (need {need})", (
+            f"not identifiable ({k} pre-jump point{'s' if k > 1 else ''}): only {k} point{'s' if k > 1 else ''} at "
+            f"chance{past} before a jump of {jump:.0%} of the rise (need {need}) to tell a flat floor from a gradual "
+            "rise; the jump lies between the last checkpoint at chance and the first above: add checkpoints there or "
+            "before"
+        )
+    floor_then_rise = n_ramp_floor >= need and kink >= config.kink_bic
+    if n_warm_at >= 1 and ((k == 0 and is_jump) or floor_then_rise):
+        how = f"a jump of {jump:.0%} of the rise" if is_jump else "a rise (the ramp's floor holds " \
+            f"{n_ramp_floor} points at chance)"
+        return "warm-up", "at chance only in warm-up", (
+            f"warm-up, not emergent: at chance only while the loss still falls from random init ({n_warm_at} "
+            f"point{'s' if n_warm_at > 1 else ''} at chance in warm-up and {k} past it (need {need}), then {how})"
+        )
+    if k == 0 and n_warm_at == 0:
+        return "smooth", "above chance from the start", "not emergent: above chance from the first points on"
+    share = "n/a" if jump is None else f"{jump:.0%}"
+    return "smooth", "gradual from chance", (
+        f"not emergent: rises gradually from chance ({k + n_warm_at} point{'s' if k + n_warm_at != 1 else ''} at "
+        f"chance, then a first point above it at {share} of the rise, under {config.jump_share:.0%})"
     )
-    if n_post is not None and n_post < config.min_floor_points and ((not failed and count_ok) or (
-            size_only and n_post == 0)):
-        return "warm-up", (
-            f"warm-up, not emergent: flat only while the loss still falls from random init; {n_post} of the "
-            f"{n_floor} points before the rise are past warm-up (need {config.min_floor_points})"
-        )
-    if not failed:
-        return "emergent", "; ".join(checks)
-    if size_only:
-        return "not identifiable", (
-            f"not identifiable: only {n_floor} points at chance before the rise (need {config.min_floor_points}) to "
-            "tell a flat floor from a gradual rise; add earlier checkpoints or smaller models"
-        )
-    return "smooth", "not emergent: " + "; ".join(failed)
 
 
 def _pct(v: float | None) -> str:
@@ -345,26 +438,53 @@ def _g(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3g}"
 
 
-def theil_sen_slope(u: np.ndarray, y: np.ndarray) -> float:
-    """Median of the pairwise slopes (robust to a few outlying models); 0 for < 2 distinct u."""
+def binomial_sd(p: float, n_eval: float | None, scale: float = 1.0) -> float | None:
+    """Sampling SD of a proportion ``p`` measured on ``n_eval`` examples; None when unknown."""
+    if not n_eval or n_eval <= 0 or scale != 1.0 or not 0 <= p <= 1:
+        return None
+    return math.sqrt(max(p * (1 - p), 1.0 / n_eval) / n_eval)
+
+
+def trend_p_value(u: np.ndarray, slope: float, sd: float | None) -> float | None:
+    """One-sided p-value of an upward trend ``slope`` of points at ``u`` whose noise SD ``sd`` is known
+    (the binomial SD from n_eval): the normal tail of slope / SE, SE = sd / sqrt(sum (u - mean u)^2)
+    as in least squares. None when the noise is unknown: no test."""
+    u = np.asarray(u, dtype=float)
+    sxx = float(((u - u.mean()) ** 2).sum())
+    if sd is None or not sd > 0:
+        return None
+    if sxx <= 0:
+        return 1.0
+    return 0.5 * math.erfc(slope * math.sqrt(sxx) / sd / math.sqrt(2))
+
+
+def theil_sen_slope(u: np.ndarray, y: np.ndarray, *, weighted: bool = False) -> float:
+    """Median of the pairwise slopes (robust to a few outlying models); 0 for < 2 distinct u.
+
+    ``weighted``: the Sievers-Scholz form, each pair's slope weighted by its distance in u, so that
+    a design with most points close together (a checkpoint log on the loss axis) does not let the
+    noisy slopes of close pairs decide. Over more than 200,000 pairs (630+ points) the median is
+    taken over a fixed random sample of that many pairs, so the cost stays linear in the points.
+    """
     u = np.asarray(u, dtype=float)
     y = np.asarray(y, dtype=float)
-    i, j = np.triu_indices(len(u), 1)
+    m = len(u)
+    if m * (m - 1) // 2 > _TS_MAX_PAIRS:
+        rng = np.random.default_rng(0)
+        i = rng.integers(0, m, _TS_MAX_PAIRS)
+        j = rng.integers(0, m, _TS_MAX_PAIRS)
+    else:
+        i, j = np.triu_indices(m, 1)
     du = u[j] - u[i]
     ok = du != 0
     if not ok.any():
         return 0.0
-    return float(np.median((y[j] - y[i])[ok] / du[ok]))
-
-
-def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None = None,
-                   scale: float = 1.0, config: DetectConfig = DEFAULT_CONFIG) -> float:
-    """Upper edge of the "at chance" band: chance (or the fitted floor when unknown) + tolerance."""
-    ref = floor if chance is None or not math.isfinite(chance) else chance
-    tol = config.chance_tol * scale
-    if n_eval and n_eval > 0 and 0 <= ref <= 1 and scale == 1.0:
-        tol = max(tol, 3 * math.sqrt(max(ref * (1 - ref), 1.0 / n_eval) / n_eval))
-    return ref + tol
+    slopes = (y[j] - y[i])[ok] / du[ok]
+    if not weighted:
+        return float(np.median(slopes))
+    order = np.argsort(slopes, kind="stable")
+    cum = np.cumsum(np.abs(du[ok])[order])
+    return float(slopes[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
 def crossover(u: np.ndarray, d: np.ndarray, *, n_boot: int = 100, seed: int = 0,
