@@ -136,7 +136,7 @@ def bootstrap_law(
         S = starts(data, law.form, bounds, restarts)
         P0 = np.concatenate([P0, np.repeat(S, n, axis=0)])
     K = P0.shape[0] // n
-    P, f = batch_fit(lik, P0, np.tile(W, (K, 1)), bounds, d0=np.tile(d0s, K))
+    P, f = batch_fit(lik, P0, lik.counts(W).repeat(K), bounds, d0=np.tile(d0s, K))
     P, f = P.reshape(K, n, 6), f.reshape(K, n)
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=0)
     P = P[best, np.arange(n)]

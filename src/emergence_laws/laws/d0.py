@@ -129,12 +129,12 @@ def profile_d0(
     lo, hi = d0_range
     if hi <= lo:
         p = bounds.clip(p0)[None, :]
-        nll = lik.nll(p, np.ones((1, lik.n_rows)), np.array([lo]))
+        nll = lik.nll(p, None, np.array([lo]))
         return D0Profile(np.array([float(lo)]), p, nll, np.ones(1), 1.0, (float(lo), float(lo)))
     # the centres of `points` equal cells in log D0 that tile [lo, hi]: equal weights = a uniform prior
     edges = np.linspace(np.log(lo), np.log(hi), points + 1)
     grid = np.exp(0.5 * (edges[:-1] + edges[1:]))
-    P, f = batch_fit(lik, np.tile(bounds.clip(p0), (points, 1)), np.ones((points, lik.n_rows)), bounds, d0=grid, max_iter=100)
+    P, f = batch_fit(lik, np.tile(bounds.clip(p0), (points, 1)), None, bounds, d0=grid, max_iter=100)
     ok = np.isfinite(f)
     best = int(np.argmin(np.where(ok, f, np.inf)))
     phi = pearson_dispersion(lik, P[best], d0=float(grid[best]))

@@ -80,12 +80,12 @@ def fit_law(
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", RuntimeWarning)
         P0 = starts(data, form, bounds, n_starts, slopes=True)
-        P, f = batch_fit(lik, P0, np.ones((len(P0), data.n_rows)), bounds, max_iter=200)
+        P, f = batch_fit(lik, P0, None, bounds, max_iter=200)
         ok = np.all(np.isfinite(P), axis=1) & np.isfinite(f)
         if ok.any():
             i = int(np.argmin(np.where(ok, f, np.inf)))
             best_x, best_f = P[i], float(f[i])
-            res = minimise(lik, best_x, bounds, np.ones(data.n_rows))  # polish
+            res = minimise(lik, best_x, bounds)  # polish
             if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun < best_f:
                 best_x, best_f = res.x, float(res.fun)
     if best_x is None:
@@ -100,7 +100,7 @@ def fit_law(
             d0v = profile.median()
             lik = Likelihood(data, form, elbow, beta, d0v)
             near = int(np.argmin(np.abs(np.log(profile.grid / d0v))))
-            P, f = batch_fit(lik, np.stack([profile.params[near], best_x]), np.ones((2, data.n_rows)), bounds, max_iter=200)
+            P, f = batch_fit(lik, np.stack([profile.params[near], best_x]), None, bounds, max_iter=200)
             i = int(np.argmin(np.where(np.isfinite(f), f, np.inf)))
             best_x, best_f = P[i], float(f[i])
     law = EmergenceLaw(

@@ -132,46 +132,63 @@ def starts(data: LawData, form: str, bounds: Bounds, n_starts: int, *, slopes: b
     return np.array(out)
 
 
+#: Problem x point elements evaluated at once: problems go through the likelihood in blocks whose
+#: arrays stay in the CPU's cache (a whole bootstrap at once streams every array through memory).
+BLOCK_ELEMENTS: int = 1 << 16
+
+
+def blocks(n: int, n_points: int) -> list[np.ndarray]:
+    """Indices ``0..n-1`` in blocks of about :data:`BLOCK_ELEMENTS` / ``n_points`` problems."""
+    size = max(1, BLOCK_ELEMENTS // max(int(n_points), 1))
+    return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
+
+
 def batch_fit(
     lik: Likelihood,
     P0: np.ndarray,
-    W: np.ndarray,
+    W,
     bounds: Bounds,
     *,
     d0: np.ndarray | None = None,
     max_iter: int = 60,
     tol: float = 1e-10,
+    groups: np.ndarray | None = None,
+    prune: float = np.inf,
+    prune_after: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit R problems at once by projected Levenberg-Marquardt; returns ``(P (R, 6), nll (R,))``.
 
     Fisher scoring for binomial rows, Gauss-Newton for Gaussian rows, a damping factor per
-    problem, steps projected onto ``bounds``. ``W`` (R, n) are row weights; ``d0`` (R,) optional
-    low-data limits, one per problem.
+    problem, steps projected onto ``bounds``. ``W``: the problems' weights, as
+    :class:`~emergence_laws.laws.likelihood.Counts` (R or shared) or row weights (R, rows); None = every
+    row once. ``d0`` (R,) optional low-data limits, one per problem. A problem's gradient and
+    information are computed only after it moves, in the same pass as its trial step.
+
+    ``groups`` (R,) ints and ``prune`` (nats): where only the best problem of each group matters (the
+    starts of one profile point), a problem still running after ``prune_after`` iterations stops once
+    its nll is more than ``prune`` above its group's best.
     """
     lb, ub = bounds.lo, bounds.hi
     free = (ub > lb).astype(float)
     P = bounds.clip(np.array(P0, dtype=float))
     R = P.shape[0]
+    counts = lik.counts(W)
     d0 = None if d0 is None else np.asarray(d0, dtype=float).reshape(-1)
-    f = lik.nll(P, W, d0)
+    npts = lik.n_points
+    f, G, H = np.empty(R), np.empty((R, 6)), np.empty((R, 6, 6))
+    for b in blocks(R, npts):
+        db = None if d0 is None else d0[b]
+        m = lik.mean(P[b], db)
+        cb = counts.rows(b)
+        f[b] = lik.terms(m.mu, cb)
+        G[b], H[b] = lik.derivatives(P[b], cb, db, mean=m)
     lam = np.full(R, 1e-3)
     active = np.ones(R, dtype=bool)
     eye = np.eye(6)
-    # gradient and Fisher information at each problem's current P: recomputed only after a move
-    G, H = np.zeros((R, 6)), np.zeros((R, 6, 6))
-    stale = np.ones(R, dtype=bool)
-    moved, moved_mean = np.zeros(0, dtype=int), None  # problems that moved last step, their means there
-    for _ in range(max_iter):
+    for it in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        need = idx[stale[idx]]
-        if need.size:
-            mean = None
-            if moved_mean is not None and np.all(np.isin(need, moved)):
-                mean = moved_mean.rows(np.searchsorted(moved, need))
-            G[need], H[need] = lik.derivatives(P[need], W[need], None if d0 is None else d0[need], mean=mean)
-            stale[need] = False
         g = G[idx] * free
         Ha = H[idx] * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
         diag = np.einsum("rpp->rp", Ha)
@@ -181,24 +198,39 @@ def batch_fit(
         except np.linalg.LinAlgError:
             step = -g / np.maximum(np.einsum("rpp->rp", Hd), 1e-12)
         Pn = bounds.clip(P[idx] + step)
-        trial = lik.mean(Pn, None if d0 is None else d0[idx])
-        fn = lik.terms(trial.mu, W[idx])
+        fn = np.empty(idx.size)
+        for j in blocks(idx.size, npts):
+            b = idx[j]
+            db = None if d0 is None else d0[b]
+            m = lik.mean(Pn[j], db)
+            fb = lik.terms(m.mu, counts.rows(b))
+            fn[j] = fb
+            # a problem that moves and goes on needs its derivatives at the new point: take them now
+            better = np.isfinite(fb) & (fb <= f[b])
+            go_on = better & (f[b] - fb > tol * np.maximum(np.abs(fb), 1.0))
+            if go_on.any():
+                k = np.flatnonzero(go_on)
+                mk = m if k.size == b.size else m.rows(k)
+                G[b[k]], H[b[k]] = lik.derivatives(Pn[j[k]], counts.rows(b[k]), None if d0 is None else db[k], mean=mk)
         better = np.isfinite(fn) & (fn <= f[idx])
         gain = np.where(better, f[idx] - fn, 0.0)
         moved = idx[better]
-        moved_mean = trial.rows(np.flatnonzero(better))
         P[moved] = Pn[better]
         f[moved] = fn[better]
-        stale[moved] = True
         lam[idx] = np.where(better, np.maximum(lam[idx] / 3.0, 1e-9), lam[idx] * 4.0)
         done = (better & (gain <= tol * np.maximum(np.abs(f[idx]), 1.0))) | (lam[idx] > 1e8)
         active[idx[done]] = False
+        if groups is not None and it + 1 >= prune_after:
+            low = np.full(int(groups.max()) + 1, np.inf)
+            np.minimum.at(low, groups, np.where(np.isfinite(f), f, np.inf))
+            active &= ~(f > low[groups] + prune)
     return P, f
 
 
-def minimise(lik: Likelihood, x0: np.ndarray, bounds: Bounds, w: np.ndarray, maxiter: int = 500):
-    """One L-BFGS-B fit from ``x0`` under row weights ``w``; scipy's ``OptimizeResult``."""
-    return minimize(lik, x0, args=(w,), jac=True, method="L-BFGS-B", bounds=bounds.pairs(), options={"maxiter": maxiter})
+def minimise(lik: Likelihood, x0: np.ndarray, bounds: Bounds, w=None, maxiter: int = 500):
+    """One L-BFGS-B fit from ``x0`` under row weights (or counts) ``w``; scipy's ``OptimizeResult``."""
+    c = lik.counts(w)
+    return minimize(lik, x0, args=(c,), jac=True, method="L-BFGS-B", bounds=bounds.pairs(), options={"maxiter": maxiter})
 
 
 def law_bounds(data: LawData, law) -> Bounds:
