@@ -65,12 +65,12 @@ def machine() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                    capture_output=True, text=True).stdout.strip())
+        dirty = [line[3:] for line in subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                                     capture_output=True, text=True).stdout.splitlines()]
     except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "?", False
+        commit, dirty = "?", []
     return {"cpu": cpu, "cores": os.cpu_count(), "load_1_5_15": list(os.getloadavg()), "python": platform.python_version(),
-            "commit": commit + ("+uncommitted" if dirty else "")}
+            "commit": commit + ("+uncommitted" if dirty else ""), "uncommitted_files": dirty}
 
 
 def one_table(args: tuple) -> dict:
@@ -310,9 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     quality_s = time.perf_counter() - t0
     rt = None if args.no_runtime else runtime(args.repeats, args.bootstrap)
     summary = summarise(tables) if tables else None
-    out = {"command": "python benchmarks/bench_compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "spec": SPEC.__dict__, "seed": args.seed, "machine_before": stamp_before, "machine_after": machine(),
-           "quality_seconds": quality_s, "summary": summary, "runtime": rt, "tables": tables}
+    cmd = "python benchmarks/bench_compare.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.runtime_only and Path(args.out).is_file():  # keep the quality results; replace the timing
+        out = json.loads(Path(args.out).read_text())
+        out["runtime"] = {**rt, "command": cmd, "machine_before": stamp_before, "machine_after": machine()}
+        summary = out.get("summary")
+    else:
+        out = {"command": cmd, "spec": SPEC.__dict__, "seed": args.seed, "machine_before": stamp_before,
+               "machine_after": machine(), "quality_seconds": quality_s, "summary": summary, "runtime": rt,
+               "tables": tables}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(clean(out), indent=1) + "\n")
     if summary:
