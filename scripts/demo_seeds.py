@@ -99,13 +99,13 @@ def main() -> int:
 
     import torch
 
-    from emergence_laws.commands.demo import _default_cache
+    from emergence_laws.micro.cache import default_cache_dir
     from emergence_laws.errors import EmergenceError
     from emergence_laws.micro.config import default_config
     from emergence_laws.micro.pipeline import run_demo
     from emergence_laws.threads import resolve_threads
 
-    cache = Path(args.cache) if args.cache else _default_cache()
+    cache = Path(args.cache) if args.cache else default_cache_dir()
     threads = resolve_threads(args.threads)
     rows = []
     failed: list[tuple[int, str]] = []  # seeds whose demo stopped with a one-line error (exit 3)

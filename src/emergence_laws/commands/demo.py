@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 DESCRIPTION = """\
@@ -21,11 +20,6 @@ Writes results.csv, prediction.json, PNG plots and a self-contained report.html 
 ladder and finished jobs are cached by config (--cache), so a second run takes seconds; runs
 sharing a cache take turns. Measured time on 2 CPU cores, cold cache: about 10 minutes (--quick:
 about 2); the README's demo section has the figures per seed."""
-
-
-def _default_cache() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "emergence-laws" / "demo"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -61,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.micro.pipeline import run_demo
 
     cfg = quick_config(args.seed) if args.quick else default_config(args.seed)
-    cache = Path(args.cache) if args.cache else _default_cache()
+    from emergence_laws.micro.cache import default_cache_dir
+
+    cache = Path(args.cache) if args.cache else default_cache_dir()
 
     def log(msg: str) -> None:
         print(f"emergence demo: {msg}", flush=True)

@@ -17,6 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
+def default_cache_dir() -> Path:
+    """The demo's default cache folder: ``$XDG_CACHE_HOME/emergence-laws/demo`` (else ``~/.cache/...``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "emergence-laws" / "demo"
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: str | Path, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive advisory lock on `path` (created if missing) for the block; `on_wait()` is
