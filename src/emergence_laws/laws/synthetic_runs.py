@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from emergence_laws.laws.synthetic import Misspecification, TrueLaw, draw_law, draw_rows
+from emergence_laws.laws.synthetic import Misspecification, SyntheticTable, TrueLaw, draw_law, draw_rows
 
 
 @dataclass(frozen=True)
@@ -65,24 +65,8 @@ class SyntheticRun:
 
     def frame(self, task: str = "synthetic"):
         """The rows as a results-table DataFrame, ``family`` = the run's name, models named ``NAME-ckptNN``."""
-        import pandas as pd
-
-        r = self.rows
-        return pd.DataFrame({
-            "model": [f"{self.name}-ckpt{int(i):02d}" for i in r["model_index"]],
-            "family": self.name,
-            "task": task,
-            "metric": "accuracy",
-            "value": r["value"],
-            "n_train": r["n_train"].astype(int),
-            "shots": r["shots"].astype(int),
-            "pretrain_loss": r["pretrain_loss"],
-            "flops": r["flops"],
-            "seed": r["seed"].astype(int),
-            "method": np.where(r["n_train"] > 0, "full", "none"),
-            "n_eval": r["n_eval"].astype(int),
-            "chance": r["chance"],
-        })
+        df = SyntheticTable(self.rows, self.true.law, self.truth).frame()
+        return df.assign(model=self.name + "-" + df["model"], family=self.name, task=task)
 
 
 def draw_run(
