@@ -82,3 +82,25 @@ def checkpoint_log(seed: int = 0, n_eval: int = 1000, *, final: bool = True, coa
                  "value": acc(warm)},
             ]
     return pd.DataFrame(rows)
+
+
+def log_steps(n: int, last: int = 60000) -> list[int]:
+    """Step 0, the log-spaced early steps 64-512, then evenly spaced steps up to ``last``: n + 1 in all."""
+    early = [64, 128, 256, 512]
+    later = np.linspace(1000, last, n - len(early)).round().astype(int).tolist()
+    return [0, *early, *later]
+
+
+def shaped_run(name: str, params: float, steps: list[int], p_of_loss, *, n_eval: int, rng: np.random.Generator,
+               task: str = "mmlu", chance: float = 0.25, extra_sd: float = 0.0) -> list[dict]:
+    """One run's rows: accuracy ~ binomial(n_eval, p_of_loss(loss) + N(0, extra_sd)) / n_eval at every step
+    (extra_sd: checkpoint-to-checkpoint variation beyond sampling, as real logs show; none at step 0)."""
+    rows = []
+    for step in steps:
+        loss = loss_at(params, step)
+        p = p_of_loss(loss) + (rng.normal(0.0, extra_sd) if step and extra_sd else 0.0)
+        rows.append({"model": name, "step": step, "tokens": step * TOKENS_PER_STEP,
+                     "flops": 6 * params * step * TOKENS_PER_STEP, "params": params, "pretrain_loss": round(loss, 5),
+                     "task": task, "metric": "accuracy", "chance": chance, "n_eval": n_eval, "n_train": 0,
+                     "shots": 0, "value": rng.binomial(n_eval, min(max(p, 0.0), 1.0)) / n_eval})
+    return rows

@@ -279,7 +279,28 @@ def test_backtest_baseline_sigmoid(cli, log_csv, tmp_path):
     assert res["n_checkpoints_fit"] >= 10
 
 
-def test_detect_text_table_has_shots_and_full_names(cli, tmp_path):
+def test_detect_text_table_one_line_per_run_within_100_columns(cli, tmp_path):
+    df = checkpoint_log(seed=0)
+    path = tmp_path / "log.csv"
+    df.to_csv(path, index=False)
+    r = cli("detect", str(path), "--metric", "accuracy")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n\n")[0].splitlines()  # the table, before the metric comparison
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["run", "label"])
+    assert lines[head].split()[2:] == ["emergent", "scale", "[90%]", "bracket", "why"]
+    # a header line per curve (task | metric | shots=... | format=...), then one line per run under it
+    i = lines.index("qa | accuracy | shots=5 | format=mc")
+    runs = {line.split()[0]: line for line in lines[i + 1: i + 6]}
+    assert set(runs) == {*RUNS, "coarse", "(all)"}
+    assert runs["coarse"].split()[1:3] == ["not", "identifiable"] and "2 pre-jump points" in runs["coarse"]
+    assert "->" in runs["coarse"]  # its bracket: last checkpoint at chance -> first above
+    for run in RUNS:
+        cells = runs[run].split()
+        assert cells[1] == "emergent" and cells[3].startswith("[") and "->" in cells[5]
+
+
+def test_detect_text_table_keeps_long_names_whole(cli, tmp_path):
     df = checkpoint_log(seed=0)
     long_task = "a_task_name_much_longer_than_any_column_width_used_before"
     df["task"] = df["task"].replace({"qa": long_task})
@@ -288,10 +309,8 @@ def test_detect_text_table_has_shots_and_full_names(cli, tmp_path):
     df.to_csv(path, index=False)
     r = cli("detect", str(path), "--metric", "accuracy")
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    header = lines[1].split()
-    assert header[:5] == ["task", "metric", "run", "shots", "format"]
-    assert long_task in r.stdout and "organisation/an-exceptionally-long-run-name-1b" in r.stdout
+    assert f"{long_task} | accuracy | shots=5 | format=mc" in r.stdout
+    assert "organisation/an-exceptionally-long-run-name-1b" in r.stdout
     assert "np." not in r.stdout + r.stderr
 
 

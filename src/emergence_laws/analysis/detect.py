@@ -188,7 +188,7 @@ def detect_table(
     comparison = compare_metrics(all_series, rows, xcol, config, directions)
     prompting = compare_prompting(all_series, xcol, config, directions)
     summary = f"{len(rows)} curves by {xcol} ({X_UNITS[xcol]}): " + ", ".join(
-        f"{counts[lab]} {lab}" for lab in LABELS if counts[lab] or lab in ("emergent", "smooth", "flat", "noisy")
+        f"{counts[lab]} {lab}" for lab in LABELS if counts[lab] or lab in ("emergent", "smooth", "flat")
     ) + "."
     payload: dict[str, Any] = {
         "summary": summary,

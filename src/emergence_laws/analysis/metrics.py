@@ -5,8 +5,9 @@ match: right/wrong per example) *and* a continuous one (log-likelihood of the an
 score, BLEU, bits per byte), this says whether the continuous metric already improves with
 scale over the models at which the discrete one sits at chance.
 
-"At chance" models: for an emergent discrete curve, those before its onset; for a flat one,
-all models; for smooth/noisy curves there is no at-chance stretch and the question is moot.
+"At chance" models: for a discrete curve with a located jump (emergent, not identifiable,
+warm-up), those before the first model above chance; for a flat or marginal one, all models; for
+smooth/noisy curves there is no at-chance stretch and the question is moot.
 "Improves": Spearman rank correlation between scale and the (oriented) continuous metric over
 those models is positive with p < 0.05 (needs at least 4 models).
 """
@@ -39,10 +40,10 @@ def compare_metrics(series: list[Series], rows: list[dict[str, Any]], x: str, co
             rd = by_sid[d.sid]
             for c in cont:
                 rc = by_sid[c.sid]
-                if rd["label"] == "emergent":
-                    onset = _onset_u(rd, x)
-                    at_models = set(d.ids[(d.u < onset) & ~d.init])
-                elif rd["label"] == "flat":
+                if rd.get("bracket"):  # emergent, not identifiable, warm-up: the models before the jump
+                    jump = _u(rd["bracket"][1], x)
+                    at_models = set(d.ids[(d.u < jump - 1e-12) & ~d.init])
+                elif rd["label"] in ("flat", "marginal"):  # at or near chance throughout
                     at_models = set(d.ids[~d.init])
                 else:
                     at_models = set()
@@ -91,5 +92,5 @@ def compare_metrics(series: list[Series], rows: list[dict[str, Any]], x: str, co
     return out
 
 
-def _onset_u(row: dict[str, Any], x: str) -> float:
-    return float(to_u(x, np.array([row["emergent_scale"]]))[0])
+def _u(value: float, x: str) -> float:
+    return float(to_u(x, np.array([value]))[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
 from emergence_laws.commands.common import (
     add_direction_options,
@@ -23,14 +24,16 @@ DETECT_OPTIONS: tuple[str, ...] = ("x", "task", "metric", "family", "model", "gr
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "detect",
-        help="classify every task's scaling curve as emergent / smooth / flat / noisy / not identifiable / warm-up",
+        help="classify every task's scaling curve as emergent / smooth / flat / marginal / noisy / not identifiable / "
+             "warm-up",
         description=(
             "Classify each task x metric x family curve of a results table (or each run of a checkpoint log: "
             "a step column, one row per run x step x task x metric) as emergent (at chance, then a rise), "
-            "smooth, flat (no rise), noisy, not identifiable (too few points before the rise) or warm-up (at "
-            "chance only while the loss still falls from random init), with the emergent scale (5-95% "
-            "interval) and the evidence: chance level, last at-chance and first above-chance checkpoints, the "
-            "fit, a threshold-free sharpness. README: 'Detect emergence' defines each label. Compares discrete and continuous metrics of the same task and, where "
+            "smooth, flat (no rise), marginal (a real rise that stays near chance), noisy, not identifiable (a jump "
+            "after too few checkpoints at chance) or warm-up (at chance only while the loss still falls from random "
+            "init), with the emergent scale (90% interval), the bracket (last checkpoint at chance, first above) "
+            "and the evidence. docs/guide/detect.md states each label's rule. Compares discrete and continuous "
+            "metrics of the same task and, where "
             "a table holds two prompting methods (prompt_method column, *_cot_* task names, or several "
             "shots), the scale at which one starts to beat the other."
         ),
@@ -57,34 +60,68 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: the text table fits this many columns (the reason is shortened to fit; names are never cut)
+WIDTH = 100
+
+
 def _fmt_scale(x: str, v) -> str:
+    """A scale value, short: 3.124 (nats, bits/byte) or 1.2e22 (FLOPs, params, tokens, steps)."""
     if v is None:
         return "-"
-    return f"{v:.3f}" if x in ("pretrain_loss", "pretrain_bpb") else f"{v:.2e}"
+    if x in ("pretrain_loss", "pretrain_bpb"):
+        return f"{v:.3f}"
+    mant, _, exp = f"{v:.1e}".partition("e")
+    return f"{mant}e{int(exp)}"
 
 
-def format_table(payload: dict) -> str:
-    """Plain-text table: one line per curve, columns as wide as their longest entry (nothing cut)."""
+def _cells(x: str, r: dict) -> list[str]:
+    """label, emergent scale [interval], bracket (last at chance -> first above) of one row."""
+    if r.get("emergent_scale") is not None:
+        scale = f"{_fmt_scale(x, r['emergent_scale'])} [{_fmt_scale(x, r['scale_lo'])}, {_fmt_scale(x, r['scale_hi'])}]"
+    else:
+        scale = "-"
+    br = r.get("bracket")
+    bracket = "-" if not br else f"{_fmt_scale(x, br[0])}->{_fmt_scale(x, br[1])}"
+    return [str(r["label"]), scale, bracket]
+
+
+def format_table(payload: dict, width: int = WIDTH) -> str:
+    """Plain-text table: a header line per curve (task, metric, shots, ...), then one line per run
+    (family of a ladder, or run of a checkpoint log) with its label, emergent scale [90% interval],
+    bracket (the last checkpoint at chance -> the first above it) and the reason in a few words,
+    shortened to fit ``width`` columns (names are never cut; detect.json has the full reason)."""
     x = payload["x"]
     rows = payload["series"]
     group_by = payload.get("group_by", "family")
-    keys = payload.get("curve_keys") or ["task", "metric", "shots", "n_train", "family"]
-    cols = ["task", "metric", "family", "shots"] + [
-        k for k in keys
-        if k not in ("task", "metric", "family", "shots")
-        and any(r.get(k) not in (None, 0 if k == "n_train" else None) for r in rows)
-    ]
-    table = [[*(group_by if c == "family" else c for c in cols), "label", "emergent scale [5%, 95%]", "sharp"]]
+    keys = [k for k in (payload.get("curve_keys") or ["task", "metric", "shots", "n_train", "family"])
+            if k != "family"]
+    shown = [k for k in keys if k in ("task", "metric") or any(
+        r.get(k) not in (None, 0 if k == "n_train" else None) for r in rows)]
+    groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        if r["emergent_scale"] is not None:
-            sc = f"{_fmt_scale(x, r['emergent_scale'])} [{_fmt_scale(x, r['scale_lo'])}, {_fmt_scale(x, r['scale_hi'])}]"
-        else:
-            sc = "-"
-        table.append([*("-" if r.get(c) is None else str(r[c]) for c in cols), str(r["label"]), sc,
-                      f"{r['sharpness']:.2f}"])
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in table]
-    lines = [payload["summary"], text[0], "-" * max(len(t) for t in text), *text[1:]]
+        groups.setdefault(tuple(r.get(k) for k in shown), []).append(r)
+    head = [group_by, "label", "emergent scale [90%]", "bracket", "why"]
+    cells = [[str(r["family"]), *_cells(x, r)] for r in rows]
+    widths = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(4)]
+
+    def line(parts: list[str], why: str) -> str:
+        text = "  " + "  ".join(p.ljust(w) for p, w in zip(parts, widths)) + "  "
+        room = max(width - len(text), 12)
+        if len(why) > room:
+            why = why[: room - 1].rstrip() + "~"
+        return (text + why).rstrip()
+
+    unit = payload.get("x_units", "")
+    lines = [*textwrap.wrap(payload["summary"], width, break_on_hyphens=False),
+             f"scale: {x} ({unit}); bracket: last checkpoint at chance -> first above it",
+             line(head[:4], head[4])]
+    lines.append("-" * min(width, max(len(t) for t in lines[-1:])))
+    for key, members in groups.items():
+        name = " | ".join(f"{k}={v}" if k not in ("task", "metric") else str(v)
+                          for k, v in zip(shown, key) if v is not None and not (k == "n_train" and v == 0))
+        lines.append(name)
+        for r in members:
+            lines.append(line([str(r["family"]), *_cells(x, r)], str(r.get("brief") or r.get("reason") or "")))
     comps = payload.get("metric_comparison") or []
     if comps:
         lines.append("")

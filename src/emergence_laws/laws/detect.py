@@ -307,18 +307,18 @@ def classify_curve(
         label, brief = "noisy", f"ramp explains {r2:.0%} of variance"
         reasons.append(f"ramp explains only {r2:.0%} of the variance (< {config.noisy_r2:.0%})")
     elif reach is not None and reach < config.min_reach:
-        label, brief = "marginal", f"top {top:.3g}: {reach:.0%} of way to {best:g}"
+        where = "below chance" if reach < 0 else f"{reach:.0%} of the way to {best:g}"
+        label, brief = "marginal", f"rises only to {top:.3g} ({where})"
         reasons.append(
-            f"marginal rise above chance: the top {top:.3g} is {reach:.1%} of the way from "
-            f"{'chance' if chance is not None else 'the floor'} {ref:.3g} to the best score {best:g} "
-            f"(need {config.min_reach:.0%}); statistically real (trend evidence {trend:.1f}), too small to call "
-            "emergent or smooth"
+            f"marginal: a real rise (trend evidence {trend:.1f}) that stays near chance: its top {top:.3g} is "
+            f"{reach:.1%} of the way from {'chance' if chance is not None else 'the floor'} {ref:.3g} to the best "
+            f"score {best:g} (emergent or smooth need {config.min_reach:.0%})"
         )
     elif first_above is None:
-        label, brief = "marginal", f"no point above {band:.3g}"
+        label, brief = "marginal", f"no 2 adjacent points above {band:.3g}"
         reasons.append(
-            f"marginal rise above chance: it rises (trend evidence {trend:.1f}) but no two adjacent points are above "
-            f"the at-chance band (up to {band:.3g})"
+            f"marginal: a real rise (trend evidence {trend:.1f}) that stays near chance: no two adjacent points are "
+            f"above the at-chance band (up to {band:.3g})"
         )
     else:
         n_ramp_floor = int((at & (u < fit.onset - 1e-12)).sum())

@@ -23,6 +23,7 @@ LABEL_COLORS: dict[str, str] = {
     "emergent": "#c0392b",
     "smooth": "#2471a3",
     "flat": "#7f8c8d",
+    "marginal": "#a0a060",
     "noisy": "#b9770e",
     "not identifiable": "#8e44ad",
     "warm-up": "#16a085",
@@ -59,6 +60,9 @@ def draw_series(ax, row: Mapping[str, Any], pts: Mapping[str, Sequence], x: str,
         lo, hi = row.get("scale_lo"), row.get("scale_hi")
         if lo is not None and hi is not None:
             ax.axvspan(min(lo, hi), max(lo, hi), color=LABEL_COLORS["emergent"], alpha=0.12, lw=0)
+    elif row.get("bracket"):  # not identifiable, warm-up: where the jump is, between two checkpoints
+        a, b = row["bracket"]
+        ax.axvspan(min(a, b), max(a, b), color=color, alpha=0.18, lw=0, label="jump: last at chance - first above")
     figure.setup_x(ax, x)
     if x in ("pretrain_loss", "pretrain_bpb"):  # the random-init checkpoint would squeeze the axis: clip, mark it
         figure.clip_x(ax, xs, ys, init if init.any() else figure.far_out(xs))
@@ -250,7 +254,7 @@ def write_detect_figures(payload: Mapping[str, Any], out_dir: Path | str) -> dic
 
 #: Column order of the series tables in the HTML report (the rest follow in their own order).
 _FIRST_COLUMNS = (
-    "task", "metric", "family", "label", "emergent_scale", "scale_lo", "scale_hi", "sharpness",
+    "task", "metric", "family", "label", "brief", "emergent_scale", "scale_lo", "scale_hi", "bracket", "sharpness",
     "rise_width", "kink_evidence", "chance", "floor", "top", "last_at_chance", "first_above_chance", "n_models",
 )
 
