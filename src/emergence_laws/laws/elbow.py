@@ -5,7 +5,8 @@ micro-world demo), emergence detection, and the starting values of the joint law
 
 Method: profile likelihood over the elbow ``E``. For a fixed ``E`` the model is linear in ``(A, B)``,
 so a dense grid of ``E`` values is solved in closed form at once (weighted least squares, weights
-``n_eval`` where known), then the best grid cell is refined with a bounded scalar search. ``A`` is
+``n_eval`` where known; rows that share a loss enter as one weighted mean, so the grid costs one
+operation per checkpoint, not per row), then the best grid cell is refined with a bounded scalar search. ``A`` is
 constrained to be >= 0 (performance rises as loss falls). The fit is called *emerged* when the
 elbow beats a flat line by a likelihood-ratio statistic above ``min_lr`` (default 16, i.e. far
 beyond noise) with at least one checkpoint past the elbow; otherwise ``E`` is NaN and ``A`` is 0 —
@@ -73,20 +74,26 @@ def _basis(form: str, z: np.ndarray, beta: float) -> np.ndarray:
     return np.maximum(z, 0.0) if form == "relu" else softplus(z, beta)
 
 
-def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray):
-    """Closed-form weighted LS of ``y = a*x + b`` for each row of ``X`` (G, n); ``a`` clipped at 0."""
+def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray, within: float = 0.0):
+    """Closed-form weighted LS of ``y = a*x + b`` for each row of ``X`` (G, n); ``a`` clipped at 0.
+
+    The columns may be groups of rows that share ``x`` (``y`` their weighted mean, ``w`` their total
+    weight): ``within``, the weighted sum of squares of the rows about their groups' means, completes the SSE.
+    """
     sw = w.sum()
     xm = X @ w / sw
     ym = float(y @ w / sw)
+    yc = y - ym
     Xc = X - xm[:, None]
-    sxx = (Xc * Xc) @ w
-    sxy = Xc @ (w * (y - ym))
+    sxy = Xc @ (w * yc)
+    Xc *= Xc
+    sxx = Xc @ w
     with np.errstate(invalid="ignore", divide="ignore"):
         a = np.where(sxx > 1e-15, sxy / np.where(sxx > 1e-15, sxx, 1.0), 0.0)
     a = np.maximum(a, 0.0)
     b = ym - a * xm
-    R = y[None, :] - (a[:, None] * X + b[:, None])
-    sse = (R * R) @ w
+    # sum w (y - a x - b)^2 with b = ym - a xm, written in the centred sums
+    sse = np.maximum(float(yc * yc @ w) - 2.0 * a * sxy + a * a * sxx, 0.0) + within
     return a, b, sse
 
 
@@ -103,8 +110,9 @@ def before_saturation(loss, value, frac: float = 0.9) -> np.ndarray:
     keep = np.ones(L.shape, dtype=bool)
     if L.size == 0:
         return keep
-    losses = np.unique(L)[::-1]  # weakest first
-    means = np.array([y[L == x].mean() for x in losses])
+    losses, inv = np.unique(L, return_inverse=True)
+    means = (np.bincount(inv, weights=y) / np.bincount(inv))[::-1]  # weakest first
+    losses = losses[::-1]
     lo, hi = float(means.min()), float(means.max())
     if hi <= lo:
         return keep
@@ -154,28 +162,32 @@ def fit_elbow(
         w = np.where(np.isfinite(w) & (w > 0), w, np.nanmedian(np.where(w > 0, w, np.nan)) if np.any(w > 0) else 1.0)
     order = np.lexsort((w, y, L))  # one row order for every input order: the sums below do not depend on it
     L, y, w = L[order], y[order], w[order]
-    uniq = np.unique(L)
+    uniq, start = np.unique(L, return_index=True)
     if uniq.size < 2:
         raise InputError(
             f"fit_elbow: all {L.size} rows have the same loss {L[0]:.4g}; an elbow needs checkpoints at 2+ losses"
         )
+    # rows that share a loss share every candidate's x: the fit needs each loss's weight, mean and spread
+    wj = np.add.reduceat(w, start)
+    yj = np.add.reduceat(w * y, start) / wj
+    within = float(np.sum(w * (y - np.repeat(yj, np.diff(np.append(start, L.size)))) ** 2))
     lo, hi = float(uniq[0]), float(uniq[-1])
     span = hi - lo
     grid_E = np.linspace(lo, hi + 0.25 * span, grid)
-    X = _basis(form, grid_E[:, None] - L[None, :], beta)
-    sse = _wls(X, y, w)[2]
+    X = _basis(form, grid_E[:, None] - uniq[None, :], beta)
+    sse = _wls(X, yj, wj, within)[2]
     g = int(np.argmin(sse))
     lo_b, hi_b = grid_E[max(g - 1, 0)], grid_E[min(g + 1, grid - 1)]
 
     def sse_at(E: float) -> float:
-        return float(_wls(_basis(form, E - L, beta)[None, :], y, w)[2][0])
+        return float(_wls(_basis(form, E - uniq, beta)[None, :], yj, wj, within)[2][0])
 
     E_best = float(grid_E[g])
     if hi_b > lo_b:
         res = minimize_scalar(sse_at, bounds=(lo_b, hi_b), method="bounded", options={"xatol": 1e-6 * max(span, 1e-9)})
         if res.fun <= sse[g]:
             E_best = float(res.x)
-    aa, bb, ss = _wls(_basis(form, E_best - L, beta)[None, :], y, w)
+    aa, bb, ss = _wls(_basis(form, E_best - uniq, beta)[None, :], yj, wj, within)
     A, B, sse_e = float(aa[0]), float(bb[0]), max(float(ss[0]), 0.0)
     ym = float(y @ w / w.sum())
     sse_flat = float(((y - ym) ** 2) @ w)

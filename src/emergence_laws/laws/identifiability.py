@@ -90,8 +90,9 @@ def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = Non
     single = []
     for d in amounts:
         m = data.n_train == d
-        per_ckpt = [np.unique(data.seed[m & (data.loss == L)]).size for L in np.unique(data.loss[m])]
-        if max(per_ckpt) < 2:
+        pairs = np.unique(np.stack([data.loss[m], data.seed[m].astype(float)], axis=1), axis=0)
+        per_ckpt = np.unique(pairs[:, 0], return_counts=True)[1]  # random subsets per checkpoint
+        if per_ckpt.max() < 2:
             single.append(d)
     if single:
         warns.append(

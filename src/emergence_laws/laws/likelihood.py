@@ -328,17 +328,19 @@ class Likelihood:
         Y = Idrr * A
         Z = Idr * A
         Bl = Ddr * A
-        u, v = m.dE_dk, m.dE_dalpha
+        # E_theta's derivatives per level: dE/dk = u, dE/dalpha = v, dE/dC = 1
+        U = np.stack([m.dE_dk, m.dE_dalpha, np.ones_like(m.dE_dk)], axis=1)  # (R, 3, levels)
         F = np.empty((P.shape[0], 6, 6))
-        F[:, 0, 0], F[:, 0, 1], F[:, 1, 1] = (X * u * u).sum(1), (X * u * v).sum(1), (X * v * v).sum(1)
-        F[:, 0, 2], F[:, 1, 2], F[:, 2, 2] = (X * u).sum(1), (X * v).sum(1), X.sum(1)
-        F[:, 0, 3], F[:, 1, 3], F[:, 2, 3] = (Y * u).sum(1), (Y * v).sum(1), Y.sum(1)
-        F[:, 0, 4], F[:, 1, 4], F[:, 2, 4] = (Z * u).sum(1), (Z * v).sum(1), Z.sum(1)
-        F[:, 0, 5], F[:, 1, 5], F[:, 2, 5] = Z[:, 0] * u[:, 0], Z[:, 0] * v[:, 0], Z[:, 0]
+        F[:, :3, :3] = (U * X[:, None, :]) @ U.transpose(0, 2, 1)
+        F[:, :3, 3] = (U @ Y[:, :, None])[:, :, 0]
+        F[:, :3, 4] = (U @ Z[:, :, None])[:, :, 0]
+        F[:, :3, 5] = U[:, :, 0] * Z[:, :1]
         F[:, 3, 3], F[:, 3, 4], F[:, 3, 5] = Irr.sum(1), Ir.sum(1), Ir[:, 0]
         F[:, 4, 4], F[:, 4, 5], F[:, 5, 5] = I1.sum(1), I1[:, 0], I1[:, 0]
         F[:, _LOWER[0], _LOWER[1]] = F[:, _LOWER[1], _LOWER[0]]
-        grad = np.stack([(Bl * u).sum(1), (Bl * v).sum(1), Bl.sum(1), Dr.sum(1), D1.sum(1), D1[:, 0]], axis=1)
+        grad = np.empty((P.shape[0], 6))
+        grad[:, :3] = (U @ Bl[:, :, None])[:, :, 0]
+        grad[:, 3], grad[:, 4], grad[:, 5] = Dr.sum(1), D1.sum(1), D1[:, 0]
         return grad, F
 
     def __call__(self, p: np.ndarray, w=None) -> tuple[float, np.ndarray]:

@@ -184,19 +184,21 @@ def batch_fit(
         G[b], H[b] = lik.derivatives(P[b], cb, db, mean=m)
     lam = np.full(R, 1e-3)
     active = np.ones(R, dtype=bool)
-    eye = np.eye(6)
+    mask = np.outer(free, free)  # free x free block of the information; fixed parameters get a unit diagonal
+    unit = np.diag(1.0 - free)
+    d = np.arange(6)
     for it in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         g = G[idx] * free
-        Ha = H[idx] * free[None, :, None] * free[None, None, :] + (1 - free)[None, :, None] * eye[None]
-        diag = np.einsum("rpp->rp", Ha)
-        Hd = Ha + (lam[idx, None] * np.maximum(diag, 1e-12) + 1e-12)[:, :, None] * eye[None]
+        Hd = H[idx] * mask + unit
+        diag = Hd[:, d, d]
+        Hd[:, d, d] = diag + lam[idx, None] * np.maximum(diag, 1e-12) + 1e-12
         try:
             step = -np.linalg.solve(Hd, g[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
-            step = -g / np.maximum(np.einsum("rpp->rp", Hd), 1e-12)
+            step = -g / np.maximum(Hd[:, d, d], 1e-12)
         Pn = bounds.clip(P[idx] + step)
         fn = np.empty(idx.size)
         for j in blocks(idx.size, npts):

@@ -120,8 +120,8 @@ class _Anchored:
         J[:, 2, 0] = -u0
         J[:, 2, 1] = -Q[:, 0] * u0 * np.log(self.g0[i])
         J[:, 2, 2] = 0.0
-        Gq = np.einsum("rp,rpq->rq", G, J)
-        Fq = np.einsum("rpa,rpq,rqb->rab", J, F, J)
+        Gq = (G[:, None, :] @ J)[:, 0, :]
+        Fq = J.transpose(0, 2, 1) @ F @ J
         return Gq, Fq
 
 
