@@ -2,7 +2,7 @@
 
 Left: each group's pretraining loss against compute (log axis): its checkpoints, its fitted loss curve
 extended past the last checkpoint, its few-shot emergence point E(D0) as a horizontal band (the 90%
-interval), and the predicted crossing with its 90% compute interval. Right: each group's bootstrap
+interval) from its last checkpoint on, and the predicted crossing with its 90% compute interval. Right: each group's bootstrap
 replicates of that compute (the overlap is what the pairwise probabilities count), with the pairs'
 probabilities in the legend.
 """
@@ -47,9 +47,13 @@ def plot_compare(result, path: str | Path, title: str | None = None) -> Path:
         if fit is None:
             continue
         e, iv = fit["emergence_point"], fit["interval"]
-        if iv:
-            ax.fill_between(xs, iv[0], iv[1], color=color, alpha=0.10, lw=0)
-        ax.axhline(e, color=color, lw=0.8, ls="--", alpha=0.8)
+        # the E(D0) band, from the group's last checkpoint to the far end of its compute interval
+        x0 = float(g.scale.max())
+        x1 = xs[-1] if not g.identified or g.interval[1] is None else min(max(g.interval[1], x0) * 1.3, xs[-1])
+        band = (xs >= x0) & (xs <= x1)
+        if iv and band.any():
+            ax.fill_between(xs[band], iv[0], iv[1], color=color, alpha=0.13, lw=0)
+        ax.hlines(e, x0, x1, color=color, lw=0.8, ls="--", alpha=0.8)
         if g.identified:
             lo, hi = g.interval
             xerr = [[g.point - (lo if lo is not None else g.point)], [(hi if hi is not None else xs[-1]) - g.point]]
