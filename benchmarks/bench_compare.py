@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -204,31 +205,37 @@ def runtime(repeats: int, bootstrap: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "three_runs.csv"
         df.to_csv(path, index=False)
-        cli, api = [], []
+        cli, api, cli_cpu, api_cpu = [], [], [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = subprocess.run([sys.executable, "-m", "emergence_laws", "compare", str(path), "--json",
                                    "--bootstrap", str(bootstrap)], capture_output=True, text=True)
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cli.append(time.perf_counter() - t0)
+            cli_cpu.append((c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime))
             if proc.returncode != 0:
                 raise SystemExit(f"compare failed: {proc.stderr.strip()}")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 compare_table(df, bootstrap=bootstrap)
             api.append(time.perf_counter() - t0)
+            api_cpu.append(time.process_time() - c0)
         # where the time goes: one run's law fit + bootstrap (the other developer's part) vs the rest
         from emergence_laws.analysis.fit import fit_table
 
         one = df[df["family"] == runs[0].name].drop(columns=["flops"])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit_table(one, bootstrap=bootstrap)
         fit_one = time.perf_counter() - t0
+        fit_one_cpu = time.process_time() - c0
     return {"rows_per_group": rows, "bootstrap": bootstrap, "cli_seconds": cli, "api_seconds": api,
+            "cli_cpu_seconds": cli_cpu, "api_cpu_seconds": api_cpu,
             "cli_best": min(cli), "cli_median": float(np.median(cli)), "api_best": min(api),
-            "fit_table_one_group_seconds": fit_one, "target_seconds": 20.0}
+            "fit_table_one_group_seconds": fit_one, "fit_table_one_group_cpu_seconds": fit_one_cpu,
+            "target_seconds": 20.0, "load_1_5_15": list(os.getloadavg())}
 
 
 def markdown(summary: dict, rt: dict | None) -> str:
@@ -271,10 +278,13 @@ def markdown(summary: dict, rt: dict | None) -> str:
             lines.append(f"| [{b['bin'][0]:.2f}, {b['bin'][1]:.2f}) | {b['n']} | {b['mean_p']:.2f} | "
                          f"{b['right']}/{b['n']} ({100 * b['right'] / b['n']:.0f}%) |")
     if rt:
-        lines += ["", "| 3 runs x rows | replicates | `emergence compare` wall s, best / median | compare_table s (best) "
-                      "| one run's fit_table s | target |", "|---|---|---|---|---|---|",
+        lines += ["", "| 3 runs x rows | replicates | `emergence compare` wall s, best / median | its CPU s (best) "
+                      "| compare_table wall s / CPU s (best) | one run's fit_table wall s / CPU s | load (1 min) | target |",
+                  "|---|---|---|---|---|---|---|---|",
                   f"| 3 x {rt['rows_per_group'][0]} | {rt['bootstrap']} | {rt['cli_best']:.1f} / {rt['cli_median']:.1f} | "
-                  f"{rt['api_best']:.1f} | {rt['fit_table_one_group_seconds']:.1f} | <= 20 s |"]
+                  f"{min(rt['cli_cpu_seconds']):.1f} | {rt['api_best']:.1f} / {min(rt['api_cpu_seconds']):.1f} | "
+                  f"{rt['fit_table_one_group_seconds']:.1f} / {rt['fit_table_one_group_cpu_seconds']:.1f} | "
+                  f"{rt['load_1_5_15'][0]:.1f} | <= 20 s |"]
     return "\n".join(lines)
 
 
