@@ -44,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="sigmoid: backtest the few-shot sigmoid baseline alone (no finetuned rows needed)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
+                        "bootstrap or the likelihood's ridge takes more than a few seconds)")
     p.add_argument("--out", help="directory for backtest.json and backtest.png")
     p.set_defaults(func=run)
 
@@ -59,21 +62,24 @@ def run(args: argparse.Namespace) -> int:
     if sigmoid:
         res = sigmoid_backtest_table(df, args.task, args.cutoff_loss, metric=args.metric, directions=directions(args))
     else:
-        res = backtest_table(
-            df,
-            args.task,
-            args.cutoff_loss,
-            metric=args.metric,
-            d0=args.d0,
-            form=args.form,
-            elbow=args.elbow,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
-            method=args.method,
-            directions=directions(args),
-            d0_range=args.d0_range,
-            resample=args.resample,
-        )
+        from emergence_laws.progress import show_progress
+
+        with show_progress(not args.no_progress):  # a bar on a terminal, else a line every ~30 s, with an ETA
+            res = backtest_table(
+                df,
+                args.task,
+                args.cutoff_loss,
+                metric=args.metric,
+                d0=args.d0,
+                form=args.form,
+                elbow=args.elbow,
+                bootstrap=args.bootstrap,
+                seed=args.seed,
+                method=args.method,
+                directions=directions(args),
+                d0_range=args.d0_range,
+                resample=args.resample,
+            )
     out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
     files = []
     if out is not None:

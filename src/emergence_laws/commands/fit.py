@@ -46,6 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="sigmoid: fit only the few-shot sigmoid baseline (works without finetuned rows)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
+                        "bootstrap or the likelihood's ridge takes more than a few seconds)")
     p.add_argument("--out", help="directory for prediction.json and PNG plots")
     p.set_defaults(func=run)
 
@@ -69,24 +72,27 @@ def run(args: argparse.Namespace) -> int:
 
     check_bootstrap(args)
     out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
+    from emergence_laws.progress import show_progress
+
     df = on_loss_axis(load_table(args), args.x)
     if args.baseline == "sigmoid":
         res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
     else:
-        res = fit_table(
-            df,
-            task=args.task,
-            metric=args.metric,
-            d0=args.d0,
-            form=args.form,
-            elbow=args.elbow,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
-            method=args.method,
-            directions=directions(args),
-            d0_range=args.d0_range,
-            resample=args.resample,
-        )
+        with show_progress(not args.no_progress):  # a bar on a terminal, else a line every ~30 s, with an ETA
+            res = fit_table(
+                df,
+                task=args.task,
+                metric=args.metric,
+                d0=args.d0,
+                form=args.form,
+                elbow=args.elbow,
+                bootstrap=args.bootstrap,
+                seed=args.seed,
+                method=args.method,
+                directions=directions(args),
+                d0_range=args.d0_range,
+                resample=args.resample,
+            )
     x_axis, unit = LOSS_AXES[args.x]
     out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
                 "x_unit": unit}

@@ -12,13 +12,15 @@ predictions that fit as well as the best (:mod:`~emergence_laws.laws.profile`:
 where the data do not identify the law, no set of starts samples the ridge fairly); the point
 estimate is the replicates' median.
 
-All replicates and starts are refitted at once by :func:`~emergence_laws.laws.optimise.batch_fit`.
-What the interval does *not* include: the functional form (log power law, ReLU elbow) is taken as
+All starts of a group of replicates are refitted at once by :func:`~emergence_laws.laws.optimise.batch_fit`
+(on a large table the replicates go in groups, so that progress can be shown; the groups do not change
+the result). What the interval does *not* include: the functional form (log power law, ReLU elbow) is taken as
 given, and a D0 outside the declared range is not considered.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,9 +34,16 @@ from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
 from emergence_laws.laws.profile import PredictionProfile, profile_prediction
 from emergence_laws.laws.resample import resample_weights
+from emergence_laws.progress import format_duration, progress
 
 #: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
 REPLICATE_STARTS: int = 2
+
+#: Problem x point elements refitted per group of replicates (progress is reported after each group).
+GROUP_ELEMENTS: int = 1 << 19
+
+#: Seconds above which the bootstrap says what it runs and how to make it faster.
+NOTE_AFTER_S: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,15 @@ def profile_words(prof: PredictionProfile) -> str:
     return text
 
 
+def _note_replicates(bar, n: int, points: int, seconds: float) -> None:
+    """Say, where progress is shown and the bootstrap will take a while, what it runs and how to make it faster."""
+    if bar.style == "off" or seconds < min(NOTE_AFTER_S, bar.interval):
+        return
+    print(f"{bar.prefix}: bootstrap: {n} replicates on {points} distinct points (checkpoint x data amount), about "
+          f"{format_duration(seconds)}; --bootstrap N trades the interval's accuracy for time (fewer replicates: "
+          "a noisier interval, sooner)", file=bar.stream, flush=True)
+
+
 def bootstrap_law(
     data: LawData,
     law: EmergenceLaw,
@@ -131,13 +149,20 @@ def bootstrap_law(
     profile = profile_d0(lik, law.vector(), bounds, law.d0_range or (law.d0, law.d0))
     cell, d0s = profile.draw(n, rng)
     W = resample_weights(data, n, rng, resample)
-    P0 = profile.params[cell]
-    if restarts > 0:
-        S = starts(data, law.form, bounds, restarts)
-        P0 = np.concatenate([P0, np.repeat(S, n, axis=0)])
-    K = P0.shape[0] // n
-    P, f = batch_fit(lik, P0, lik.counts(W).repeat(K), bounds, d0=np.tile(d0s, K))
-    P, f = P.reshape(K, n, 6), f.reshape(K, n)
+    S = starts(data, law.form, bounds, restarts) if restarts > 0 else np.zeros((0, 6))
+    K = 1 + S.shape[0]
+    P, f = np.empty((K, n, 6)), np.empty((K, n))
+    group = max(1, GROUP_ELEMENTS // (K * lik.n_points))
+    with progress(n, "bootstrap", "replicate") as bar:
+        t0 = time.perf_counter()
+        for lo in range(0, n, group):
+            r = np.arange(lo, min(lo + group, n))
+            P0 = np.concatenate([profile.params[cell[r]], np.repeat(S, r.size, axis=0)])
+            Pg, fg = batch_fit(lik, P0, lik.counts(W[r]).repeat(K), bounds, d0=np.tile(d0s[r], K))
+            P[:, r], f[:, r] = Pg.reshape(K, r.size, 6), fg.reshape(K, r.size)
+            if lo == 0:
+                _note_replicates(bar, n, lik.n_points, (time.perf_counter() - t0) * n / r.size)
+            bar.update(r.size)
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=0)
     P = P[best, np.arange(n)]
     E = shift(law.form, d0s, P[:, 0], P[:, 1], P[:, 2])

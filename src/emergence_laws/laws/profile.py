@@ -30,6 +30,7 @@ from emergence_laws.laws.forms import shift_basis
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood, Mean, pearson_dispersion
 from emergence_laws.laws.optimise import Bounds, batch_fit, law_bounds, starts
+from emergence_laws.progress import progress
 
 #: Half the 90% quantile of chi^2 with one degree of freedom: the drop (nats) of a 90% interval.
 HALF_CHI2_90: float = 2.705543454095404 / 2
@@ -191,6 +192,12 @@ class _Side:
             return self.centre + self.sign * self.step * (self.i + 1)
         return 0.5 * (self.e_in + self.e_out)
 
+    def left(self) -> int:
+        """Fits this side may still need."""
+        if self.done:
+            return 0
+        return (self.steps - self.i if self.e_out is None else 0) + self.refine - self.k
+
     def update(self, e: float, h: float) -> None:
         if self.e_out is None:  # walking
             self.i += 1
@@ -211,18 +218,20 @@ class _Side:
 
 def profile_prediction(
     data: LawData, law: EmergenceLaw, *, drop: float = RIDGE_DROP, width: float | None = None, steps: int = 16,
-    refine: int = 10,
+    refine: int = 10, show: bool | None = None,
 ) -> PredictionProfile:
     """The few-shot emergence points (nats) whose profile nll is within ``drop * phi`` of the best fit's.
 
     Walks from the fit's prediction ``e*`` outward on both sides at once in ``steps`` steps up to ``width``
     (default: the larger of 0.5 nats and the span of the data's losses), each step warm-started from
     the one before (the constrained fits follow the ridge), until the profile leaves the threshold;
-    then bisects that end ``refine`` times; the two sides' fits run as one batch. An end the walk never closes is reported as open. ``D0`` is profiled over ``law.d0_range``
-    (``D0_POINTS`` values and the fit's own ``D0``). The threshold is measured from the lowest profile nll
+    then bisects that end ``refine`` times; the two sides' fits run as one batch. An end the walk never
+    closes is reported as open. ``D0`` is profiled over ``law.d0_range`` (``D0_POINTS`` values and the
+    fit's own ``D0``). The threshold is measured from the lowest profile nll
     found: when a walk finds a fit better than the one it started from (the law is fitted at one D0, the
     profile minimises over D0), the walk is repeated from that better fit's prediction (at most ``WALKS``
-    walks in all).
+    walks in all). ``show``: report progress (None: where the process shows progress,
+    :func:`~emergence_laws.progress.show_progress`); the total is the fits a walk may still need.
     """
     lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
     bounds = law_bounds(data, law)
@@ -235,30 +244,34 @@ def profile_prediction(
     e_star = law.few_shot_emergence_point
     span = float(data.loss.max() - data.loss.min())
     w = float(width) if width is not None else max(0.5, span)
-    [(f0, Q0)] = _fit_at(lik, S, [None], qb, [e_star], d0s)
-    best = float(min(f0, law.nll if math.isfinite(law.nll) else np.inf))
-    phi = pearson_dispersion(lik, law.vector())
-    thr = phi * float(drop)
-    seen: dict[float, tuple[float, np.ndarray]] = {e_star: (f0, Q0)}
+    with progress(1 + steps + refine, "likelihood ridge", "fit", enabled=show) as bar:
+        [(f0, Q0)] = _fit_at(lik, S, [None], qb, [e_star], d0s)
+        bar.update(1)
+        best = float(min(f0, law.nll if math.isfinite(law.nll) else np.inf))
+        phi = pearson_dispersion(lik, law.vector())
+        thr = phi * float(drop)
+        seen: dict[float, tuple[float, np.ndarray]] = {e_star: (f0, Q0)}
 
-    def walk(centre: float) -> tuple[list[float], list[bool]]:
-        sides = [_Side(centre, sign, w / steps, steps, refine) for sign in (-1.0, 1.0)]
-        while not all(sd.done for sd in sides):
-            todo = [sd for sd in sides if not sd.done]
-            es = [sd.next() for sd in todo]
-            fits = _fit_at(lik, S, [seen[sd.e_in][1] for sd in todo], qb, es, d0s)
-            for sd, e, (f, Q) in zip(todo, es, fits):
-                seen[e] = (f, Q)
-                sd.update(e, f - best - thr)
-        return [sd.e_in for sd in sides], [sd.e_out is None for sd in sides]
+        def walk(centre: float) -> tuple[list[float], list[bool]]:
+            sides = [_Side(centre, sign, w / steps, steps, refine) for sign in (-1.0, 1.0)]
+            while not all(sd.done for sd in sides):
+                todo = [sd for sd in sides if not sd.done]
+                es = [sd.next() for sd in todo]
+                fits = _fit_at(lik, S, [seen[sd.e_in][1] for sd in todo], qb, es, d0s)
+                for sd, e, (f, Q) in zip(todo, es, fits):
+                    seen[e] = (f, Q)
+                    sd.update(e, f - best - thr)
+                bar.total = bar.n + 1 + max(sd.left() for sd in sides)
+                bar.update(1)
+            return [sd.e_in for sd in sides], [sd.e_out is None for sd in sides]
 
-    ends, opened = walk(e_star)
-    for _ in range(WALKS - 1):
-        e_min = min(seen, key=lambda e: seen[e][0])
-        if best - seen[e_min][0] <= 0.1 * thr:
-            break
-        best = seen[e_min][0]  # a better fit than the walk's start: measure the ridge from it
-        ends, opened = walk(e_min)
+        ends, opened = walk(e_star)
+        for _ in range(WALKS - 1):
+            e_min = min(seen, key=lambda e: seen[e][0])
+            if best - seen[e_min][0] <= 0.1 * thr:
+                break
+            best = seen[e_min][0]  # a better fit than the walk's start: measure the ridge from it
+            ends, opened = walk(e_min)
     nll_at = {e: v[0] for e, v in seen.items()}
     grid = np.array(sorted(nll_at))
     return PredictionProfile(float(ends[0]), float(ends[1]), opened[0], opened[1], grid,
