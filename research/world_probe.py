@@ -1,6 +1,6 @@
 """Probe a candidate micro world fast: its few-shot curve, its knowledge, and what finetuning does.
 
-    python scripts/world_probe.py --world '{"task": "fact-code", "code_frac": 0.0001}' \
+    python research/world_probe.py --world '{"task": "fact-code", "code_frac": 0.0001}' \
         --ladder '{"steps": 3000, "checkpoints": 30, "first_checkpoint": 40, "spacing": "log"}' \
         --finetune-at 13 17 21 --amounts 32 128 512 2048 --out probe.json
 
@@ -15,7 +15,7 @@ model on the test questions (`test`) and on up to 400 of its own finetuning ques
 demonstrations drawn from the test pool, so no demonstration is about the asked entity): a model that
 scores high on `train` and at chance on `test` memorised its finetuning entities instead of learning
 the format. In-process and without the study store: for exploring worlds before a demo design is fixed;
-`scripts/world_sweep.py` measures candidates through the demo's own pipeline.
+`research/world_sweep.py` measures candidates through the demo's own pipeline.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.render:
         res = json.loads(Path(args.render).read_text())
-        print(markdown(res, res.get("command", "scripts/world_probe.py")), end="")
+        print(markdown(res, res.get("command", "research/world_probe.py")), end="")
         return 0
     if not args.out:
         ap.error("--out is required (or --render an earlier run's JSON)")
@@ -132,7 +132,8 @@ def main() -> int:
     from emergence_laws.evaluation import evaluate_task
     from emergence_laws.finetuning import FinetuneConfig, finetune
     from emergence_laws.micro.pretrain import LadderConfig, pretrain_ladder
-    from emergence_laws.micro.world import MicroWorld, WorldConfig
+    from fact_worlds import FactWorld as MicroWorld
+    from fact_worlds import FactWorldConfig as WorldConfig
     from emergence_laws.models import load_model
     from emergence_laws.models.loss import pretraining_loss
     from emergence_laws.threads import resolve_threads, set_torch_threads
@@ -151,7 +152,7 @@ def main() -> int:
     task, ref = world.task(), world.reference_text()
     cloze = cloze_task(world, task) if world.config.task != "kv-recall" else None
     in_format = in_format_task(task) if world.config.task == "fact-code" else None
-    command = "python scripts/world_probe.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python research/world_probe.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out = {"command": command, "world": world.config.to_dict(), "ladder": lcfg.to_dict(), "shots": args.shots,
            "rows": []}
     for rec in ladder:

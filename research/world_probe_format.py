@@ -1,8 +1,8 @@
 """Is fact-ask's knowledge one embedding away from the format, and can finetuning get there?
 
-    python scripts/world_probe_format.py --ladder DIR --steps 189 289 [--amounts 32 256 2048]
+    python research/world_probe_format.py --ladder DIR --steps 189 289 [--amounts 32 256 2048]
 
-DIR is a fact-ask ladder made by `scripts/world_probe.py` (its cache folder holding ladder.json). For
+DIR is a fact-ask ladder made by `research/world_probe.py` (its cache folder holding ladder.json). For
 each checkpoint step it prints three measurements of the asked form `... takes ?`:
 
 - `swap`: 4-shot task accuracy after copying the input embedding of `the` onto `?` (no training), next
@@ -76,12 +76,13 @@ def main() -> int:
 
     from emergence_laws.evaluation import evaluate_task
     from emergence_laws.finetuning.data import tokenize_examples
-    from emergence_laws.micro.world import MicroWorld, WorldConfig
+    from fact_worlds import FactWorld as MicroWorld
+    from fact_worlds import FactWorldConfig as WorldConfig
     from emergence_laws.models import load_model
 
     hf_logging.disable_progress_bar()
     if not (Path(args.ladder) / "ladder.json").is_file():
-        print(f"error: {args.ladder} holds no ladder.json (give a ladder folder made by scripts/world_probe.py)",
+        print(f"error: {args.ladder} holds no ladder.json (give a ladder folder made by research/world_probe.py)",
               file=sys.stderr)
         return 2
     lad = json.loads((Path(args.ladder) / "ladder.json").read_text())

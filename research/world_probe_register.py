@@ -1,6 +1,6 @@
 """Probe the register worlds: facts whose answer form must be read from the prompt, and what finetuning does.
 
-    python scripts/world_probe_register.py --variant mark --frac 0.02 --seed 0 \
+    python research/world_probe_register.py --variant mark --frac 0.02 --seed 0 \
         --finetune-at 189 333 508 --amounts 8 32 128 512 2048 --lrs 1e-4 1e-3 --out mark.json --md mark.md
 
 A test of the issue's hypothesis (knowledge that pretraining builds smoothly, plus a format skill that
@@ -20,7 +20,7 @@ scores 0. Per checkpoint: `fewshot` (that task, 4-shot), `in_register` (the same
 zero-shot: the knowledge). Then full finetuning of the chosen checkpoints (by step) on each amount at
 each learning rate (in the few-shot format, as the demo does) and the 8-way test accuracy.
 
-In-process and without the study store, like `scripts/world_probe.py`.
+In-process and without the study store, like `research/world_probe.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ VARIANTS: tuple[str, ...] = ("code", "mark")
 def register_world(variant: str, frac: float, seed: int, **fields):
     """A `MicroWorld` (task fact-code, its shouted documents replaced) whose `frac` of documents are
     header-less facts of the shown half in register `variant`; `fields`: other `WorldConfig` fields."""
-    from emergence_laws.micro.world import MicroWorld, WorldConfig
+    from fact_worlds import FactWorld as MicroWorld
+    from fact_worlds import FactWorldConfig as WorldConfig
 
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r} is unknown; use one of {', '.join(VARIANTS)}")
@@ -182,7 +183,7 @@ def main() -> int:
                 row["accuracy"][str(n)] = acc(tuned, tok, task, 4)
             res["finetuned"].append(row)
             print(json.dumps(row), flush=True)
-    command = "python scripts/world_probe_register.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "python research/world_probe_register.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     res["command"] = command
     Path(args.out).write_text(json.dumps(res, indent=1))
     if args.md:

@@ -4,7 +4,7 @@
 
 Each seed is a different world and initialisation: its own ladder, grid and truth. Cached ladders and
 jobs are reused. Nothing in the design (D0, thresholds, amounts) was tuned on these seeds' results
-beyond the choice of world (scripts/world_sweep.py compares candidates); D0 is not chosen at all (it is unknown in [N, 10N] and its
+beyond the choice of world (research/world_sweep.py compares candidates); D0 is not chosen at all (it is unknown in [N, 10N] and its
 uncertainty is in the interval). Figures move a little from machine to machine (torch picks other CPU
 kernels); the table says where it was made.
 """

@@ -1,4 +1,4 @@
-"""`scripts/world_probe_register.py`: header-less register documents, the 8-way register task, and the
+"""`research/world_probe_register.py`: header-less register documents, the 8-way register task, and the
 whole script as a subprocess on a tiny ladder."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from emergence_laws.micro.pretrain import LadderConfig
-from tests.conftest import HANG_GUARD_S, load_script
+from conftest import HANG_GUARD_S, load_script
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "world_probe_register.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "world_probe_register.py"
 
 
 def _statements(words: list[str]) -> list[list[str]]:
@@ -84,7 +84,7 @@ def test_register_probe_script_on_a_tiny_ladder(tmp_path):
         assert row["loss"] > 0 and all(0.0 <= row[k] <= 1.0 for k in ("fewshot", "in_register", "cloze"))
     assert [(r["step"], r["lr"]) for r in res["finetuned"]] == [(12, 1e-3), (12, 1e-2)]
     assert all(set(r["accuracy"]) == {"8"} and 0.0 <= r["accuracy"]["8"] <= 1.0 for r in res["finetuned"])
-    assert res["world"]["n_test"] == 16 and res["command"].startswith("python scripts/world_probe_register.py ")
+    assert res["world"]["n_test"] == 16 and res["command"].startswith("python research/world_probe_register.py ")
     text = md.read_text()
     assert "| 12 | 0.01 | " in text and text.count("\n| ") == 3 + 3  # curve and finetuning: header and 2 rows each
     bad = subprocess.run(cmd[:-4] + ["--amounts", "4", "--out", str(out)], capture_output=True, text=True,

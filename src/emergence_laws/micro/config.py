@@ -31,7 +31,7 @@ class DemoConfig:
     interval (`bootstrap` replicates).
     """
 
-    world: WorldConfig = field(default_factory=lambda: WorldConfig(task="kv-recall", code_frac=0.0, record_frac=0.2, n_test=400))
+    world: WorldConfig = field(default_factory=WorldConfig)
     ladder: LadderConfig = field(default_factory=lambda: LadderConfig(
         steps=2400, checkpoints=30, first_checkpoint=40, spacing="log"))
     shots: int = 4
@@ -97,7 +97,7 @@ def default_config(seed: int = 0) -> DemoConfig:
 def quick_config(seed: int = 0) -> DemoConfig:
     """A smaller ladder and grid for tests (≤ 2 minutes); its numbers need not meet the quality bar."""
     cfg = DemoConfig(
-        world=WorldConfig(task="kv-recall", code_frac=0.0, record_frac=0.4, n_train=512, n_test=200),
+        world=WorldConfig(record_frac=0.4, n_train=512, n_test=200),
         ladder=LadderConfig(steps=800, checkpoints=14, first_checkpoint=40, spacing="log"),
         n_train=(32, 128, 512), subsets=1, compare_n_train=(512,), compare_checkpoints=2, bootstrap=20,
         k=2.0, ahead=(1.0, 2.0), window=4.0, finetune_every=2,
