@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Mapping
@@ -101,15 +100,17 @@ def load_csv(path: str | Path, *, select: Mapping[str, str | None] | None = None
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV") from None
+    del raw
     sep = "\t" if p.suffix.lower() == ".tsv" else ","
-    lines = list(csv.reader(io.StringIO(raw.decode("utf-8").lstrip("\ufeff")), delimiter=sep))
-    header = lines[0] if lines else []
-    for number, fields in enumerate(lines[1:], start=2):
-        if fields and len(fields) != len(header):
-            raise InputError(
-                f"{p}, line {number}: malformed CSV ({len(fields)} fields, the header has {len(header)}); "
-                "every line needs as many fields as the header"
-            )
+    with p.open(newline="", encoding="utf-8-sig") as fh:  # streamed from the file: no copy of it, no list of rows
+        reader = csv.reader(fh, delimiter=sep)
+        header = next(reader, [])
+        for number, fields in enumerate(reader, start=2):
+            if fields and len(fields) != len(header):
+                raise InputError(
+                    f"{p}, line {number}: malformed CSV ({len(fields)} fields, the header has {len(header)}); "
+                    "every line needs as many fields as the header"
+                )
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:

@@ -43,6 +43,16 @@ def _is_blank(value: object) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
+def _map_unique(col: pd.Series, func) -> pd.Series:
+    """``col.map(func)`` computed once per distinct value (a million-row log repeats its names and
+    values): the same result, a fraction of the time and of the memory (equal results share objects)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [func(v) for v in uniques]
+    mapped[-1] = func(None if col.dtype == object else np.nan)  # code -1: a missing value
+    return pd.Series(mapped[codes], index=col.index, dtype=object)
+
+
 def validate_table(
     df: pd.DataFrame,
     source: str = "table",
@@ -83,7 +93,7 @@ def validate_table(
     df = df.reset_index(drop=True)
     for col in TEXT:
         if col in df.columns:
-            df[col] = df[col].map(lambda v: None if _is_blank(v) else str(v).strip()).astype(object)
+            df[col] = _map_unique(df[col], lambda v: None if _is_blank(v) else str(v).strip())
     df = _select(df, select)
 
     def where(i: int) -> str:  # position in the (selected) frame -> line of the input
@@ -98,8 +108,8 @@ def validate_table(
         if col not in df.columns:
             continue
         raw = df[col]
-        blank = raw.map(_is_blank).to_numpy()
-        as_text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        blank = _map_unique(raw, _is_blank).to_numpy(dtype=bool)
+        as_text = _map_unique(raw, lambda v: v.strip() if isinstance(v, str) else v)
         num = pd.to_numeric(as_text.where(~blank, np.nan), errors="coerce").astype(float)
         bad = (~blank) & num.isna().to_numpy()
         if bad.any():
