@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"<!-- generated:([a-z_]+) -->")
 
 #: Width of the rendered ``--help`` texts (argparse reads $COLUMNS).
-HELP_COLUMNS = 100
+HELP_COLUMNS = 80
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
