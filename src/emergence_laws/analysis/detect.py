@@ -47,6 +47,7 @@ from emergence_laws.laws.detect import (
     classify_curve,
 )
 from emergence_laws.metrics import declared_directions, resolve, unknown_note
+from emergence_laws.progress import progress
 
 __all__ = ["POOLED", "detect_series", "detect_table"]
 
@@ -179,7 +180,11 @@ def detect_table(
     if not all_series:
         raise InputError(f"no curve with {xcol} values at 2+ {what} to analyse; check the scale column")
     directions = {**declared_directions(df), **(directions or {})}
-    rows = [detect_series(s, xcol, config, directions) for s in all_series]
+    rows = []
+    with progress(total=len(all_series), desc="detect", unit="curve") as bar:  # shown when the CLI turns it on
+        for s in all_series:
+            rows.append(detect_series(s, xcol, config, directions))
+            bar.update(1)
     notes = [unknown_note(m) for m in sorted({str(s.key["metric"]) for s in all_series})
              if resolve(m, directions).assumed]
     notes += _dropped_notes(df, xcol, all_series)

@@ -57,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--out", help="folder to write detect.json, figures (PNG) and report.html")
     p.add_argument("--no-report", action="store_true", help="with --out: skip figures and report.html")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
+                        "curves take more than a few seconds)")
     p.set_defaults(func=run)
 
 
@@ -143,12 +146,14 @@ def format_table(payload: dict, width: int = WIDTH) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.detect import detect_table
+    from emergence_laws.progress import show_progress
 
     if args.out:
         make_out_dir(args.out)  # fail on a bad --out before any work
     df = load_table(args, select=("task", "metric", "family", "model"))
-    payload = detect_table(df, x=args.x, task=args.task, metric=args.metric, family=args.family, model=args.model,
-                           group=args.group, directions=directions(args))
+    with show_progress(not args.no_progress):  # a bar on a terminal, else a line every ~30 s, with an ETA
+        payload = detect_table(df, x=args.x, task=args.task, metric=args.metric, family=args.family,
+                               model=args.model, group=args.group, directions=directions(args))
     payload = {"kind": "detect", **payload}
     payload["provenance"] = provenance(
         args, "detect", DETECT_OPTIONS,

@@ -90,7 +90,7 @@ __all__ = ["DEFAULT_CONFIG", "LABELS", "CurveDetection", "DetectConfig", "RampFi
 LABELS: tuple[str, ...] = ("emergent", "smooth", "flat", "marginal", "noisy", "not identifiable", "warm-up")
 
 _EPS_VAR = 1e-10  # variance floor for BIC when a fit is exact (e.g. every value exactly 0)
-_TS_MAX_PAIRS = 200_000  # Theil-Sen: a random sample of this many pairs on long floors
+_TS_MAX_PAIRS = 50_000  # Theil-Sen: a random sample of this many pairs on long floors
 
 
 @dataclass(frozen=True)
@@ -463,7 +463,7 @@ def theil_sen_slope(u: np.ndarray, y: np.ndarray, *, weighted: bool = False) -> 
 
     ``weighted``: the Sievers-Scholz form, each pair's slope weighted by its distance in u, so that
     a design with most points close together (a checkpoint log on the loss axis) does not let the
-    noisy slopes of close pairs decide. Over more than 200,000 pairs (630+ points) the median is
+    noisy slopes of close pairs decide. Over more than 50,000 pairs (317+ points) the median is
     taken over a fixed random sample of that many pairs, so the cost stays linear in the points.
     """
     u = np.asarray(u, dtype=float)

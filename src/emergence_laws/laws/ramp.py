@@ -144,9 +144,8 @@ def bootstrap_onset(u: np.ndarray, y: np.ndarray, *, n_boot: int = 200, seed: in
     y = np.asarray(y, dtype=float)
     rng = np.random.default_rng(seed)
     n = len(u)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    W = np.zeros((n_boot, n))
-    np.add.at(W, (np.repeat(np.arange(n_boot), n), idx.ravel()), 1.0)
+    idx = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
+    W = np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)  # times each model is drawn
     E, F = knot_pairs(float(u.min()), float(u.max()), grid)
     _, _, rss = RampSums(u, y, W).stats(E, F)
     return E[np.argmin(rss, axis=1)]
