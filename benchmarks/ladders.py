@@ -21,11 +21,16 @@ from emergence_laws.laws.synthetic import Misspecification, SyntheticTable, draw
 SPEC = Misspecification(run_sd=0.02)
 
 
-def ladder_table(n_ckpt: int, seed: int = 0, *, subsets: int = 2, spec: Misspecification = SPEC) -> SyntheticTable:
-    """A table of ``n_ckpt`` checkpoints x 4 data amounts x ``subsets`` random subsets + few-shot rows."""
+def ladder_table(n_ckpt: int, seed: int = 0, *, subsets: int = 2, spec: Misspecification = SPEC,
+                 past: float = 0.0) -> SyntheticTable:
+    """A table of ``n_ckpt`` checkpoints x 4 data amounts x ``subsets`` random subsets + few-shot rows.
+
+    ``past`` (nats) extends the ladder that far beyond its usual strongest checkpoint, so that the
+    few-shot curve has emerged in the table (what a backtest needs to score against).
+    """
     rng = np.random.default_rng(seed)
     true = replace(draw_law(spec, rng), n_seeds=int(subsets))
-    l_min = true.truth + rng.uniform(-0.08, min(0.12, true.span - 0.12))
+    l_min = true.truth + rng.uniform(-0.08, min(0.12, true.span - 0.12)) - float(past)
     l_max = true.truth + true.span + rng.uniform(0.1, 0.3)
     losses = np.linspace(l_max, l_min, int(n_ckpt))
     rows = draw_rows(true, losses, spec, rng)
