@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "loss L (nats/token) after D finetuning examples (D = 0: few-shot, elbow at E(D0)): the median over "
             "the fit's bootstrap replicates and its 90% interval (D0 drawn over its range for D = 0). Values are "
             "reported in the metric's own units and kept inside its range (accuracy in [0, 1]); a warning says "
-            "when D lies far outside the data amounts the law was fitted on."
+            "when D or L lies far outside what the law was fitted on. A law file whose parameters leave their "
+            "domain or disagree with its own bootstrap draws is refused (exit 2)."
         ),
     )
     p.add_argument("--law", required=True, help="prediction.json written by `emergence fit --out`")
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from emergence_laws.errors import InputError
     from emergence_laws.jsonutil import clean
     from emergence_laws.laws.law import EmergenceLaw, LawDraws
+    from emergence_laws.laws.law_check import check_law, check_losses
     from emergence_laws.metrics import resolve
 
     path = Path(args.law)
@@ -78,13 +80,15 @@ def run(args: argparse.Namespace) -> int:
             f"--law {path}: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by "
             "`emergence fit --out`"
         ) from None
-    law = EmergenceLaw.from_json(obj)
-    draws = LawDraws.from_json(law, obj)
+    try:
+        law = EmergenceLaw.from_json(obj)
+        draws = LawDraws.from_json(law, obj)
+    except InputError as exc:  # name the file: "law JSON: ..." -> "--law FILE: ..."
+        raise InputError(f"--law {path}: {str(exc).removeprefix('law JSON: ')}") from None
+    check_law(law, draws, f"--law {path}")  # parameters in their domain, consistent with the draws
     if not math.isfinite(args.n_train) or args.n_train < 0 or 0 < args.n_train < 1:
         raise InputError(f"--n-train {args.n_train:g}: a number of finetuning examples, 0 (few-shot) or >= 1")
-    for L in args.loss:
-        if not math.isfinite(L) or L <= 0:
-            raise InputError(f"--loss {L:g}: pretraining loss must be a positive number of nats/token")
+    loss_warnings = check_losses(args.loss, law, obj)  # refuses no-losses, warns far outside the law's
     # the law was fitted on the metric read larger = better: report it in the metric's own units
     metric = obj.get("metric") if isinstance(obj, dict) and isinstance(obj.get("metric"), str) else None
     declared = obj.get("higher_is_better") if isinstance(obj, dict) else None
@@ -110,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             e_lo, e_hi = min(e_lo, law.ridge_interval[0]), max(e_hi, law.ridge_interval[1])
         e_lo = max(e_lo, 0.0)  # nats per token: never negative
         interval, E_iv = np.stack([lo, hi], axis=1), [e_lo, e_hi]
-    warnings = []
+    warnings = list(loss_warnings)
     far = extrapolation_warning(args.n_train, law.d0, law.amounts)
     if far:
         warnings.append(far)
