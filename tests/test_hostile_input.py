@@ -28,6 +28,19 @@ HOSTILE = "{{ cycler.__init__.__globals__.os.system('touch PWNED') }}{{q}}"
 #: an output path that cannot be created on any OS: its "folder" is a regular file
 UNWRITABLE = "{d}/binary.csv/sub/out"
 
+#: the issue's template bombs: name -> (doc_to_text, the limit the error line names)
+TEMPLATE_BOMBS = {
+    "pow-chain": ("{{ (((((9**64)**64)**64)**64)**64) }}", "an integer of about 12,992 bits"),
+    "center": ("{{ q|center(1000000000) }}", "center gives a string"),
+    "printf-width": ("{{ '%0999999999d' % 1 }}", "the format '%0999999999d' gives a string"),
+    "format-width": ("{{ '{:>999999999}'.format(1) }}", "str.format gives a string"),
+    "indent": ("{{ q|indent(999999999) }}", "indent gives a string"),
+    "nested-range": ("{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}{% endfor %}{% endfor %}",
+                     "more than 1,000,000 steps"),
+    "concat-chain": ("{% set a = q * 100000 %}{{ a" + " ~ a" * 3000 + " }}", "a text of more than 1,000,000"),
+    "deep-parens": ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "is nested too deeply"),
+}
+
 # (id, argv, exit code, phrase in the error line, a path that must not exist afterwards or None)
 BAD_INPUTS = [
     # outputs are checked before any work
@@ -106,7 +119,7 @@ BAD_INPUTS = [
     ("fit-seed-negative", ["fit", EXAMPLE, "--seed", "-1", "--bootstrap", "5"], 2, "--seed -1 is negative", None),
     ("fit-empty-path", ["fit", ""], 2, "the results path is empty", None),
     ("predict-law-overflows", ["predict", "--law", "{d}/overflow.json", "--loss", "3", "--n-train", "5"], 2,
-     "its parameters overflow", None),
+     "law parameter alpha = 1e+308 is implausibly large", None),
     ("demo-seed-negative", ["demo", "--seed", "-1", "--out", "{d}/demo"], 2, "--seed", "{d}/demo"),
     # usage errors are one line too
     ("usage-missing-option", ["predict", "--loss", "3"], 2, "required: --law", None),
@@ -114,6 +127,60 @@ BAD_INPUTS = [
     ("usage-bad-choice", ["detect", EXAMPLE, "--x", "volume"], 2, "invalid choice", None),
     # not identifiable: exit 3
     ("fit-few-shot-only", ["fit", "{d}/fewshot.csv"], 3, "no finetuned rows", None),
+    # --- issue 28 ---
+    # task templates that ask for too much: each refused within its render budget, before any job
+    *[(f"template-{name}", ["run", f"{{d}}/tpl-{name}/study.yaml", "--no-progress"], 2, phrase,
+       f"{{d}}/tpl-{name}/study.db") for name, (_, phrase) in TEMPLATE_BOMBS.items()],
+    # devices this machine lacks (subprocesses run with CUDA_VISIBLE_DEVICES="")
+    ("eval-device-cuda", ["eval", "{d}/ck", "{d}/task.jsonl", "--device", "cuda"], 2,
+     "--device cuda: this machine has no CUDA device", None),
+    ("eval-device-cuda-99", ["eval", "{d}/ck", "{d}/task.jsonl", "--device", "cuda:99"], 2, "available here: cpu", None),
+    ("eval-device-mps", ["eval", "{d}/ck", "{d}/task.jsonl", "--device", "mps"], 2,
+     "--device mps: this machine has no Apple MPS device", None),
+    ("eval-device-name", ["eval", "{d}/ck", "{d}/task.jsonl", "--device", "tpu"], 2,
+     "--device 'tpu': not a device; use auto, cpu, cuda, cuda:N or mps", None),
+    ("run-eval-device-cuda", ["run", "{d}/cuda.yaml", "--dry-run"], 2, "eval.device cuda: this machine has no CUDA", None),
+    # law files that are corrupt, and losses that are none
+    ("predict-law-C-huge", ["predict", "--law", "{d}/law_C_huge.json", "--loss", "3"], 2,
+     "law parameter C = 1e+308 is no loss", None),
+    ("predict-law-alpha-negative", ["predict", "--law", "{d}/law_alpha_negative.json", "--loss", "3"], 2,
+     "law parameter alpha = -0.5 must be > 0", None),
+    ("predict-law-k-negative", ["predict", "--law", "{d}/law_k_negative.json", "--loss", "3"], 2,
+     "law parameter k = -0.2 must be >= 0", None),
+    ("predict-law-disagrees-with-draws", ["predict", "--law", "{d}/law_shifted.json", "--loss", "3"], 2,
+     "outside its own bootstrap draws", None),
+    ("predict-law-bad-draw", ["predict", "--law", "{d}/law_bad_draw.json", "--loss", "3"], 2,
+     "draws.params[3]: alpha = -1 must be > 0", None),
+    ("predict-loss-absurd", ["predict", "--law", "{d}/law.json", "--loss", "1e308"], 2,
+     "--loss 1e+308: not a pretraining loss", None),
+    # a ladder entry that looks like a path and is not there is no hub id
+    ("status-missing-local-folder", ["status", "{d}/ladder/study.yaml"], 2,
+     "ladder[0].path: folder checkpoints/small does not exist", None),
+    ("run-dry-run-missing-local-folder", ["run", "{d}/ladder/study.yaml", "--dry-run"], 2,
+     "ladder[0].path: folder checkpoints/small does not exist", None),
+    # impossible tables
+    ("validate-absurd-loss", ["validate", "{d}/hugeloss.csv"], 2, "4.3e+300 is out of range", None),
+    ("fit-absurd-loss", ["fit", "{d}/hugeloss.csv"], 2, "4.3e+300 is out of range", None),
+    ("validate-zero-flops", ["validate", "{d}/zeroflops.csv"], 2, "column 'flops' is 0 on every row", None),
+    # the smaller items
+    ("eval-extract-bad-regex", ["eval", "{d}/ck", "{d}/task.jsonl", "--extract", "("], 2,
+     "--extract '(': not a valid regex", None),
+    ("eval-extract-on-multiple-choice", ["eval", "{d}/ck", "{d}/task.jsonl", "--extract", "[0-9]+"], 2,
+     "is a multiple-choice task", None),
+    ("run-dry-run-extract-on-multiple-choice", ["run", "{d}/extract_mc.yaml", "--dry-run"], 2,
+     "task.extract '[0-9]+'", None),
+    ("run-dry-run-store-unwritable", ["run", "{d}/study.yaml", "--store", UNWRITABLE + ".db", "--dry-run"], 2,
+     "--store", None),
+    ("run-dry-run-export-suffix", ["run", "{d}/study.yaml", "--export", "{d}/x.xlsx", "--dry-run"], 2,
+     "unknown file type '.xlsx'", None),
+    ("run-n-train-typo", ["run", "{d}/n_trian.yaml", "--dry-run"], 2, "unknown key 'n_trian'; did you mean n_train?",
+     None),
+    ("fit-too-few-checkpoints", ["fit", "{d}/one_checkpoint.csv"], 3, "one checkpoint", None),
+    ("fit-sigmoid-too-few-checkpoints", ["fit", "{d}/two_checkpoints.csv", "--baseline", "sigmoid"], 3,
+     "for 3+ checkpoints", None),
+    ("backtest-sigmoid-too-few-checkpoints", ["backtest", "{d}/two_checkpoints.csv", "--task", "mc4_reasoning",
+                                              "--baseline", "sigmoid", "--cutoff-loss", "3"], 3, "for 3+ checkpoints",
+     None),
 ]
 
 
@@ -148,10 +215,67 @@ def bad_dir(tmp_path_factory) -> Path:
             "finetune": {"n_train": [2, 4], "seeds": 2}}
     for name, edit in {"study": {}, "badstore": {"store": str(d / "binary.csv" / "sub" / "out.db")},
                        "escape": {"name": "../../x"}, "empty_n_train": {"finetune": {"n_train": []}},
-                       "typo": {"finetun": {}}, "tokens_inf": {"ladder": [{"path": "ck", "tokens": float("inf")}]}
+                       "typo": {"finetun": {}}, "tokens_inf": {"ladder": [{"path": "ck", "tokens": float("inf")}]},
+                       "cuda": {"eval": {"device": "cuda"}}, "extract_mc": {"task": {"path": "task.jsonl",
+                                                                                    "extract": "[0-9]+"}},
+                       "n_trian": {"finetune": {"n_trian": [2, 4], "seeds": 2}},
                        }.items():
         (d / f"{name}.yaml").write_text(json.dumps({**good, **edit}))  # JSON is YAML
+    for name, (template, _) in TEMPLATE_BOMBS.items():
+        write_template_study(d / f"tpl-{name}", template)
+    (d / "ladder" / "checkpoints").mkdir(parents=True)  # the folder is there, the checkpoint is not
+    write_task(d / "ladder" / "task.jsonl")
+    (d / "ladder" / "study.yaml").write_text(json.dumps({**good, "ladder": ["checkpoints/small"]}))
+    # impossible tables and tables too small to identify anything
+    ex.assign(flops=0.0).to_csv(d / "zeroflops.csv", index=False)
+    ex.assign(pretrain_loss=ex["pretrain_loss"].where(ex["model"] != "ladder-5M", 4.3e300)).to_csv(
+        d / "hugeloss.csv", index=False)
+    models = sorted(ex["model"].unique())
+    ex[ex["model"] == models[0]].to_csv(d / "one_checkpoint.csv", index=False)
+    ex[ex["model"].isin(models[:2])].to_csv(d / "two_checkpoints.csv", index=False)
+    # law files: a sound one with bootstrap draws, and corrupt copies of it
+    assert main(["fit", EXAMPLE, "--bootstrap", "20", "--out", str(d / "fitboot")]) == 0
+    sound = json.loads((d / "fitboot" / "prediction.json").read_text())
+
+    def corrupt(name, edit):
+        obj = json.loads(json.dumps(sound))
+        edit(obj)
+        (d / f"law_{name}.json").write_text(json.dumps(obj))
+
+    corrupt("C_huge", lambda o: o["law"]["params"].update(C=1e308))
+    corrupt("alpha_negative", lambda o: o["law"]["params"].update(alpha=-0.5))
+    corrupt("k_negative", lambda o: o["law"]["params"].update(k=-0.2))
+    corrupt("shifted", lambda o: o["law"]["params"].update(C=o["law"]["params"]["C"] + 0.5))
+    corrupt("bad_draw", lambda o: o["draws"]["params"][3].__setitem__(1, -1.0))
     return d
+
+
+def write_template_study(root: Path, template: str) -> Path:
+    """A study whose lm-eval task YAML renders `template` as doc_to_text (the checkpoint is a stub)."""
+    (root / "ck").mkdir(parents=True)
+    (root / "ck" / "config.json").write_text("{}")
+    rows = [{"q": f"{i}+1", "ans": str(i + 1)} for i in range(4)]
+    for split in ("train", "test"):
+        (root / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (root / "task.yaml").write_text(
+        "task: t\ndataset_path: json\ndataset_kwargs: {data_files: {train: train.jsonl, test: test.jsonl}}\n"
+        f"test_split: test\ntraining_split: train\noutput_type: generate_until\ndoc_to_text: {json.dumps(template)}\n"
+        "doc_to_target: ans\n")
+    (root / "study.yaml").write_text("ladder: [ck]\ntask: task.yaml\nfewshot: {shots: [0]}\n"
+                                     "finetune: {n_train: [2], seeds: 1}\n")
+    return root / "study.yaml"
+
+
+def _device_present(phrase: str) -> bool:
+    """Whether this process can see the device a case says is missing (CUDA, MPS)."""
+    if "no CUDA device" not in phrase and "no Apple MPS" not in phrase:
+        return False
+    import torch
+
+    if "no CUDA device" in phrase:
+        return torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def _fill(items, d: Path) -> list[str]:
@@ -162,6 +286,8 @@ def _fill(items, d: Path) -> list[str]:
                          ids=[c[0] for c in BAD_INPUTS])
 def test_bad_input_gives_one_error_line(bad_dir, capsys, argv, code, phrase, absent):
     args = _fill(argv, bad_dir)
+    if _device_present(phrase):
+        pytest.skip("this machine has the device (the subprocess cases hide CUDA)")
     try:
         rc = main(args)
     except SystemExit as exc:  # argparse usage errors exit from parse_args
@@ -206,23 +332,28 @@ def test_predict_reports_a_lower_is_better_metric_in_its_own_units(bad_dir, caps
     assert got["error"][2] == 0.0  # the strong model's error is clipped at the bound, not negative
 
 
-#: cases that also run as real processes: the entry point, its exit status and its stderr
+#: cases that also run as real processes: the entry point, its exit status and its stderr (all of issue 28's)
 SUBPROCESS_CASES = ("run-binary-yaml", "report-out-unwritable", "predict-loss-minus-inf", "backtest-cutoff-nan",
-                    "validate-scales-binary", "usage-missing-option")
+                    "validate-scales-binary", "usage-missing-option",
+                    *[c[0] for c in BAD_INPUTS[[c[0] for c in BAD_INPUTS].index("template-pow-chain"):]])
+#: subprocesses see no CUDA device, so the device cases hold on a GPU machine too
+NO_CUDA = {**ENV, "CUDA_VISIBLE_DEVICES": ""}
 
 
 def test_bad_input_through_real_processes(bad_dir):
     cases = {c[0]: c for c in BAD_INPUTS if c[0] in SUBPROCESS_CASES}
     assert len(cases) == len(SUBPROCESS_CASES)
     procs = {name: subprocess.Popen([sys.executable, "-m", "emergence_laws", *_fill(c[1], bad_dir)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-             for name, c in cases.items()}
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=NO_CUDA)
+             for name, c in cases.items() if not (name == "eval-device-mps" and _device_present(c[3]))}
     for name, proc in procs.items():
         out, err = proc.communicate(timeout=HANG_GUARD_S)
         lines = err.strip().splitlines()
         assert proc.returncode == cases[name][2], (name, err)
         assert len(lines) == 1 and lines[0].startswith(f"emergence {cases[name][1][0]}: error: "), (name, err)
+        assert _fill([cases[name][3]], bad_dir)[0] in lines[0], (name, lines[0])
         assert out == "" and "Traceback" not in err, (name, err)
+        assert len(lines[0]) <= 300, (name, len(lines[0]))  # a long message is cut to a readable line
 
 
 def test_unwritable_proc_path_on_linux(bad_dir, capsys):
@@ -270,3 +401,95 @@ def test_template_in_a_task_file_runs_nothing_in_status_dry_run_or_run(tmp_path)
     assert err[0].startswith("emergence run: error: ") and "is refused" in err[0] and "sandboxed" in err[0]
     assert not (tmp_path / "PWNED").exists()
     assert not (tmp_path / "study.db").exists()  # nothing half-written
+
+
+#: peak resident memory a refused template may cost a whole `emergence run` process (issue 28: < 300 MB)
+TEMPLATE_RSS_CAP_MB = 300
+
+_MEASURED = """import json, resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": p.returncode, "out": p.stdout, "err": p.stderr,
+                  "peak_mb": peak / 2**20 if sys.platform == "darwin" else peak / 1024}))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="peak memory of a child process is read with `resource`")
+def test_template_bombs_are_refused_in_small_processes(bad_dir):
+    """Each of the issue's template bombs, as `emergence run` in its own process: exit 2, one line naming the
+    task file and the field, and the process's peak memory (RSS) under the cap: the render stopped before
+    building what it asked for."""
+    procs = {name: subprocess.Popen([sys.executable, "-c", _MEASURED, sys.executable, "-m", "emergence_laws", "run",
+                                     str(bad_dir / f"tpl-{name}" / "study.yaml"), "--no-progress"],
+                                    stdout=subprocess.PIPE, text=True, env=ENV) for name in TEMPLATE_BOMBS}
+    for name, proc in procs.items():
+        res = json.loads(proc.communicate(timeout=HANG_GUARD_S)[0])
+        lines = res["err"].strip().splitlines()
+        assert res["rc"] == 2 and len(lines) == 1, (name, res["err"])
+        assert f"{bad_dir / f'tpl-{name}' / 'task.yaml'}: doc_to_text template" in lines[0], (name, lines[0])
+        assert TEMPLATE_BOMBS[name][1] in lines[0] and len(lines[0]) <= 300, (name, lines[0])
+        assert res["peak_mb"] < TEMPLATE_RSS_CAP_MB, (name, res["peak_mb"])
+        assert not (bad_dir / f"tpl-{name}" / "study.db").exists()
+
+
+def test_predict_warns_for_a_loss_far_outside_what_the_law_covers(bad_dir, capsys):
+    """A loss far from every loss the law covers (over 2x above, or below half) is predicted with a warning
+    line; a sound law file with bootstrap draws passes its checks."""
+    law = str(bad_dir / "fitboot" / "prediction.json")
+    assert main(["predict", "--law", law, "--loss", "2.9", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and json.loads(out)["warnings"] == []
+    assert main(["predict", "--law", law, "--loss", "9", "--json"]) == 0  # above: on the floor, one warning
+    out, err = capsys.readouterr()
+    assert err.count("warning: ") == 1 and "loss 9 lies far outside the losses the law covers" in err, err
+    assert main(["predict", "--law", law, "--loss", "0.3", "--json"]) == 0  # below: the far warning among others
+    res = json.loads(capsys.readouterr().out)
+    assert any("loss 0.3 lies far outside" in w for w in res["warnings"]) and res["predicted"][0] <= 1.0
+
+
+def test_status_and_dry_run_name_the_hub_ids(bad_dir, tmp_path):
+    """`org/name` with nothing of that name nearby stays a hub id, and the listing says which entries are."""
+    study = tmp_path / "hub.yaml"
+    write_task(tmp_path / "task.jsonl")
+    study.write_text(json.dumps({"ladder": [str(bad_dir / "ck"), "EleutherAI/pythia-70m-deduped"],
+                                 "task": "task.jsonl", "fewshot": {"shots": [0]}}))
+    for args in (["status", str(study)], ["run", str(study), "--dry-run"]):
+        res = subprocess.run([sys.executable, "-m", "emergence_laws", *args], capture_output=True, text=True,
+                             timeout=HANG_GUARD_S, env=ENV, check=False)
+        assert res.returncode == 0 and res.stderr == "", res.stderr
+        assert "hub ids (1 of 2 checkpoints" in res.stdout and res.stdout.rstrip().endswith(
+            "EleutherAI/pythia-70m-deduped"), res.stdout
+    assert json.loads(subprocess.run([sys.executable, "-m", "emergence_laws", "status", str(study), "--json"],
+                                     capture_output=True, text=True, env=ENV, timeout=HANG_GUARD_S,
+                                     check=True).stdout)["hub_ids"] == ["EleutherAI/pythia-70m-deduped"]
+
+
+def test_no_library_warning_reaches_the_terminal(bad_dir, tmp_path):
+    """fit, report, detect and validate print their own lines only: a figure whose labels need glyphs the font
+    lacks (a task named in Chinese) says so once, not once per glyph through matplotlib."""
+    ex = pd.read_csv(EXAMPLE)
+    ex.assign(task="数学推理").to_csv(tmp_path / "cjk.csv", index=False)
+
+    def emergence(*args) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "emergence_laws", *map(str, args)], capture_output=True,
+                              text=True, timeout=HANG_GUARD_S, env=ENV, check=False)
+
+    res = emergence("fit", tmp_path / "cjk.csv", "--bootstrap", "20", "--out", tmp_path / "fit")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [l for l in res.stderr.splitlines() if l.startswith("warning: ")], res.stderr
+    assert sum("font has no glyphs" in line for line in res.stderr.splitlines()) == 1, res.stderr
+    for args in (("report", tmp_path / "fit"), ("detect", tmp_path / "cjk.csv"), ("validate", tmp_path / "cjk.csv")):
+        res = emergence(*args)
+        assert res.returncode == 0 and "Warning" not in res.stderr, (args, res.stderr)
+
+
+def test_no_progress_hides_the_weight_loading_bar(bad_dir, tmp_path):
+    """transformers' own `Loading weights` bar follows --no-progress."""
+    from tests.tiny_models import save_tiny_model
+
+    ck = save_tiny_model(tmp_path / "tiny", arch="llama", hidden=16)
+    res = subprocess.run([sys.executable, "-m", "emergence_laws", "eval", str(ck), str(bad_dir / "task.jsonl"),
+                          "--no-progress", "--limit", "2"], capture_output=True, text=True, timeout=HANG_GUARD_S,
+                         env=ENV, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "Loading weights" not in res.stderr and "it/s" not in res.stderr, res.stderr

@@ -77,8 +77,11 @@ def _check(args: argparse.Namespace) -> None:
     if args.reference and not Path(args.reference).is_file():
         raise InputError(f"--reference {args.reference}: no such file; give a held-out .txt or .jsonl text")
     from emergence_laws.devices import check_device
+    from emergence_laws.tasks.loading import check_extract
 
     check_device(args.device, "--device")  # before any work: a missing GPU is one line, not a traceback
+    if Path(args.task).exists():  # a missing task is load_task's one line
+        check_extract(args.task, args.extract, "--extract")
 
 
 def _format_rows(rows: list[dict]) -> str:

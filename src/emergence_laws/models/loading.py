@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -40,6 +43,25 @@ def _looks_like_path(s: str) -> bool:
     return s.startswith((".", "/", "~")) or s.count("/") > 1 or Path(s).suffix == ".gguf" or "\\" in s
 
 
+@contextlib.contextmanager
+def library_progress_bars() -> Iterator[None]:
+    """transformers' own bars (``Loading weights``) shown only where ours are (`emergence_laws.progress`:
+    the CLI without --no-progress, EMERGENCE_PROGRESS not off); off in library calls, as ours are."""
+    from transformers.utils import logging as hf_logging
+
+    from emergence_laws.progress import progress_enabled
+
+    wanted = progress_enabled() and os.environ.get("EMERGENCE_PROGRESS", "").strip().lower() != "off"
+    was = hf_logging.is_progress_bar_enabled()
+    if was and not wanted:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not wanted:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"):
     """Load (model, tokenizer) via AutoModelForCausalLM / AutoTokenizer, in eval mode.
 
@@ -72,8 +94,9 @@ def load_model(path_or_id: str | Path, device: str = "auto", dtype: str = "auto"
     else:
         source = spec
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        with library_progress_bars():
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{spec}: could not load the checkpoint ({first}); pass a local folder saved "

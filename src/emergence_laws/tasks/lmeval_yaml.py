@@ -115,26 +115,33 @@ class _DocRenderer:
 
         from emergence_laws.tasks import template_budget as tb
 
-        head = f"{self.path}: {field} template {_short(template)!r}"
+        head, row = f"{self.path}: {field} template", f"row {self._row(where)}"  # file + field name the template
         try:
             compiled = self._compiled.get(template)
             if compiled is None:
                 compiled = self._compiled[template] = tb.BudgetedTemplate(self.env, template)
             return compiled.render(doc)
         except tb.TemplateBudgetError as exc:
-            raise InputError(f"{head} goes over its render budget: {exc} (row {where}); simplify the template "
-                             "(the limits: docs/guide/security.md)") from None
+            raise InputError(f"{head} goes over its render budget: {exc}; simplify it ({row}; the limits: "
+                             "docs/guide/security.md)") from None
         except SecurityError as exc:
-            raise InputError(f"{head} is refused ({_short(str(exc), 120)}) at row {where}; task templates run "
-                             "sandboxed: use field names, filters and plain expressions") from None
+            raise InputError(f"{head} is refused ({_short(str(exc), 100)}); task templates run sandboxed: use field "
+                             f"names, filters and plain expressions ({row})") from None
         except RecursionError:
-            raise InputError(f"{head} is nested too deeply to render (row {where}); flatten the expression") from None
+            raise InputError(f"{head} is nested too deeply to render; flatten the expression ({row})") from None
         except MemoryError:
-            raise InputError(f"{head} ran out of memory (row {where}); simplify the template") from None
+            raise InputError(f"{head} ran out of memory; simplify it ({row})") from None
         except Exception as exc:  # noqa: BLE001 - any failure of a user template: undefined field, syntax, types
             msg = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            raise InputError(f"{head} failed ({_short(' '.join(str(msg).split()), 160)}) at row {where}; "
-                             "check the field names in the YAML") from None
+            raise InputError(f"{head} failed ({_short(' '.join(str(msg).split()), 120)}); check the field names in "
+                             f"the YAML ({row})") from None
+
+    def _row(self, where: str) -> str:
+        """A data row (``FILE:LINE``) named relative to the task YAML's folder when it lies inside it."""
+        try:
+            return str(Path(where).relative_to(self.path.parent))
+        except ValueError:
+            return where
 
     def text(self, doc: dict, where: str) -> Any:
         spec = self.cfg.get("doc_to_text")

@@ -47,6 +47,38 @@ def lmeval_yaml_path(path: str | Path) -> Path | None:
     return p if p.suffix in (".yaml", ".yml") else None
 
 
+def task_kind(path: str | Path) -> str:
+    """``multiple_choice`` or ``generation``: what the task at `path` holds, read without rendering any
+    template (an lm-eval YAML's output_type, BIG-bench's metrics, JSONL rows)."""
+    from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
+
+    yml = lmeval_yaml_path(path)
+    if yml is not None:
+        return "multiple_choice" if read_lmeval_source(yml).multiple_choice else "generation"
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = next((p / f for f in ("test.jsonl", "validation.jsonl") if (p / f).exists()), p / "test.jsonl")
+    if p.suffix == ".json" and _looks_like_bigbench(p):
+        return read_bigbench(p)[0]
+    return read_examples(p)[0]
+
+
+def check_extract(path: str | Path, regex: str | None, flag: str) -> None:
+    """InputError unless `regex` (an answer-extraction pattern; None = none) compiles and the task at
+    `path` generates answers for it to read: a multiple-choice task scores its choices instead."""
+    import re
+
+    if regex is None:
+        return
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise InputError(f"{flag} {regex!r}: not a valid regex ({exc}); fix the pattern") from None
+    if task_kind(path) == "multiple_choice":
+        raise InputError(f"{flag} {regex!r}: {path} is a multiple-choice task, scored by the log-likelihood of its "
+                         "choices, so there is no generated answer to extract; drop it (it applies to generation tasks)")
+
+
 def load_task(path: str | Path, *, name: str | None = None, train_path: str | Path | None = None,
               test_size: float = 0.5, seed: int = 0, fewshot_delimiter: str | None = None,
               target_delimiter: str | None = None, stop: tuple[str, ...] | None = None) -> TaskSpec:
