@@ -101,6 +101,9 @@ def one_table(args: tuple) -> dict:
                 "width_x": None if lo is None or hi is None else hi / lo,
                 "emergence_point": g.fit["emergence_point"], "interval": g.fit["interval"],
                 "error_nats": g.fit["emergence_point"] - run.truth, "paired": g.paired,
+                # where the error comes from: the predicted E(D0) through the true curve, the truth through the fitted one
+                "fold_error_law_only": _fold(_true_scale(run, g.fit["emergence_point"]), run.true_flops),
+                "fold_error_curve_only": _fold(g.curve.scale_at(run.truth), run.true_flops),
             })
         out_runs.append(rec)
     truth = {r.name: r.true_flops for r in runs}
@@ -111,6 +114,17 @@ def one_table(args: tuple) -> dict:
                       "true_ratio": max(tf, ts) / min(tf, ts), "right": tf < ts, "ratio": p["ratio"],
                       "ratio_interval": p["ratio_interval"]})
     return {"n_runs": n_runs, "seed": seed, "seconds": secs, "runs": out_runs, "pairs": pairs}
+
+
+def _true_scale(run, loss: float) -> float:
+    """FLOPs at which the run's true loss curve reaches ``loss`` nats (inf: below its irreducible loss)."""
+    e_irr, R, a = run.curve
+    return run.last_flops * ((loss - e_irr) / R) ** (-1.0 / a) if loss > e_irr else np.inf
+
+
+def _fold(pred: float | None, truth: float) -> float:
+    """max(pred / truth, truth / pred); inf when there is no prediction."""
+    return np.inf if pred is None or not np.isfinite(pred) or pred <= 0 else max(pred / truth, truth / pred)
 
 
 def _ridge_interval(g) -> list:
@@ -159,6 +173,10 @@ def summarise(tables: list[dict]) -> dict:
         "fold_error": {"median": med([r["fold_error"] for r in ok]), "p90": float(np.percentile([r["fold_error"] for r in ok], 90)) if ok else None,
                        "max": max((r["fold_error"] for r in ok), default=None),
                        "within_2x": sum(r["fold_error"] <= 2 for r in ok)},
+        "fold_error_law_only": {"median": med([r["fold_error_law_only"] for r in ok]),
+                                "within_2x": sum(r["fold_error_law_only"] <= 2 for r in ok)},
+        "fold_error_curve_only": {"median": med([r["fold_error_curve_only"] for r in ok]),
+                                  "within_2x": sum(r["fold_error_curve_only"] <= 2 for r in ok)},
         "tables_all_within_2x": sum(all(r.get("fold_error", np.inf) <= 2 for r in t["runs"]) and bool(t["runs"])
                                     for t in tables),
         "coverage": {"covered": sum(r["covered"] for r in ok),
@@ -172,6 +190,7 @@ def summarise(tables: list[dict]) -> dict:
         "by_slope": _band(ok, "slope", (0.06, 0.12, 0.18, 0.25001)),
         "by_ahead": _band(ok, "true_ahead", (2.0, 3.0, 4.0, 6.0001)),
         "emergence_point": {"median_abs_error_nats": med([abs(r["error_nats"]) for r in ok]),
+                            "p90_abs_error_nats": float(np.percentile([abs(r["error_nats"]) for r in ok], 90)) if ok else None,
                             "median_error_nats": med([r["error_nats"] for r in ok]),
                             "covered": sum(r["interval"][0] <= r["truth_nats"] <= r["interval"][1] for r in ok)},
         "paired": sum(bool(r["paired"]) for r in ok),
@@ -251,6 +270,15 @@ def markdown(summary: dict, rt: dict | None) -> str:
         f"{fe['median']:.2f} / {fe['p90']:.2f} / {fe['max']:.2f} | {cov['covered']}/{n} ({100 * cov['covered'] / n:.0f}%) | "
         f"{cov['median_width_x']:.1f} | {cr['covered']}/{n} ({100 * cr['covered'] / n:.0f}%) | {cr['median_width_x']:.1f} | "
         f"{ep['median_abs_error_nats']:.3f} | {ep['covered']}/{n} |",
+        "",
+        "| where the FLOPs error comes from | median error (x) | within 2x |",
+        "|---|---|---|",
+        f"| both (what compare reports) | {fe['median']:.2f} | {fe['within_2x']}/{n} |",
+        f"| the law alone: predicted E(D0) through the true loss curve | {s['fold_error_law_only']['median']:.2f} | "
+        f"{s['fold_error_law_only']['within_2x']}/{n} |",
+        f"| the loss curve alone: true E(D0) through the fitted curve | {s['fold_error_curve_only']['median']:.2f} | "
+        f"{s['fold_error_curve_only']['within_2x']}/{n} |",
+        f"| (E(D0) error, nats: median {ep['median_abs_error_nats']:.3f}, 90th percentile {ep['p90_abs_error_nats']:.3f}) | | |",
         "",
     ]
     for key, title in (("by_slope", "loss curve's slope at the last checkpoint (nats per e-fold of FLOPs)"),
