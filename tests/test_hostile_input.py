@@ -416,19 +416,25 @@ print(json.dumps({"rc": p.returncode, "out": p.stdout, "err": p.stderr,
 
 @pytest.mark.skipif(sys.platform == "win32", reason="peak memory of a child process is read with `resource`")
 def test_template_bombs_are_refused_in_small_processes(bad_dir):
-    """Each of the issue's template bombs, as `emergence run` in its own process: exit 2, one line naming the
-    task file and the field, and the process's peak memory (RSS) under the cap: the render stopped before
-    building what it asked for."""
-    procs = {name: subprocess.Popen([sys.executable, "-c", _MEASURED, sys.executable, "-m", "emergence_laws", "run",
-                                     str(bad_dir / f"tpl-{name}" / "study.yaml"), "--no-progress"],
-                                    stdout=subprocess.PIPE, text=True, env=ENV) for name in TEMPLATE_BOMBS}
-    for name, proc in procs.items():
+    """Each of the issue's template bombs, as `emergence run` and `emergence eval` in their own processes: exit
+    2, one line naming the task file and the field, and the process's peak memory (RSS) under the cap: the
+    render stopped before building what it asked for (eval renders before it imports torch)."""
+    def argv(cmd: str, root: Path) -> list[str]:
+        return ["run", str(root / "study.yaml"), "--no-progress"] if cmd == "run" else ["eval", str(root / "ck"),
+                                                                                         str(root / "task.yaml")]
+
+    procs = {(cmd, name): subprocess.Popen([sys.executable, "-c", _MEASURED, sys.executable, "-m", "emergence_laws",
+                                            *argv(cmd, bad_dir / f"tpl-{name}")], stdout=subprocess.PIPE, text=True,
+                                           env=ENV)
+             for cmd in ("run", "eval") for name in TEMPLATE_BOMBS}
+    for (cmd, name), proc in procs.items():
         res = json.loads(proc.communicate(timeout=HANG_GUARD_S)[0])
         lines = res["err"].strip().splitlines()
-        assert res["rc"] == 2 and len(lines) == 1, (name, res["err"])
-        assert f"{bad_dir / f'tpl-{name}' / 'task.yaml'}: doc_to_text template" in lines[0], (name, lines[0])
-        assert TEMPLATE_BOMBS[name][1] in lines[0] and len(lines[0]) <= 300, (name, lines[0])
-        assert res["peak_mb"] < TEMPLATE_RSS_CAP_MB, (name, res["peak_mb"])
+        assert res["rc"] == 2 and len(lines) == 1, (cmd, name, res["err"])
+        assert lines[0].startswith(f"emergence {cmd}: error: {bad_dir / f'tpl-{name}' / 'task.yaml'}: doc_to_text "
+                                   "template"), (cmd, name, lines[0])
+        assert TEMPLATE_BOMBS[name][1] in lines[0] and len(lines[0]) <= 300, (cmd, name, lines[0])
+        assert res["peak_mb"] < TEMPLATE_RSS_CAP_MB, (cmd, name, res["peak_mb"])
         assert not (bad_dir / f"tpl-{name}" / "study.db").exists()
 
 

@@ -265,6 +265,17 @@ def test_a_render_restores_the_trace_function_it_found():
     assert out == "012" and after is tracer
 
 
+def test_lmeval_yaml_renders_once_until_its_files_change(tmp_path):
+    """`emergence eval` renders a task's templates before importing torch and loads it again after: the
+    second load reuses the first; an edited data file (or YAML) is rendered anew."""
+    y = _yaml(tmp_path, 'output_type: generate_until\ndoc_to_text: "{{q}} ="\ndoc_to_target: ans\n')
+    first = load_task(y)
+    assert load_task(y).test is first.test
+    _jsonl(tmp_path / "test.jsonl", [{"q": "3+3", "ans": "6"}, {"q": "4+4", "ans": "8"}])
+    again = load_task(y)
+    assert again.test is not first.test and again.test[0] == Example(prompt="3+3 =", target="6")
+
+
 def test_lmeval_yaml_source_is_read_without_rendering(tmp_path):
     """`read_lmeval_source` checks keys and splits but renders nothing (what status/--dry-run use)."""
     from emergence_laws.tasks.lmeval_yaml import read_lmeval_source

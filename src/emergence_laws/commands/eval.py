@@ -82,6 +82,12 @@ def _check(args: argparse.Namespace) -> None:
     check_device(args.device, "--device")  # before any work: a missing GPU is one line, not a traceback
     if Path(args.task).exists():  # a missing task is load_task's one line
         check_extract(args.task, args.extract, "--extract")
+        from emergence_laws.tasks.loading import lmeval_yaml_path
+
+        if lmeval_yaml_path(args.task) is not None:  # its templates render now, before torch is imported
+            from emergence_laws.tasks import load_task  # (rendered once: the evaluation reuses it)
+
+            load_task(args.task)
 
 
 def _format_rows(rows: list[dict]) -> str:

@@ -270,9 +270,39 @@ def read_lmeval_source(path: Path, name: str | None = None) -> LmevalSource:
                         multiple_choice=mc, name=name or str(cfg.get("task") or path.stem))
 
 
+#: The last tasks rendered, by what they were rendered from (`_source_key`): a command that checks a
+#: task before importing torch (`emergence eval`) and then loads it again renders it once.
+_RENDERED: dict[tuple, TaskSpec] = {}
+
+
+def _source_key(src: LmevalSource) -> tuple:
+    """What a rendered task depends on: the merged config, the task name, and each data file's identity."""
+    import json
+
+    def stat(p: Path) -> tuple:
+        try:
+            st = p.stat()
+        except OSError:
+            return (str(p), None)
+        return (str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+    return (str(src.path.resolve()), src.name, json.dumps(src.cfg, sort_keys=True, default=repr),
+            tuple(stat(f) for _, f in sorted(src.files.items())))
+
+
 def load_lmeval_yaml(path: Path, name: str | None = None) -> TaskSpec:
     """An lm-eval task YAML over local JSON/JSONL files → TaskSpec (see module docstring)."""
     src = read_lmeval_source(path, name)
+    key = _source_key(src)
+    if key not in _RENDERED:
+        _RENDERED.clear()  # keep one: a process evaluates one task at a time
+        _RENDERED[key] = _render_task(src)
+    return _RENDERED[key]
+
+
+def _render_task(src: LmevalSource) -> TaskSpec:
+    """Every row of the task's splits rendered into examples (templates under their budget)."""
+    path = src.path
     cfg, files, mc = src.cfg, src.files, src.multiple_choice
     renderer = _DocRenderer(cfg, path)
 
