@@ -27,8 +27,8 @@ whose next point is above the band too (or which is the last point): where the c
 chance for good. ``last_at``: the last point at chance before it. ``[last_at, first_above]`` is
 the *bracket*. *Pre-jump points* ``k``: the points at chance before ``first_above``, counting only
 checkpoints past warm-up where warm-up is known (a checkpoint log with pretraining loss). The
-*jump share*: ``(y[first_above] - floor level) / R``, the floor level being the median of the
-points before the jump: how much of the rise the first point above chance has already made.
+*jump share*: ``(y[first_above] - y[last_at]) / R``: how much of the rise the step between the
+bracket's two points makes (a gradual rise has several points on the way up, a jump does not).
 
 **Labels**, the first rule that applies (thresholds in ``DetectConfig``; metric-unit ones scale
 with the metric's natural unit):
@@ -40,19 +40,21 @@ with the metric's natural unit):
 4. **marginal**: a real but small rise: the fitted top is less than ``min_reach`` of the way
    from chance to the metric's best score (``reach = (top - chance) / (best - chance)``; the best
    comes from the metric registry, :attr:`emergence_laws.metrics.Metric.best`, and the rule is
-   skipped for metrics without one: losses, log-likelihoods, BLEU); or no point is above the
-   at-chance band.
+   skipped for metrics without one: losses, log-likelihoods, BLEU); or no two adjacent points
+   are above the at-chance band (the curve never leaves chance for good).
 5. With ``k`` pre-jump points:
 
-   * ``k >= min_floor_points``: **emergent** when the floor (the points before the jump, past
-     warm-up; only those before the ramp's onset when they hold ``min_floor_points`` points at
-     chance, since a gradual ramp's first points stay inside the band) is at chance (median within the band), flat (not creeping up: its robust trend, the Sievers-Scholz
-     slope (pairwise slopes weighted by their distance in u), gains less than ``max_floor_gain``
-     of the rise across the floor, or, where ``n_eval`` gives the measurement noise, that
-     trend is not significant against it: one-sided p >= ``floor_trend_p`` for the slope over
-     its binomial standard error; without ``n_eval`` the gain alone decides), spans at least ``min_floor_span`` of the
-     scale range (from the smallest model to the jump), and ``kink_evidence >= kink_bic``;
-     otherwise **smooth** (the reason names the checks that failed).
+   * ``k >= min_floor_points``: **emergent** when the floor is at chance (its median inside the
+     band), flat, spans at least ``min_floor_span`` of the scale range (from the smallest model to
+     the jump), and ``kink_evidence >= kink_bic``; otherwise **smooth** (the reason names the
+     checks that failed). The floor: the points before the jump, past warm-up; only those before
+     the ramp's onset when they hold ``min_floor_points`` points at chance (a gradual ramp's first
+     points stay inside the band). Flat: not creeping up. The creep is the floor's robust trend
+     (the Sievers-Scholz slope: pairwise slopes weighted by their distance in u, so that a log's
+     many close checkpoints do not decide it) times the floor's span, as a share of the rise; a
+     floor creeps when that gain is at least ``max_floor_gain`` and, where ``n_eval`` gives the
+     measurement noise, the trend is significant against it (one-sided p < ``floor_trend_p`` for
+     the slope over its binomial standard error); without ``n_eval`` the gain alone decides.
    * ``1 <= k < min_floor_points`` and a jump share of at least ``jump_share``: **not
      identifiable** (``k`` pre-jump points are too few to tell a flat floor from a gradual rise);
      the bracket says where the jump is.
