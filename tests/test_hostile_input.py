@@ -370,18 +370,7 @@ def test_unwritable_proc_path_on_linux(bad_dir, capsys):
 def write_hostile_study(root: Path) -> Path:
     """A study whose lm-eval task YAML carries a shell command in a template (the checkpoint is a stub:
     nothing may get as far as loading it)."""
-    (root / "ck").mkdir(parents=True)
-    (root / "ck" / "config.json").write_text("{}")
-    rows = [{"q": f"{i}+1", "ans": str(i + 1)} for i in range(4)]
-    for split in ("train", "test"):
-        (root / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    (root / "task.yaml").write_text(
-        "task: evil\ndataset_path: json\ndataset_kwargs: {data_files: {train: train.jsonl, test: test.jsonl}}\n"
-        f"test_split: test\ntraining_split: train\noutput_type: generate_until\ndoc_to_text: {json.dumps(HOSTILE)}\n"
-        "doc_to_target: ans\n")
-    (root / "study.yaml").write_text("ladder: [ck]\ntask: task.yaml\nfewshot: {shots: [0]}\n"
-                                     "finetune: {n_train: [2], seeds: 1}\n")
-    return root / "study.yaml"
+    return write_template_study(root, HOSTILE)
 
 
 def test_template_in_a_task_file_runs_nothing_in_status_dry_run_or_run(tmp_path):

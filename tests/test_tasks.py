@@ -186,13 +186,17 @@ BUDGET_BOMBS = [
     ("nested-range", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ q }}",
      "more than 1,000,000 steps"),
     ("macro-exponential", "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}x{% endmacro %}{{ f(40) }}",
+     "render budget: more than"),  # 1,000,000 steps, or 2 s of CPU first where a macro call is slow
+    ("long-loop", "{% for x in (q * 300000)|list %}{% for y in [1, 2] %}{% endfor %}{% endfor %}{{ q }}",
      "more than 1,000,000 steps"),
-    ("long-loop", "{% for x in (q * 300000)|list %}{% endfor %}{{ q }}", "more than 1,000,000 steps"),
     ("slow-loop", "{% set s = 'x' * 999999 %}{% for i in range(100000) %}{% set t = s|replace('x', 'y') %}"
                   "{% endfor %}{{ q }}", "more than 2 s of CPU time"),
     ("memory", "{% set ns = namespace(l=[]) %}{% for i in range(1000) %}{% set ns.l = ns.l + [range(100000)|list] %}"
                "{% endfor %}{{ ns.l|length }}", "memory grew by more than 150 MB"),
     ("regex", "{{ ('a' * 40 ~ '!')|regex_replace('^(a|aa)+$', '') }}", "ran past the time limit"),
+    ("striptags", "{{ ('<a>' * 300000)|striptags }}", "striptags on 900,000 characters"),
+    ("punycode", "{{ ('\u00e9' * 100000).encode('punycode') }}", "encode with codec 'punycode'"),
+    ("map-over-a-million", "{{ (range(100000)|list * 10)|map('string')|list|length }}", "render budget: more than"),
     ("long-template", "x" * 30000, "a template of 30,000 characters"),
 ]
 
@@ -246,8 +250,9 @@ def test_templates_within_the_budget_render_as_plain_jinja2_does(template):
     assert BudgetedTemplate(task_template_env(), template).render(doc) == plain.from_string(template).render(**doc)
 
 
-def test_a_render_restores_the_trace_function_it_found():
-    """The step counter is a trace function, on for a render only: a debugger's or coverage's comes back."""
+def test_a_render_leaves_the_trace_function_alone():
+    """The budget counts steps in the sandbox's hooks and loops, not with a trace function: a debugger's or
+    coverage's stays on through a render."""
     from emergence_laws.tasks.template_budget import BudgetedTemplate, task_template_env
 
     seen = []
@@ -262,7 +267,7 @@ def test_a_render_restores_the_trace_function_it_found():
         after = sys.gettrace()
     finally:
         sys.settrace(before)
-    assert out == "012" and after is tracer
+    assert out == "012" and after is tracer and "call" in seen
 
 
 def test_lmeval_yaml_renders_once_until_its_files_change(tmp_path):

@@ -11,19 +11,24 @@ module does, without threads or signals, on any CPython:
   *before* they run, from their operands: ``*`` and ``+`` on strings and lists, ``**`` and ``*`` on
   integers (both sides), ``~`` chains, ``%``/``format`` widths and precisions, the widths of
   ``center``/``indent``/``wordwrap``/``ljust``/``rjust``/``zfill``/``expandtabs``, ``join``,
-  ``replace``, ``batch``, ``round`` and ``tojson``; every other result is checked after.
-- **steps**: a trace function (``sys.settrace``, on for the render only) counts each line of the
-  compiled template and of the Python it calls, and each call: `MAX_STEPS` per render bounds
-  every loop, however nested.
-- **time**: the same trace function, and each sandbox hook (call, attribute, operator, filter),
-  checks the render's clock: `TIME_LIMIT_S` seconds of CPU time per render. A regex in ``regex_replace`` runs
-  under `REGEX_TIME_LIMIT_S` (the `regex` package's timeout: C code the clock cannot interrupt).
+  ``replace``, ``batch``, ``round`` and ``tojson``, and the text size of anything turned into text
+  (``{{ x }}``, ``~``, ``%s``, text filters: a list of a million references to one long string is
+  small in memory and enormous as text); every other result is checked after. ``encode``/``decode``
+  take the plain codecs only (`SAFE_CODECS`).
+- **steps**: every loop iteration (each ``{% for %}`` iterates through `budget_iter`), call, filter,
+  attribute or item read and operator is a step: `MAX_STEPS` per render bounds every loop, however
+  nested, and every recursion of macros.
+- **time**: every step checks the render's clock now and then (each call and filter at once):
+  `TIME_LIMIT_S` seconds of CPU time per render, the rendering thread's, so a busy machine does not
+  make a template fail. A regex in ``regex_replace`` runs under `REGEX_TIME_LIMIT_S` (the `regex`
+  package's timeout: C code the clock cannot interrupt).
 - **memory**: resident memory may not grow by more than `MAX_MEMORY_GROWTH` bytes during a render
   (checked every 256 steps and after any large value).
 
-Limits of the approach: one operation in C runs to its end before the budget is checked again, so
-each is bounded by its operands (above) rather than by the clock; a debugger or coverage tracer is
-paused during a render and restored after it.
+Limits of the approach: no threads, signals or trace functions, so one operation runs to its end
+before the budget is checked again; each is bounded by its operands instead (the caps above, and
+`MAX_SLOW_FILTER_CHARS` for the two filters whose time grows faster than their input), so one
+step costs at most about a second of CPU.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from typing import Any
 
@@ -46,19 +51,20 @@ MAX_CHARS = 1_000_000
 MAX_ITEMS = 1_000_000
 #: Largest integer a template may build, in bits (2**4096 has 1,234 digits).
 MAX_INT_BITS = 4096
-#: Lines executed plus calls made, per render.
+#: Steps per render: loop iterations, calls, filters, attribute and item reads, operators.
 MAX_STEPS = 1_000_000
 #: Seconds of CPU time per render (the rendering thread's: a loaded machine does not make a template fail).
 TIME_LIMIT_S = 2.0
-#: Steps and seconds to compile a template (once per template; jinja2's compiler takes ~100 steps
-#: per character of source, so a template of `MAX_TEMPLATE_CHARS` fits twice over).
-MAX_COMPILE_STEPS = 250 * MAX_TEMPLATE_CHARS
-COMPILE_TIME_LIMIT_S = 3.0
 #: Growth of resident memory allowed during one render, in bytes.
 MAX_MEMORY_GROWTH = 150 * 2**20
 #: Seconds one ``regex_replace`` may run (the `regex` package's timeout, which it checks now and then:
 #: it may overshoot by half).
 REGEX_TIME_LIMIT_S = 1.0
+#: Longest text given to a filter whose time grows faster than its input (striptags, wordwrap), characters.
+MAX_SLOW_FILTER_CHARS = 100_000
+#: Codecs ``str.encode``/``bytes.decode`` may use in a template (others, such as punycode, run
+#: in Python in time quadratic in their input).
+SAFE_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso-8859-1", "utf-16", "utf-32"})
 #: Largest ``tojson`` indent and ``round`` precision (digits).
 MAX_INDENT = 64
 MAX_ROUND_DIGITS = 100
@@ -107,7 +113,7 @@ except (AttributeError, ValueError, OSError):
 
 
 class _Meter:
-    """One render's budget: steps, deadline, memory baseline; installs itself as the trace function."""
+    """One render's budget: steps, CPU deadline, memory baseline."""
 
     def __init__(self, max_steps: int, seconds: float) -> None:
         self.steps, self.max_steps, self.seconds = 0, max_steps, seconds
@@ -117,33 +123,18 @@ class _Meter:
         self.rss0: int | None = None  # read at the first check (a read costs ~7 us; most renders never get there)
         self.failure: str | None = None  # set when over budget, so a swallowed error is raised again
 
-    # the trace functions: the global one sees every Python call (a generator resuming included),
-    # the local one the lines of the compiled template (its loops)
-    def on_call(self, frame, event, arg):
-        self.steps += 1
-        if self.steps % _CHECK_EVERY == 0 or self.steps > self.max_steps:
-            self.check()
-        return self.on_line if frame.f_code.co_filename == "<template>" else None
-
-    def on_line(self, frame, event, arg):
-        if event == "line":
-            self.steps += 1
-            if self.steps % _CHECK_EVERY == 0 or self.steps > self.max_steps:
-                self.check()
-        return self.on_line
-
     def fail(self, what: str) -> None:
         self.failure = what
         raise TemplateBudgetError(what)
 
-    def check(self) -> None:
+    def check(self, clock: bool = False) -> None:
         """Raise TemplateBudgetError when a limit is passed (or was passed and the error swallowed);
-        the clock is read every `_CLOCK_EVERY` steps, the memory every `_CHECK_EVERY`."""
+        the clock is read every `_CLOCK_EVERY` steps (or when `clock`), the memory every `_CHECK_EVERY`."""
         if self.failure is not None:
             raise TemplateBudgetError(self.failure)
         if self.steps > self.max_steps:
             self.fail(f"more than {self.max_steps:,} steps (a loop too long or too deeply nested)")
-        if self.steps >= self.next_clock_check:
+        if clock or self.steps >= self.next_clock_check:
             self.next_clock_check = self.steps + _CLOCK_EVERY
             if time.thread_time() > self.deadline:
                 self.fail(f"more than {self.seconds:g} s of CPU time")
@@ -170,33 +161,31 @@ def _meter() -> _Meter | None:
     return getattr(_ACTIVE, "meter", None)
 
 
-def _tick() -> None:
-    """Check the active render's budget (called from every sandbox hook)."""
+def _tick(clock: bool = False) -> None:
+    """One step of the active render (a hook, a loop iteration); checks its budget. ``clock``: read the
+    clock now (before a call or a filter, which may take long)."""
     m = _meter()
     if m is not None:
         m.steps += 1
-        m.check()
+        m.check(clock)
 
 
-def run_with_budget(fn: Callable[[], Any], *, steps: int | None = None, seconds: float | None = None,
-                    trace: bool = True) -> Any:
-    """Run ``fn()`` (a render; a compile with `MAX_COMPILE_STEPS`, `COMPILE_TIME_LIMIT_S`) under a
-    fresh budget; TemplateBudgetError when over it. ``trace=False`` counts only the sandbox's hooks
-    (enough for a template without loops or macros: its work is bounded by its size).
+def budget_iter(iterable: Iterable[Any]) -> Iterator[Any]:
+    """``iterable``, one step per item: every ``{% for %}`` loop iterates through this."""
+    for item in iterable:
+        _tick()
+        yield item
 
-    The previous trace function (a debugger, coverage) is paused and restored after."""
+
+def run_with_budget(fn: Callable[[], Any], *, steps: int | None = None, seconds: float | None = None) -> Any:
+    """Run ``fn()`` (a render, or a compile) under a fresh budget; TemplateBudgetError when over it."""
     if _meter() is not None:  # already inside a budget: share it
         return fn()
     meter = _Meter(MAX_STEPS if steps is None else steps, TIME_LIMIT_S if seconds is None else seconds)
-    previous = sys.gettrace()
     _ACTIVE.meter = meter
-    if trace:
-        sys.settrace(meter.on_call)
     try:
         out = fn()
     finally:
-        if trace:
-            sys.settrace(previous)
         _ACTIVE.meter = None
     if meter.failure is not None:  # over budget, and something swallowed the error
         raise TemplateBudgetError(meter.failure)
@@ -204,7 +193,7 @@ def run_with_budget(fn: Callable[[], Any], *, steps: int | None = None, seconds:
 
 
 class BudgetedTemplate:
-    """A task template compiled once under the compile budget; each :meth:`render` under the render budget."""
+    """A task template compiled once, its loops counted (`budget_iter`); each :meth:`render` under the budget."""
 
     def __init__(self, env: Any, source: str) -> None:
         from jinja2 import nodes
@@ -214,16 +203,15 @@ class BudgetedTemplate:
 
         def build():
             tree = env.parse(source)
-            # loops, macros and blocks (`self.name()`: recursion) are what can repeat: only they need the tracer
-            repeats = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Block)
-            self.loops = next(tree.find_all(repeats), None) is not None
+            for loop in tree.find_all(nodes.For):  # `{% for x in xs %}` -> `for x in budget_iter(xs)`
+                loop.iter = nodes.Call(nodes.EnvironmentAttribute("budget_iter"), [loop.iter], [], None, None,
+                                       lineno=loop.lineno)
             return env.from_string(tree)
 
-        self.loops = True
-        self.template = run_with_budget(build, steps=MAX_COMPILE_STEPS, seconds=COMPILE_TIME_LIMIT_S)
+        self.template = run_with_budget(build)
 
     def render(self, doc: dict[str, Any]) -> str:
-        return run_with_budget(lambda: self.template.render(**doc), trace=self.loops)
+        return run_with_budget(lambda: self.template.render(**doc))
 
 
 # ---------------------------------------------------------------------------------- sizes
@@ -394,6 +382,10 @@ def check_call(obj: Any, args: tuple, kwargs: dict) -> None:
         _over(f"{type(owner).__name__}.{name}() with a size of {max(map(abs, numbers)):,} (the cap is {MAX_CHARS:,})")
     if not isinstance(owner, (str, bytes)):
         return
+    if name in ("encode", "decode"):
+        codec = args[0] if args else kwargs.get("encoding", "utf-8")
+        if not isinstance(codec, str) or codec.lower().replace("_", "-") not in SAFE_CODECS:
+            _over(f"{name} with codec {_short(str(codec), 20)!r} (task templates may use {', '.join(sorted(SAFE_CODECS))})")
     if name == "expandtabs":
         size = args[0] if args else kwargs.get("tabsize", 8)
         if _is_int(size):
@@ -479,8 +471,11 @@ def _filter_checks(name: str, a: dict[str, Any]) -> dict[str, Any] | None:
         i = a.get("indent")
         if (_is_int(i) and i > MAX_INDENT) or (isinstance(i, str) and len(i) > MAX_INDENT):
             _over(f"tojson indent {_short(str(i))!r} (the cap is {MAX_INDENT})")
-    elif name == "truncate":
-        pass  # never longer than its input plus `end`
+    if name in _SLOW_FILTERS:
+        v = a.get("value")
+        if isinstance(v, str) and len(v) > MAX_SLOW_FILTER_CHARS:
+            _over(f"{name} on {len(v):,} characters (its time grows faster than its input: the cap is "
+                  f"{MAX_SLOW_FILTER_CHARS:,})")
     return None
 
 
@@ -488,9 +483,12 @@ def _filter_checks(name: str, a: dict[str, Any]) -> dict[str, Any] | None:
 _TEXT_FILTERS = frozenset({"string", "e", "escape", "forceescape", "safe", "upper", "lower", "trim", "capitalize",
                            "title", "truncate", "wordwrap", "striptags", "urlencode", "format", "replace",
                            "regex_replace", "wordcount", "center", "indent", "tojson", "pprint"})
+#: filters whose time grows faster than their input (markupsafe's striptags rebuilds the text per tag;
+#: wordwrap's width 1 splits it into a line per character): their input is capped at `MAX_SLOW_FILTER_CHARS`
+_SLOW_FILTERS = frozenset({"striptags", "wordwrap"})
 #: filters whose arguments are checked before they run (every filter's result is checked after)
 _CHECKED_FILTERS = frozenset({"center", "indent", "wordwrap", "format", "join", "replace", "sum", "batch", "slice",
-                              "round", "tojson"})
+                              "round", "tojson", "striptags"})
 
 
 def guard_filter(name: str, f: Callable) -> Callable:
@@ -501,7 +499,7 @@ def guard_filter(name: str, f: Callable) -> Callable:
 
     @wraps(f)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        _tick()
+        _tick(clock=True)
         if to_text and len(args) > skip:
             _check_text(args[skip], f"the {name} filter's input as text")
         if sig is not None:
@@ -598,7 +596,7 @@ def task_template_env():
             return _check_size(super().call_binop(context, operator, left, right))
 
         def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja2's signature
-            _tick()
+            _tick(clock=True)
             check_call(__obj, args, kwargs)
             return _check_size(super().call(__context, __obj, *args, **kwargs))
 
@@ -634,6 +632,7 @@ def task_template_env():
         env.filters.pop(name, None)
     env.filters["regex_replace"] = regex_replace
     env.filters = {name: guard_filter(name, f) for name, f in env.filters.items()}
+    env.budget_iter = budget_iter  # what every `{% for %}` iterates through (BudgetedTemplate)
     env.finalize = lambda value: _check_text(value, "an output")  # `{{ x }}` runs str(x): size it first
     return env
 
