@@ -137,12 +137,15 @@ def test_emergent_scale_is_inside_the_bracket_when_the_ramp_leaves_its_floor_ear
 # pieces
 
 
-def test_find_jump_wants_two_points_above_in_a_row():
-    u = np.arange(10.0)
-    y = np.array([0, 0, 1, 0, 0, 0, 1, 1, 1, 1], dtype=float)  # a lone point above at 2: not the jump
-    assert find_jump(u, y, band=0.5, onset=0.0) == (5, 6)
-    assert find_jump(u, np.zeros(10), band=0.5, onset=0.0) == (9, None)
-    assert find_jump(u, np.r_[np.zeros(9), 1.0], band=0.5, onset=0.0) == (8, 9)  # the last point may stand alone
+def test_find_jump_is_where_the_curve_leaves_chance_for_good():
+    u = np.arange(12.0)
+    y = np.array([0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=float)  # a lone point above at 2: not the jump
+    assert find_jump(u, y, band=0.5, onset=0.0) == (6, 7)
+    y = np.array([0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1], dtype=float)  # one model still at chance past the jump
+    assert find_jump(u, y, band=0.5, onset=0.0) == (4, 5)
+    assert find_jump(u, y, band=0.5, onset=6.0) == (7, 8)  # from the ramp's onset on
+    assert find_jump(u, np.zeros(12), band=0.5, onset=0.0) == (11, None)
+    assert find_jump(u, np.r_[np.zeros(11), 1.0], band=0.5, onset=0.0) == (10, 11)  # the last point may stand alone
 
 
 def test_weighted_theil_sen_ignores_the_noise_of_close_pairs():

@@ -135,7 +135,9 @@ def detect_series(s: Series, x: str, config: DetectConfig = DEFAULT_CONFIG,
         "x_max": float(s.xval[fit_idx].max()) if len(u) else None,
         "elbow_fit": elbow,
         "reason": "; ".join(det.reasons),
-        "brief": det.brief,
+        # an emergent scale moved into the bracket: say where the ramp itself leaves its floor
+        "brief": (f"{det.n_floor} at chance; ramp from {from_u(x, det.onset):.4g}"
+                  if is_emergent and det.scale != det.onset else det.brief),
     }
     return clean(row)
 

@@ -22,9 +22,11 @@ and ``trend_evidence = BIC(constant) - BIC(ramp)`` (Gaussian BIC).
 one-sided: a floor *below* chance (an answer bias: 0.22 on a 4-way task) is at chance. Where
 chance is unknown, the ramp's fitted floor stands in for it.
 
-**The jump** (``first_above``): the first point above the band, at or after the ramp's onset,
-whose next point is above the band too (or which is the last point): where the curve leaves
-chance for good. ``last_at``: the last point at chance before it. ``[last_at, first_above]`` is
+**The jump** (``first_above``): where the curve leaves chance for good: the first point above the
+band, at or after the ramp's onset, from where the isotonic (least-squares non-decreasing) fit of
+the points from the onset on first exceeds the band; so a lone noisy point above chance, or in a
+pooled table a few models of other families still at chance past the jump (or above it long
+before), do not move it. ``last_at``: the last point at chance before it. ``[last_at, first_above]`` is
 the *bracket*. *Pre-jump points* ``k``: the points at chance before ``first_above``, counting only
 checkpoints past warm-up where warm-up is known (a checkpoint log with pretraining loss). The
 *jump share*: ``(y[first_above] - y[last_at]) / R``: how much of the rise the step between the
@@ -47,9 +49,10 @@ with the metric's natural unit):
    * ``k >= min_floor_points``: **emergent** when the floor is at chance (its median inside the
      band), flat, spans at least ``min_floor_span`` of the scale range (from the smallest model to
      the jump), and ``kink_evidence >= kink_bic``; otherwise **smooth** (the reason names the
-     checks that failed). The floor: the points before the jump, past warm-up; only those before
-     the ramp's onset when they hold ``min_floor_points`` points at chance (a gradual ramp's first
-     points stay inside the band). Flat: not creeping up. The creep is the floor's robust trend
+     checks that failed). The floor, past warm-up: the points before the ramp's onset when they
+     hold ``min_floor_points`` points at chance (a gradual ramp's first points stay inside the
+     band and are no floor; a floor that creeps out of the band before the onset is all floor),
+     else the points before the jump. Flat: not creeping up. The creep is the floor's robust trend
      (the Sievers-Scholz slope: pairwise slopes weighted by their distance in u, so that a log's
      many close checkpoints do not decide it) times the floor's span, as a share of the rise; a
      floor creeps when that gain is at least ``max_floor_gain`` and, where ``n_eval`` gives the
@@ -194,14 +197,23 @@ def at_chance_band(chance: float | None, floor: float, *, n_eval: float | None =
 
 
 def find_jump(u: np.ndarray, y: np.ndarray, band: float, onset: float) -> tuple[int | None, int | None]:
-    """(last_at, first_above) over points sorted by u: the first point above ``band`` at or after
-    ``onset`` whose next point is above it too (or that is the last point), and the last point at or
-    below ``band`` before it. Either is None when there is none."""
+    """(last_at, first_above) over points sorted by u: where the curve leaves chance for good.
+
+    ``first_above``: the first point above ``band``, at or after the ramp's ``onset``, from where the
+    least-squares non-decreasing (isotonic) fit of the points from the onset on first exceeds ``band``:
+    a lone noisy point above chance does not count, nor in a pooled table do the few models of other
+    families still at chance past the jump, or those above chance long before it (the onset, a least-
+    squares fit to every point, anchors the search). ``last_at``: the last point at or below ``band``
+    before it. Either is None when there is none.
+    """
     above = y > band
-    ok = above & (u >= onset - 1e-12)
-    ok[:-1] &= above[1:]
-    cand = np.flatnonzero(ok)
-    first = int(cand[0]) if len(cand) else None
+    i0 = int(np.searchsorted(u, onset - 1e-12, side="left"))
+    first = None
+    if i0 < len(y):
+        start = np.flatnonzero(isotonic_increasing(y[i0:]) > band)
+        if len(start):
+            cand = np.flatnonzero(above[i0 + start[0]:])
+            first = int(i0 + start[0] + cand[0]) if len(cand) else None
     at = np.flatnonzero(~above[: len(y) if first is None else first])
     return (int(at[-1]) if len(at) else None), first
 
@@ -264,10 +276,11 @@ def classify_curve(
     before = np.arange(n) < (n if first_above is None else first_above)
     k = int((before & ~warm & at).sum())  # pre-jump points
     n_warm_at = int((before & warm & at).sum())
-    # the floor: points before the jump, past warm-up; only those before the ramp's onset when they hold
-    # enough points at chance (a gradual ramp's first points stay inside the at-chance band: not floor)
+    # the floor, past warm-up: the points before the ramp's onset when they hold enough points at chance (a
+    # gradual ramp's first points stay inside the at-chance band: not floor; a floor that creeps out of the
+    # band before the ramp's onset: all of it floor), else the points before the jump
     floor_pts = before & ~warm
-    pre_onset = floor_pts & (u < fit.onset - 1e-12)
+    pre_onset = ~warm & (u < fit.onset - 1e-12)
     if (pre_onset & at).sum() >= config.min_floor_points:
         floor_pts = pre_onset
     floor_med = float(np.median(y[floor_pts])) if floor_pts.any() else None
@@ -405,7 +418,7 @@ def _rise_label(k: int, n_warm_at: int, n_ramp_floor: int, jump: float | None, f
             checks[f"floor median {_g(floor_med)} at chance (up to {band:.3g})"] = bool(at_chance)
         failed = [c for c, ok in checks.items() if not ok]
         if not failed:
-            return "emergent", f"{k} points at chance, then a rise", "; ".join(checks)
+            return "emergent", f"{k} at chance, then a rise", "; ".join(checks)
         brief = "gradual from chance" if any(c.startswith(("floor gains", "kink")) for c in failed) else "not from chance"
         return "smooth", brief, "not emergent: " + "; ".join(failed)
     if k >= 1 and is_jump:
