@@ -8,6 +8,7 @@ few checkpoints before its jump, a task flat only during warm-up, and a ``final`
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -298,6 +299,20 @@ def test_detect_text_table_one_line_per_run_within_100_columns(cli, tmp_path):
     for run in RUNS:
         cells = runs[run].split()
         assert cells[1] == "emergent" and cells[3].startswith("[") and "->" in cells[5]
+
+
+def test_detect_reports_progress_lines_with_an_eta_off_a_terminal(log_csv):
+    """Without a terminal, progress is a plain line every EMERGENCE_PROGRESS_INTERVAL seconds (30 by default)."""
+    env = {**os.environ, "EMERGENCE_PROGRESS": "lines", "EMERGENCE_PROGRESS_INTERVAL": "0"}
+    r = subprocess.run([sys.executable, "-m", "emergence_laws", "detect", log_csv, "--task", "qa"], capture_output=True,
+                       text=True, timeout=HANG_GUARD_S, env=env, check=False)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("emergence: detect ")]
+    assert lines and "/15 curves" in lines[0] and "eta" in lines[0]
+    assert lines[-1].startswith("emergence: detect 15/15 curves (100%)")
+    quiet = subprocess.run([sys.executable, "-m", "emergence_laws", "detect", log_csv, "--task", "qa", "--no-progress"],
+                           capture_output=True, text=True, timeout=HANG_GUARD_S, env=env, check=False)
+    assert quiet.returncode == 0 and "emergence: detect " not in quiet.stderr
 
 
 def test_detect_text_table_keeps_long_names_whole(cli, tmp_path):
