@@ -419,7 +419,9 @@ def _rise_label(k: int, n_warm_at: int, n_ramp_floor: int, jump: float | None, f
         failed = [c for c, ok in checks.items() if not ok]
         if not failed:
             return "emergent", f"{k} at chance, then a rise", "; ".join(checks)
-        brief = "gradual from chance" if any(c.startswith(("floor gains", "kink")) for c in failed) else "not from chance"
+        briefs = {"floor median": "floor above chance", "floor gains": "floor creeps up", "kink": "no kink: a line",
+                  "floor spans": "floor too short a stretch"}
+        brief = next(b for key, b in briefs.items() if any(c.startswith(key) for c in failed))
         return "smooth", brief, "not emergent: " + "; ".join(failed)
     if k >= 1 and is_jump:
         return "not identifiable", f"{k} pre-jump point{'s' if k > 1 else ''} (need {need})", (
