@@ -26,8 +26,8 @@ import ast
 import json
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGE = "emergence_laws"
 
@@ -52,8 +52,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 RANK = {name: i for i, names in enumerate(LAYERS) for name in names}
 
 
-@dataclass
-class Edge:
+class Edge(NamedTuple):
     """One import statement: `source` imports `target` (module names) on `line`."""
 
     source: str
@@ -62,15 +61,15 @@ class Edge:
     lazy: bool  # inside a function (runs on call, not on import)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "target": self.target, "line": self.line, "lazy": self.lazy}
+        return self._asdict()
 
 
-@dataclass
 class Graph:
-    """The modules of the package and the imports between them."""
+    """The modules of the package (``{dotted name: file}``) and the imports between them."""
 
-    modules: dict[str, Path]
-    edges: list[Edge] = field(default_factory=list)
+    def __init__(self, modules: dict[str, Path]) -> None:
+        self.modules = modules
+        self.edges: list[Edge] = []
 
     def lines(self, module: str) -> int:
         return len(self.modules[module].read_text(encoding="utf-8").splitlines())
