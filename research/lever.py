@@ -6,6 +6,7 @@ compute), then finetune the checkpoints with 1/8, 1/4 and 1/2 of that compute on
 task data and report the finetuned test accuracy per amount, in the training format(s) asked for.
 
     python research/lever.py --seed 0 --cache /tmp/lever/cache --out research/results/lever_s0.json
+    python research/lever.py --render research/results/lever_*.json      # the tables of docs/lever.md
 
 Finetuning: full, AdamW, `--epochs` passes, batch `min(--max-batch, max(16, n // 32))` (at least ~32
 steps per epoch), learning rate `--lr` x sqrt(batch / 16). The finetuning pool is the world's task with
@@ -79,7 +80,54 @@ def first_above(rows: list[dict], chance: float, alpha: float) -> int | None:
     return None
 
 
+def recipe_name(run: dict) -> str:
+    fmt = "prompt -> answer" if run["format"] == 0 else f"{run['format']}-shot prompts"
+    return f"{fmt}, batch <= {run['max_batch']}, lr {run['lr']:g} at batch 16, {run['epochs']:g} epochs"
+
+
+def render(paths: list[str]) -> str:
+    """Markdown tables of finetuned test accuracy (evaluated in the training format; mean over subsets,
+    subsets in brackets) per seed and recipe, runs of several files merged: rows = checkpoints, columns =
+    amounts."""
+    import collections
+
+    groups: dict = collections.defaultdict(list)
+    meta: dict = {}
+    for path in paths:
+        st = json.loads(Path(path).read_text())
+        meta.setdefault(st["seed"], (st, []))[1].append(Path(path).name)
+        for r in st.get("runs", []):
+            groups[(st["seed"], recipe_name(r))].append(r)
+    out = []
+    for (seed, name), runs in sorted(groups.items()):
+        st, files = meta[seed]
+        amounts = sorted({r["n"] for r in runs})
+        models = sorted({(r["fraction"], r["model"]) for r in runs})
+        out += [f"**seed {seed}, {name}** (few-shot leaves chance at {st['first_above_chance']}, "
+                f"{st['emergence_loss']:.4f} nats)", "",
+                "| checkpoint (share of emergence compute) | few-shot | " + " | ".join(f"n = {n:,}" for n in amounts)
+                + " |", "|---|---|" + "---|" * len(amounts)]
+        for frac, model in models:
+            cells = []
+            for n in amounts:
+                key = "acc_0shot" if runs[0]["format"] == 0 else f"acc_{runs[0]['format']}shot"
+                accs = [r.get(key, r.get("acc_4shot")) for r in runs if r["model"] == model and r["n"] == n]
+                if not accs:
+                    cells.append("")
+                elif len(accs) == 1:
+                    cells.append(f"{accs[0]:.3f}")
+                else:
+                    cells.append(f"{sum(accs) / len(accs):.3f} ({', '.join(f'{a:.2f}' for a in accs)})")
+            few = next(r["fewshot"] for r in runs if r["model"] == model)
+            out.append(f"| {model} ({frac:.3f}) | {few:.3f} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--render":
+        print(render(sys.argv[2:]))
+        return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", required=True)

@@ -40,7 +40,7 @@ Log = Callable[[str], None]
 def prepare_world(cfg: DemoConfig, folder: Path) -> tuple[MicroWorld, Path, Path]:
     """Write the world's task (JSONL) and reference text into `folder`; return (world, task path, reference path)."""
     world = MicroWorld(cfg.world)
-    task_path = folder / f"{cfg.world.task}.jsonl"
+    task_path = folder / f"{cfg.world.task}-{cfg.world.n_train}-{cfg.world.n_test}.jsonl"  # presets share a folder
     ref_path = folder / "reference.txt"
     if not task_path.exists():
         write_task_jsonl(world.task(), task_path)
@@ -100,8 +100,8 @@ def _study(cfg: DemoConfig, ladder: list[dict], task_path: Path, ref_path: Path,
         reference=ReferenceText(path=str(ref_path), max_tokens=cfg.world.reference_tokens, seq_len=cfg.ladder.seq_len),
         fewshot=FewshotGrid(shots=(cfg.shots,) if fewshot else (), seeds=(0,)),
         finetune=FinetuneGrid(n_train=n_train, seeds=tuple(range(subsets)), method=method, lora_rank=cfg.lora_rank,
-                              lr=lr, epochs=cfg.epochs, batch_size=cfg.batch_size, shots=cfg.shots,
-                              train_shots=cfg.shots),
+                              lr=lr, epochs=cfg.epochs, batch_size=cfg.batch_size, shots=cfg.finetuned_eval_shots,
+                              train_shots=cfg.training_shots),
         eval=EvalSettings(batch_size=cfg.eval_batch_size, device="cpu", dtype="float32", keep_examples=False),
         executor=ExecutorSettings(kind="local", workers=workers, threads_per_worker=threads),
         store=str(store),
@@ -175,7 +175,8 @@ def run_demo(cfg: DemoConfig, out_dir: str | Path, cache_dir: str | Path, *, pro
         log(f"few-shot accuracy leaves chance at {curve['model'].iloc[first]} (loss "
             f"{curve['pretrain_loss'].iloc[first]:.4f} nats); {_method_name(cfg, cfg.method)} of {len(tuned)} weaker "
             f"checkpoints on "
-            f"n = {', '.join(map(str, cfg.n_train))} x {cfg.subsets} subsets")
+            f"n = {', '.join(map(str, cfg.n_train))} x {cfg.subsets} subsets, "
+            + (f"{cfg.training_shots}-shot prompts" if cfg.training_shots else "prompt -> answer"))
         frames = [df, run_study(_study(cfg, [by_name[m] for m in tuned], task_path, ref_path, store,
                                        threads=per_worker, workers=workers, n_train=cfg.n_train, method=cfg.method,
                                        subsets=cfg.subsets, fewshot=False), progress=progress)]
