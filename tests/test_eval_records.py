@@ -115,10 +115,34 @@ def test_study_keeps_finetuned_checkpoints_when_asked(tmp_path):
     finally:
         jobs.clear_caches()
     (job,) = [j for j in build_grid(cfg).evals if j.kind == "finetune"]
-    kept = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints") / job.key
+    kept = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints") / job.finetune_key
     assert str(kept) == job.save_to and (kept / "config.json").is_file()
+    df = run_study(cfg, progress=False)  # resumed: every job is stored
+    assert set(df.loc[df.method != "none", "ft_checkpoint"]) == {job.save_to}  # the rows say where it is
     model, _ = load_model(str(kept), device="cpu")
     assert model.config.model_type == "llama"
+
+
+def test_a_finetuning_is_trained_once_and_evaluated_at_each_of_its_shots(tmp_path, model_loads):
+    """finetune.shots as a list: one job per shots value, consecutive, sharing one training (one checkpoint
+    load for measure, few-shot and the finetuning); each evaluation equals the same job run alone."""
+    cfg = load_study(write_study(tmp_path, archs=("llama",), n_train=(2,), seeds=1, shots=(0,),
+                                 extra={"finetune": {"n_train": [2], "seeds": 1, "max_steps": 2, "batch_size": 2,
+                                                     "shots": [0, 1]}}))
+    jobs.clear_caches()
+    try:
+        df = run_study(cfg, progress=False)
+        assert model_loads == [cfg.ladder[0].path]
+        tuned = [j for j in build_grid(cfg).evals if j.kind == "finetune"]
+        assert [j.shots for j in tuned] == [0, 1] and len({j.finetune_key for j in tuned}) == 1
+        jobs.clear_caches()
+        alone = {r["metric"]: r["value"] for r in jobs.run_job(tuned[1])}  # trained afresh
+    finally:
+        jobs.clear_caches()
+    ft = df[(df.method == "full") & (df.shots == 1)]
+    assert len(ft) == len(alone) and set(ft["ft_steps"]) == {2}
+    for row in ft.itertuples():
+        assert row.value == pytest.approx(alone[row.metric], rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.parametrize("extra, message", [

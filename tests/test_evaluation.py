@@ -91,9 +91,8 @@ def test_multiple_choice_metrics_follow_their_definitions(lm):
     assert res.metrics["acc_norm"] == pytest.approx(np.mean(norm))
     assert res.metrics["loglik"] == pytest.approx(np.mean(ll)) and res.metrics["loglik"] < 0
     assert res.metrics["brier"] == pytest.approx(np.mean(brier)) and 0 <= res.metrics["brier"] <= 2
-    rows = res.to_rows(model="m", n_train=0, pretrain_loss=3.0)
-    assert {r["metric"] for r in rows} == {"accuracy", "acc_norm", "loglik", "brier", "answer_bpb"}
-    assert all(r["shots"] == 1 and r["n_eval"] == 9 for r in rows)
+    assert set(res.metrics) == set(res.stderr) == {"accuracy", "acc_norm", "loglik", "brier", "answer_bpb"}
+    assert res.shots == 1 and set(res.intervals) == {"accuracy", "acc_norm"}  # Wilson intervals: right/wrong only
 
 
 GREEDY_MARGIN = 1e-4

@@ -135,14 +135,15 @@ class FewshotGrid:
 
 @dataclass(frozen=True)
 class FinetuneGrid:
-    """Finetuning jobs: one per n_train × seed; each evaluated with `shots` in-context examples.
+    """Finetuning jobs: one finetuning per n_train × seed, evaluated with `shots` in-context examples (a
+    list: at each, one job per shots value; the finetuned model is trained once and kept between them).
 
     `lr` is the peak learning rate (None = 1e-4 for full, 1e-3 for LoRA); `max_steps` sets the number
     of optimizer steps (None = `epochs` passes over the examples). `train_shots`: demonstrations in
     each training prompt, drawn from the finetuning subset itself (0 = the zero-shot prompt); with
     `train_shots = shots` the model is trained in the format it is evaluated in, so that n_train → 0
     is plain few-shot prompting. `keep_checkpoints`: save each finetuned model (with its tokenizer)
-    to ``<store>-checkpoints/<job key>/``. `dtype`: ``auto`` (bf16 autocast on CUDA, fp32 on CPU),
+    to ``<store>-checkpoints/<finetune key>/`` (true) or ``<folder>/<finetune key>/`` (a folder). `dtype`: ``auto`` (bf16 autocast on CUDA, fp32 on CPU),
     ``float32`` or ``bfloat16`` (autocast; on CPUs with bf16 matrix units several times faster).
     """
 
@@ -154,10 +155,15 @@ class FinetuneGrid:
     epochs: int = 3
     max_steps: int | None = None
     batch_size: int = 8
-    shots: int = 0
+    shots: int | tuple[int, ...] = 0
     train_shots: int = 0
-    keep_checkpoints: bool = False
+    keep_checkpoints: bool | str = False
     dtype: str = "auto"
+
+    @property
+    def eval_shots(self) -> tuple[int, ...]:
+        """The in-context examples each finetuned model is evaluated with."""
+        return tuple(self.shots) if isinstance(self.shots, (tuple, list)) else (self.shots,)
 
     def hyperparameters(self) -> dict[str, Any]:
         """Everything but the grid axes: what a finetuning job's key must include."""
@@ -236,6 +242,14 @@ class StudyConfig:
     def store_path(self) -> Path:
         return Path(self.store) if self.store else Path(f"{self.name}.db")
 
+    @property
+    def kept_checkpoints_dir(self) -> Path | None:
+        """Where finetuned models are saved (`finetune.keep_checkpoints`), or None."""
+        keep = self.finetune.keep_checkpoints
+        if isinstance(keep, str):
+            return Path(keep)
+        return self.store_path.with_name(self.store_path.stem + "-checkpoints") if keep else None
+
     def validate(self) -> StudyConfig:
         """Check values and that local files exist; return self (raises ConfigError)."""
         src = self.source
@@ -266,8 +280,9 @@ class StudyConfig:
             if ck.model_id in seen:
                 raise ConfigError(f"{where}: model id {ck.model_id!r} repeats ladder[{seen[ck.model_id]}]; give each checkpoint a distinct `name`")
             seen[ck.model_id] = i
-        if not Path(self.task.path).is_file():
-            raise ConfigError(f"{src}: task.path: file {self.task.path} does not exist; give a JSONL task file or an lm-eval task YAML")
+        if not Path(self.task.path).exists():
+            raise ConfigError(f"{src}: task.path: file {self.task.path} does not exist; give a JSONL task file (or a "
+                              "folder of train/test files), an lm-eval task YAML or a BIG-bench task.json")
         _positive_or_none(self.task.limit, f"{src}: task.limit")
         if self.task.format not in ("cloze", "mc", "both"):
             raise ConfigError(f"{src}: task.format: {self.task.format!r}; use cloze, mc or both")
@@ -304,7 +319,10 @@ class StudyConfig:
         _positive(ft.epochs, f"{src}: finetune.epochs")
         _positive_or_none(ft.max_steps, f"{src}: finetune.max_steps")
         _positive(ft.batch_size, f"{src}: finetune.batch_size")
-        _non_negative(ft.shots, f"{src}: finetune.shots")
+        for s in ft.eval_shots:
+            _non_negative(s, f"{src}: finetune.shots")
+        if not ft.eval_shots:
+            raise ConfigError(f"{src}: finetune.shots: empty; give the in-context examples of the evaluation (e.g. 0)")
         _non_negative(ft.train_shots, f"{src}: finetune.train_shots")
         if ft.train_shots and any(n <= ft.train_shots for n in ft.n_train):
             raise ConfigError(f"{src}: finetune.train_shots: {ft.train_shots} demonstrations per training prompt need "
@@ -318,8 +336,8 @@ class StudyConfig:
                               "unset (kept for small jobs)")
         if ft.dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"{src}: finetune.dtype: {ft.dtype!r}; use auto, float32 or bfloat16")
-        if not isinstance(ft.keep_checkpoints, bool):
-            raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true or false")
+        if not isinstance(ft.keep_checkpoints, (bool, str)) or ft.keep_checkpoints == "":
+            raise ConfigError(f"{src}: finetune.keep_checkpoints: {ft.keep_checkpoints!r}; use true, false or a folder")
         from emergence_laws.devices import check_device_name
 
         try:
@@ -421,6 +439,10 @@ def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source
         ft_raw["n_train"] = _int_list(ft_raw["n_train"], f"{source}: finetune.n_train")
     if "seeds" in ft_raw:
         ft_raw["seeds"] = _seeds(ft_raw["seeds"], f"{source}: finetune.seeds")
+    if isinstance(ft_raw.get("shots"), (list, tuple)):
+        ft_raw["shots"] = _int_list(ft_raw["shots"], f"{source}: finetune.shots")
+    if isinstance(ft_raw.get("keep_checkpoints"), str):
+        ft_raw["keep_checkpoints"] = str(_resolve(base, ft_raw["keep_checkpoints"]))
     if ft_raw.get("lr") is not None:
         ft_raw["lr"] = _float(ft_raw["lr"], f"{source}: finetune.lr")
     finetune = _build(FinetuneGrid, ft_raw, f"{source}: finetune")
@@ -550,7 +572,7 @@ def _build(cls: type, raw: Mapping[str, Any] | None, where: str, *, required: Se
     types = {f.name: f.type for f in fields(cls)}
     for k, v in list(raw.items()):
         t = str(types[k])
-        if v is None:
+        if v is None or (isinstance(v, tuple) and "tuple" in t):  # lists parsed by the section's loader
             continue
         if t.startswith("int") and (isinstance(v, bool) or not isinstance(v, int)):
             if isinstance(v, float) and v.is_integer():

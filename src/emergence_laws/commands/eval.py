@@ -1,4 +1,7 @@
-"""`emergence eval MODEL TASK`: evaluate one checkpoint, or a folder of them, on a task; no study needed."""
+"""`emergence eval MODEL TASK`: evaluate one checkpoint, or a folder of them, on a task; no study file needed.
+
+A thin front end over the study runner: the flags make a one-task `StudyConfig` (MODEL's checkpoints as
+the ladder), `run_study` runs it through the one job body, and this prints and writes its rows."""
 
 from __future__ import annotations
 
@@ -7,13 +10,17 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
+
+from emergence_laws.errors import InputError
 
 DESCRIPTION = """\
 Evaluate MODEL (a Hugging Face folder, a .gguf file, or a folder of checkpoints: each subfolder with
 config.json and each .gguf file) on TASK (JSONL, an lm-eval task YAML over local files, or a BIG-bench
 task.json) at each --shots, --seed and --format; optionally after finetuning on --finetune N training
-examples. Prints one line per metric with its standard error (binomial for accuracies) and Wilson 95%
-interval. --out DIR writes results.csv (the results table: fit/detect read it when --reference gave
+examples (each checkpoint x seed finetuned once, then evaluated at every --shots). It runs as a one-task
+study: the same jobs, rows and keys as `emergence run`. Prints one line per metric with its standard
+error (binomial for accuracies) and Wilson 95% interval. --out DIR writes results.csv (the results table: fit/detect read it when --reference gave
 pretraining losses) and examples.jsonl (per example: the exact context, log-likelihoods, generation;
 kept by default for runs of at most 1000 examples); --store adds both to a SQLite results store."""
 
@@ -62,8 +69,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from emergence_laws.errors import InputError
-
     if any(k < 0 for k in args.shots):
         raise InputError(f"--shots must be >= 0, got {min(args.shots)}")
     for name in ("limit", "finetune", "steps", "batch_size"):
@@ -102,67 +107,108 @@ def _format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def study_config(args: argparse.Namespace, store: str | Path) -> Any:
+    """The one-task study `emergence eval` runs: MODEL's checkpoints as the ladder; few-shot jobs at each
+    --shots x --seed, or (with --finetune N) one finetuning per checkpoint x --seed, evaluated at each --shots."""
+    from emergence_laws.config import (
+        Checkpoint,
+        EvalSettings,
+        ExecutorSettings,
+        FewshotGrid,
+        FinetuneGrid,
+        ReferenceText,
+        StudyConfig,
+        TaskSource,
+    )
+    from emergence_laws.study.ladder import find_checkpoints
+
+    ladder = [Checkpoint(path=str(ck)) for ck in find_checkpoints(args.model)]
+    finetune = FinetuneGrid()
+    shots = tuple(args.shots)
+    if args.finetune is not None:
+        finetune = FinetuneGrid(n_train=(args.finetune,), seeds=tuple(args.seed), shots=shots, method=args.method,
+                                max_steps=args.steps, lr=args.lr, dtype=args.finetune_dtype,
+                                keep_checkpoints=args.keep_finetuned or False)
+        shots = ()
+    return StudyConfig(
+        name="eval", store=str(store), source="emergence eval", ladder=ladder,
+        task=TaskSource(str(args.task), limit=args.limit, format=args.format, extract=args.extract,
+                        extract_select=args.extract_select),
+        reference=ReferenceText(str(args.reference)) if args.reference else None,
+        fewshot=FewshotGrid(shots=shots, seeds=tuple(args.seed), sampler=args.sampler),
+        finetune=finetune,
+        eval=EvalSettings(batch_size=args.batch_size, device=args.device, dtype=args.dtype, keep_examples=args.examples),
+        executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=args.threads),
+    ).validate()
+
+
+def _examples(store: str | Path, df: Any) -> list[dict]:
+    """The stored per-example records of the run's jobs, each with its job's identity."""
+    from emergence_laws.results import ResultsStore
+
+    ident = {r["run_key"]: {k: r[k] for k in ("model", "task", "shots", "seed", "n_train")}
+             for r in df.drop_duplicates("run_key").to_dict("records")}
+    with ResultsStore(store, create=False) as st:
+        records = [e for e in st.examples() if e["run_key"] in ident]
+    return [{"run_key": e["run_key"], **ident[e["run_key"]], **{k: v for k, v in e.items() if k not in ("run_key", "idx")}}
+            for e in records]
+
+
+def _log_run(df: Any, log: Any) -> None:
+    for model, g in df.groupby("model", sort=False):
+        first = g.iloc[0]
+        if first.get("pretrain_loss") is not None and first["pretrain_loss"] == first["pretrain_loss"]:
+            log(f"{model}: pretraining loss {first['pretrain_loss']:.4f} nats/token, {first['pretrain_bpb']:.4f} "
+                f"bits/byte ({int(first['reference_tokens'])} tokens)")
+    for path in dict.fromkeys(p for p in df["ft_checkpoint"] if isinstance(p, str)):
+        log(f"kept a finetuned checkpoint in {path}")
+
+
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    from emergence_laws.commands.fit import make_out_dir
-    from emergence_laws.config import KEEP_EXAMPLES_UP_TO
-    from emergence_laws.evaluation.checkpoints import (
-        evaluate_checkpoints,
-        find_checkpoints,
-        run_settings,
-    )
-    from emergence_laws.progress import show_progress
-    from emergence_laws.tasks.formats import format_names
-    from emergence_laws.threads import resolve_threads, torch_threads
+    import tempfile
 
-    checkpoints = find_checkpoints(args.model)
-    threads = resolve_threads(args.threads)
+    from emergence_laws.commands.fit import make_out_dir
+    from emergence_laws.study.runner import StudyFailedError, run_study
+
     out = make_out_dir(args.out) if args.out else None
     if args.store:  # fail on an unwritable store now, not after the evaluations
         from emergence_laws.paths import check_output_file
 
         check_output_file(args.store, "--store")
-    finetune = ({"method": args.method, "max_steps": args.steps, "lr": args.lr, "dtype": args.finetune_dtype}
-                if args.finetune else {})
-    settings = run_settings(shots=args.shots, seeds=args.seed, limit=args.limit, formats=format_names(args.format),
-                            sampler=args.sampler, extract=args.extract, extract_select=args.extract_select,
-                            batch_size=args.batch_size, device=args.device, dtype=args.dtype,
-                            reference=args.reference, finetune_n=args.finetune,
-                            finetune={k: v for k, v in finetune.items() if v is not None},
-                            keep_finetuned=args.keep_finetuned)
 
     def log(msg: str) -> None:
         print(f"emergence eval: {msg}", file=sys.stderr, flush=True)
 
-    with torch_threads(threads), show_progress(not args.no_progress):
-        rows, examples = evaluate_checkpoints(checkpoints, args.task, settings, log=log)
-    per_run: dict[str, int] = {}
-    for r in rows:
-        per_run[r["run_key"]] = r["n_eval"]
-    keep = args.examples if args.examples is not None else max(per_run.values(), default=0) <= KEEP_EXAMPLES_UP_TO
-    if not keep:
-        examples = []
+    with tempfile.TemporaryDirectory(prefix="emergence-eval-") as tmp:
+        store = args.store or str(Path(tmp) / "eval.db")
+        cfg = study_config(args, store)
+        try:  # --store: every evaluation runs again and replaces its rows (resume=False)
+            df = run_study(cfg, resume=False, progress=not args.no_progress,
+                           failure_log=None if args.store else Path(tmp) / "eval.failures.log")
+        except StudyFailedError as exc:  # one line, as the command's own errors are
+            first = exc.failures[0]
+            if all(f.user_error or f.error.startswith(("skipped", "dropped")) for f in exc.failures):
+                raise InputError(first.error) from None
+            if args.store:
+                raise
+            raise StudyFailedError(f"{len(exc.failures)} evaluations failed (first: {first.job.describe()}: "
+                                   f"{first.error})", exc.failures) from None
+        examples = _examples(store, df)
+    rows = [{k: v for k, v in r.items() if not (isinstance(v, float) and math.isnan(v))} for r in df.to_dict("records")]
+    _log_run(df, log)
     if args.json:
         for r in rows:
             print(json.dumps(r, default=str))
     else:
         print(_format_rows(rows))
     if out is not None:
-        import pandas as pd
-
-        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        df.to_csv(out / "results.csv", index=False)
         if examples:
             with (out / "examples.jsonl").open("w", encoding="utf-8") as fh:
                 for e in examples:
                     fh.write(json.dumps(e, default=str) + "\n")
         log(f"wrote {out / 'results.csv'}" + (f" and {out / 'examples.jsonl'}" if examples else ""))
     if args.store:
-        from emergence_laws.results import ResultsStore
-
-        by_key: dict[str, list[dict]] = {}
-        for e in examples:
-            by_key.setdefault(e["run_key"], []).append({k: v for k, v in e.items() if k != "run_key"})
-        with ResultsStore(args.store) as st:
-            n = st.insert(rows, replace=True, examples=by_key or None)
-        log(f"stored {n} rows in {args.store}")
+        log(f"stored {len(df)} rows in {args.store}")
     return 0

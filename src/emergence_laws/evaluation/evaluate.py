@@ -53,12 +53,6 @@ class EvalResult:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     sampler: str = "query"
 
-    def to_rows(self, **columns) -> list[dict]:
-        """Rows for the results table (one per metric); `columns` adds model, n_train, pretrain_loss, …"""
-        base = {"task": self.task, "shots": self.shots, "n_eval": self.n_eval}
-        base.update(columns)
-        return [{**base, "metric": m, "value": v, "stderr": self.stderr.get(m)} for m, v in self.metrics.items()]
-
 
 #: Metrics that are a mean of right/wrong per example (binomial stderr, Wilson interval).
 def _is_right_wrong(metric: str) -> bool:

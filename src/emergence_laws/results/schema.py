@@ -64,6 +64,16 @@ COLUMN_DOCS: dict[str, str] = {
     "higher_is_better": (
         "true/false: declares the direction of a metric the metric registry does not know (emergence_laws.metrics)"
     ),
+    # written by `emergence run` and `emergence eval` (one job body: emergence_laws.study.jobs)
+    "ci_low": "lower end of the Wilson 95% interval of a right/wrong metric (accuracy, exact match)",
+    "ci_high": "upper end of the Wilson 95% interval of a right/wrong metric",
+    "path": "the checkpoint's folder, .gguf file or hub id",
+    "reference_tokens": "tokens of reference text behind `pretrain_loss`",
+    "ft_steps": "optimizer steps of the finetuning",
+    "ft_tokens": "non-pad tokens the finetuning trained on",
+    "ft_final_loss": "training loss of the finetuning's last step, nats/token of the answer",
+    "ft_checkpoint": "folder where the finetuned model was kept (finetune.keep_checkpoints, eval --keep-finetuned)",
+    "job_seconds": "wall-clock seconds of the job that produced the row",
 }
 
 #: Numeric columns, and which of them must hold whole numbers.

@@ -8,8 +8,7 @@ produce one results row per metric, all stored under the job's key as `run_key`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from emergence_laws.config import (
@@ -48,11 +47,22 @@ class Job:
     finetune: FinetuneGrid | None = None
     format: str = "cloze"
     sampler: str = "query"
+    finetune_key: str | None = None  # a finetuning job's key without its evaluation shots: what the weights depend on
     save_to: str | None = None  # where a finetuning job keeps its checkpoint (finetune.keep_checkpoints)
 
     @property
     def method(self) -> str:
         return self.finetune.method if (self.kind == "finetune" and self.finetune) else "none"
+
+    def finetune_config(self) -> Any:
+        """How a finetuning job trains: the study's finetuning settings with this job's seed."""
+        from emergence_laws.finetuning import FinetuneConfig
+
+        ft = self.finetune
+        assert ft is not None
+        return FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
+                              max_steps=ft.max_steps, batch_size=ft.batch_size, seed=self.seed,
+                              shots=ft.train_shots, dtype=ft.dtype)
 
     @property
     def cell(self) -> str:
@@ -178,7 +188,7 @@ def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
     formats = tuple(ident.fingerprints)
     fps = ident.fingerprints
     sampler = cfg.fewshot.sampler
-    checkpoints = cfg.store_path.with_name(cfg.store_path.stem + "-checkpoints")
+    kept = cfg.kept_checkpoints_dir
     ref_fp = None
     if cfg.reference is not None:
         r = cfg.reference
@@ -199,17 +209,14 @@ def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
                                           format=fmt, sampler=sampler))
             for n in ft.n_train:
                 for seed in ft.seeds:
-                    key = job_key("finetune", {**base, "task": fps[fmt], "shots": ft.shots, "n_train": n,
-                                               "seed": seed, "hp": ft.hyperparameters(), "sampler": sampler})
-                    grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=ft.shots, n_train=n,
-                                          seed=seed, finetune=ft, format=fmt, sampler=sampler,
-                                          save_to=str(checkpoints / key)))
+                    tuned = {**base, "task": fps[fmt], "n_train": n, "seed": seed, "hp": ft.hyperparameters(),
+                             "sampler": sampler}
+                    tuned_key = job_key("tuned", tuned)  # the finetuned weights: one per checkpoint x n x seed
+                    for shots in ft.eval_shots:  # consecutive: a worker evaluates one finetuning at every shots
+                        key = job_key("finetune", {**tuned, "shots": shots})
+                        grid.evals.append(Job("finetune", key, ck, cfg.task, cfg.eval, shots=shots, n_train=n,
+                                              seed=seed, finetune=ft, format=fmt, sampler=sampler,
+                                              finetune_key=tuned_key,
+                                              save_to=str(kept / tuned_key) if kept else None))
     return grid
 
-
-def job_to_dict(job: Job) -> dict[str, Any]:
-    """A JSON-ready description of a job (for logs and `--dry-run`)."""
-    d = asdict(job)
-    d["model"] = job.checkpoint.model_id
-    d["path"] = str(Path(job.checkpoint.path))
-    return d

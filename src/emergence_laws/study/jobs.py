@@ -1,22 +1,26 @@
-"""The body of one job: load (or reuse) the checkpoint, measure / evaluate / finetune, return rows.
+"""The one job body: load (or reuse) the checkpoint, measure / evaluate / finetune, return rows.
 
-`run_job(job) -> list[dict]` is a pure function of the job (plus files on disk): it writes
-nothing. The driver stores the rows. Within a worker process the last checkpoint and task stay
-loaded, so consecutive measure/few-shot jobs of one checkpoint load it once; a finetuning job
-trains the loaded model in place (no second copy of the weights) and the next job reloads it.
+`emergence run`, `emergence eval`, the demo and the benchmarks all run their jobs through
+`run_job(job) -> list[dict]`, a pure function of the job (plus files on disk): it writes nothing;
+the driver (`study.runner`) stores the rows. Within a worker process the last checkpoint and task
+stay loaded, so consecutive measure/few-shot jobs of one checkpoint load it once; a finetuning job
+trains the loaded model in place (no second copy of the weights) and keeps the finetuned model
+while the next jobs evaluate the same finetuning (other `shots`); the job after that reloads.
 
-Rows of few-shot/finetune jobs are results-table rows (one per metric; `run_key` = the job key); when
-the job keeps its per-example records (see `keeps_examples`), the first row carries them under
+Rows of few-shot/finetune jobs are results-table rows, one per metric, with the columns of
+`ROW_COLUMNS` (`evaluation_rows` builds them; `run_key` = the job key); when the job keeps its
+per-example records (`EvalSettings.keep_examples`), the first row carries them under
 ``_examples`` and the driver stores them in the store's examples table.
 A measure job returns one dict: ``{"pretrain_loss": nats/token | None, "params": int, ...}``.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import random
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from emergence_laws.errors import InputError
@@ -24,14 +28,26 @@ from emergence_laws.study.grid import Job
 
 _MODEL: dict[tuple, tuple[Any, Any]] = {}
 _TASK: dict[tuple, Any] = {}
+_TUNED: dict[str, tuple[Any, Any, dict[str, Any]]] = {}  # finetune key -> (model, tokenizer, stats)
 
 #: Metrics whose random-guess value is the task's chance accuracy.
 _ACCURACY_METRICS = ("accuracy", "acc", "acc_norm")
+
+#: The columns of every evaluation row, in order: the job body writes the first group, the runner adds
+#: the checkpoint's scale (`study.runner.checkpoint_scale`) and the job's time. A column may be empty
+#: (no interval for a log-likelihood, no `ft_*` for a few-shot job); units in `results.schema.COLUMN_DOCS`.
+ROW_COLUMNS: tuple[str, ...] = (
+    "model", "task", "metric", "value", "stderr", "ci_low", "ci_high", "n_eval", "chance",
+    "n_train", "shots", "seed", "method", "sampler", "format", "family", "path",
+    "ft_steps", "ft_tokens", "ft_final_loss", "ft_checkpoint", "run_key",
+    "pretrain_loss", "pretrain_bpb", "params", "tokens", "flops", "reference_tokens", "job_seconds",
+)
 
 
 def _load_checkpoint(job: Job, *, to_train: bool = False) -> tuple[Any, Any]:
     """The job's (model, tokenizer), cached per worker. `to_train=True` hands the model over for
     in-place training: it leaves the cache (the next job reloads it from disk) instead of being copied."""
+    _TUNED.clear()  # a finetuned model is kept only for the jobs that evaluate it
     ck, ev = job.checkpoint, job.eval
     ident = (ck.path, ck.revision, ev.device, ev.dtype)
     if to_train:
@@ -52,21 +68,17 @@ def _load_fresh(job: Job) -> tuple[Any, Any]:
     hf_logging.disable_progress_bar()  # the grid has its own progress bar
 
     source = ck.path
-    kwargs: dict[str, Any] = {"device": ev.device, "dtype": ev.dtype}
-    if ck.revision:
-        if "revision" in inspect.signature(load_model).parameters:
-            kwargs["revision"] = ck.revision
-        else:  # resolve the revision to a local snapshot folder (the HF cache works offline)
-            from huggingface_hub import snapshot_download
+    if ck.revision:  # resolve the revision to a local snapshot folder (the HF cache works offline)
+        from huggingface_hub import snapshot_download
 
-            try:
-                source = snapshot_download(ck.path, revision=ck.revision)
-            except Exception as exc:  # offline, unknown repo or revision, ...
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise InputError(f"{ck.path}@{ck.revision}: cannot fetch this hub checkpoint ({first}); "
-                                 "run where the hub is reachable (or the HF cache has it) "
-                                 "or give a local folder") from exc
-    return load_model(source, **kwargs)
+        try:
+            source = snapshot_download(ck.path, revision=ck.revision)
+        except Exception as exc:  # offline, unknown repo or revision, ...
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{ck.path}@{ck.revision}: cannot fetch this hub checkpoint ({first}); "
+                             "run where the hub is reachable (or the HF cache has it) "
+                             "or give a local folder") from exc
+    return load_model(source, device=ev.device, dtype=ev.dtype)
 
 
 def _load_task(job: Job) -> Any:
@@ -80,9 +92,10 @@ def _load_task(job: Job) -> Any:
 
 
 def clear_caches() -> None:
-    """Forget the cached checkpoint and task of this process."""
+    """Forget the cached checkpoint, finetuned model and task of this process."""
     _MODEL.clear()
     _TASK.clear()
+    _TUNED.clear()
 
 
 def training_subset(task: Any, n_train: int, seed: int) -> list:
@@ -128,41 +141,74 @@ def run_measure(job: Job) -> list[dict[str, Any]]:
     return [{"job_key": job.key, "model": job.checkpoint.model_id, "params": int(count_params(model)), **record}]
 
 
+def _save_finetuned(model: Any, tok: Any, folder: str) -> None:
+    """Save a finetuned model (and its tokenizer) into `folder` atomically: written beside it, then renamed;
+    when another worker saved the same finetuning first, its copy stays."""
+    final = Path(folder)
+    if (final / "config.json").is_file():
+        return
+    partial = final.with_name(f"{final.name}.partial-{id(model)}")
+    partial.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(partial)
+    tok.save_pretrained(partial)
+    try:
+        partial.rename(final)
+    except OSError:  # saved meanwhile by another worker
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _finetuned(job: Job, task: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """The job's finetuned (model, tokenizer, training stats): trained now, or kept from the previous job
+    when that one evaluated the same finetuning (same `finetune_key`, other shots)."""
+    if job.finetune_key in _TUNED:
+        return _TUNED[job.finetune_key]
+    from emergence_laws.finetuning import finetune
+
+    model, tok = _load_checkpoint(job, to_train=True)  # clears the previous finetuned model first
+    stats: dict[str, Any] = {}
+    examples = training_subset(task, job.n_train, job.seed)
+    model = finetune(model, tok, task, examples, job.finetune_config(), stats=stats,
+                     in_place=True)  # no copy: the checkpoint is reloaded by the next job that needs it
+    if job.save_to:
+        _save_finetuned(model, tok, job.save_to)
+        stats["checkpoint"] = job.save_to
+    _TUNED[job.finetune_key] = (model, tok, stats)
+    return _TUNED[job.finetune_key]
+
+
+def evaluation_rows(job: Job, task: Any, result: Any, tuned: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The results-table rows of one evaluation (one per metric): the job's identity, the metric with its
+    standard error and (right/wrong metrics) Wilson 95% interval, and the finetuning's stats (`tuned`)."""
+    ck = job.checkpoint
+    tuned = tuned or {}
+    base = {"model": ck.model_id, "task": task.name, "n_eval": int(result.n_eval), "n_train": job.n_train,
+            "shots": job.shots, "seed": job.seed, "method": job.method, "sampler": job.sampler,
+            "format": job.format if job.format != "cloze" else None, "family": ck.family, "path": ck.path,
+            "ft_steps": tuned.get("steps"), "ft_tokens": tuned.get("tokens"),
+            "ft_final_loss": _finite(tuned.get("final_loss")), "ft_checkpoint": tuned.get("checkpoint"),
+            "run_key": job.key}
+    rows = []
+    for metric, value in result.metrics.items():
+        lo_hi = result.intervals.get(metric)
+        rows.append({**base, "metric": metric, "value": float(value), "stderr": _finite(result.stderr.get(metric)),
+                     "ci_low": lo_hi[0] if lo_hi else None, "ci_high": lo_hi[1] if lo_hi else None,
+                     "chance": metric_chance(metric, task)})
+    return rows
+
+
 def run_eval(job: Job) -> list[dict[str, Any]]:
     """Few-shot evaluation, or finetune on `n_train` examples then evaluate; one row per metric."""
     from emergence_laws.evaluation import evaluate_task
 
-    model, tok = _load_checkpoint(job, to_train=job.kind == "finetune")
     task = _load_task(job)
-    method = "none"
-    stats: dict[str, Any] = {}
     if job.kind == "finetune":
-        from emergence_laws.finetuning import FinetuneConfig, finetune
-
-        ft = job.finetune
-        assert ft is not None
-        method = ft.method
-        fcfg = FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
-                              max_steps=ft.max_steps, batch_size=ft.batch_size, seed=job.seed,
-                              shots=ft.train_shots, dtype=getattr(ft, "dtype", "auto"))
-        examples = training_subset(task, job.n_train, job.seed)
-        model = finetune(model, tok, task, examples, fcfg, stats=stats, in_place=True,  # no copy: reloaded next time
-                         save_to=job.save_to if ft.keep_checkpoints else None)
+        model, tok, tuned = _finetuned(job, task)
+    else:
+        (model, tok), tuned = _load_checkpoint(job), None
     result = evaluate_task(model, tok, task, shots=job.shots, seed=job.seed, batch_size=job.eval.batch_size,
                            limit=job.task.limit, sampler=job.sampler)
     del model
-    ck = job.checkpoint
-    rows = []
-    for metric, value in result.metrics.items():
-        rows.append({
-            "model": ck.model_id, "task": task.name, "metric": metric, "value": float(value),
-            "n_train": job.n_train, "shots": job.shots, "seed": job.seed, "method": method,
-            "chance": metric_chance(metric, task), "n_eval": int(result.n_eval), "family": ck.family,
-            "stderr": _finite(result.stderr.get(metric)) if hasattr(result, "stderr") else None,
-            "run_key": job.key,
-            **({f"ft_{k}": stats[k] for k in ("steps", "tokens", "final_loss") if k in stats}),
-            **({"format": job.format} if job.format != "cloze" else {}),
-        })
+    rows = evaluation_rows(job, task, result, tuned)
     if rows and keeps_examples(job, result.n_eval):
         rows[0]["_examples"] = [jsonable_record(r) for r in result.per_example]
     return rows

@@ -19,6 +19,7 @@ from emergence_laws.errors import EmergenceError
 from emergence_laws.progress import Progress, show_progress
 from emergence_laws.study.executors import Executor, JobOutcome, make_executor
 from emergence_laws.study.grid import Grid, Job, build_grid, load_study_task
+from emergence_laws.study.jobs import ROW_COLUMNS
 from emergence_laws.study.measures import MeasureCache
 
 SCALE_COLUMNS = ("pretrain_loss", "pretrain_bpb", "params", "tokens", "flops")
@@ -37,7 +38,7 @@ class StudyFailedError(EmergenceError):
 
 def checkpoint_scale(ck: Checkpoint, measured: dict[str, Any] | None) -> dict[str, Any]:
     """Scale columns of a checkpoint's rows: pretrain_loss (nats/token), pretrain_bpb (bits/byte), params,
-    tokens, flops (6·N·D)."""
+    tokens, flops (6·N·D), and reference_tokens (the reference tokens the loss was measured on)."""
     measured = measured or {}
     params = ck.params if ck.params is not None else measured.get("params")
     tokens = ck.pretrain_tokens
@@ -45,7 +46,7 @@ def checkpoint_scale(ck: Checkpoint, measured: dict[str, Any] | None) -> dict[st
     if flops is None and params is not None and tokens is not None:
         flops = 6.0 * float(params) * float(tokens)
     return {"pretrain_loss": measured.get("pretrain_loss"), "pretrain_bpb": measured.get("pretrain_bpb"),
-            "params": params, "tokens": tokens, "flops": flops}
+            "params": params, "tokens": tokens, "flops": flops, "reference_tokens": measured.get("reference_tokens")}
 
 
 def _open_store(store: Any, cfg: StudyConfig) -> tuple[Any, bool]:
@@ -191,6 +192,7 @@ def run_study(cfg: StudyConfig, *, store: Any = None, executor: Executor | str |
     df = st.to_frame()
     if not df.empty:
         df = df[df["run_key"].isin(keys)].reset_index(drop=True)
+    df = df.reindex(columns=[*ROW_COLUMNS, *(c for c in df.columns if c not in ROW_COLUMNS)])  # every column, always
     wall = time.perf_counter() - t_start
     df.attrs["study"] = {"jobs": len(grid), "skipped": skipped, "ran": ran, "failed": len(failures),
                          "seconds": round(wall, 3), "job_seconds": round(job_seconds, 3), "store": str(st.path)}
