@@ -48,9 +48,9 @@ def stamp() -> dict:
     """Where and when: commit, CPU model, cores, load (1-minute average)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=HERE, check=False).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
-                               cwd=HERE, check=False).stdout.strip()
+                                cwd=HERE.parent, check=False).stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
+                               capture_output=True, text=True, cwd=HERE.parent, check=False).stdout
     except OSError:
         commit, dirty = "unknown", ""
     cpu = platform.processor() or "unknown"
@@ -61,7 +61,9 @@ def stamp() -> dict:
                 break
     except OSError:
         pass
-    return {"commit": commit + ("+uncommitted src" if dirty else ""), "cpu": cpu, "cores": os.cpu_count(),
+    changed = [ln[3:] for ln in dirty.splitlines() if ln.strip()]
+    return {"commit": commit + (f" + uncommitted changes to {len(changed)} files in src" if changed else ""),
+            "changed": changed, "cpu": cpu, "cores": os.cpu_count(),
             "load": round(os.getloadavg()[0], 2), "python": platform.python_version()}
 
 
@@ -113,6 +115,11 @@ def _points(data) -> int:
     return Likelihood(data, "logpower", "relu", 30.0, 1.0).n_points
 
 
+def _on_path(files: list[str]) -> int:
+    """How many of ``files`` are in the packages the timed commands run (laws/, analysis/)."""
+    return sum(("/laws/" in f) or ("/analysis/" in f) for f in files)
+
+
 def markdown(results: list[dict], start: dict, end: dict, argv: list[str]) -> str:
     """The table of docs/results/scaling.md: one row per size, seconds and microseconds per row."""
     by = {(r["rows"], r["what"]): r for r in results}
@@ -121,7 +128,10 @@ def markdown(results: list[dict], start: dict, end: dict, argv: list[str]) -> st
     lines = [
         "# Scaling of fit, backtest and detect with the table",
         "",
-        f"Measured at commit `{start['commit']}` on {start['cpu']} ({start['cores']} cores), Python "
+        f"Measured at commit `{start['commit']}`"
+        + (f" ({', '.join(start['changed'])}; {_on_path(start['changed'])} of them in laws/ or analysis/)"
+           if start["changed"] else "")
+        + f" on {start['cpu']} ({start['cores']} cores), Python "
         f"{start['python']}, load (1-min average) {start['load']} at the start and {end['load']} at the end, "
         "with `" + " ".join(["python", "benchmarks/bench_scaling.py", *argv]) + "`.",
         "",
