@@ -34,7 +34,7 @@ def instant_job(job) -> list[dict]:
 
 
 def bench_overhead(root: Path) -> None:
-    from emergence_laws.config import load_study
+    from emergence_laws.study import load_study
     from emergence_laws.study import run_study
     from tests.test_study_support import write_law_study
 
@@ -56,7 +56,7 @@ def bench_overhead(root: Path) -> None:
 
 
 def bench_executors(root: Path, with_ray: bool, steps: int = 20) -> None:
-    from emergence_laws.config import ExecutorSettings, load_study
+    from emergence_laws.study import ExecutorSettings, load_study
     from emergence_laws.study import run_study
     from tests.test_study_support import write_study
 

@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                     steps = max(1, round(args.epochs * n / bs))
                     model, tok = load_model(by_name[r["model"]]["path"], device="cpu", dtype="float32")
                     examples = training_subset(pool_task, n, subset)
-                    fc = FinetuneConfig(method="full", lr=lr, max_steps=steps, batch_size=bs, seed=subset, shots=fmt)
+                    fc = FinetuneConfig(method="full", lr=lr, max_steps=steps, batch_size=bs, seed=subset, train_shots=fmt)
                     stats: dict = {}
                     t0 = time.perf_counter()
                     model = finetune(model, tok, pool_task, examples, fc, stats=stats, in_place=True, progress=False)

@@ -181,7 +181,7 @@ def main() -> int:
             label = " ".join([label] + [f"{k} {v}" for k, v in kw.items()
                                         if k != "method" and any(o.get(k) != v for o in same)])
             for n in args.amounts:
-                tuned = finetune(model, tok, task, task.train[:n], FinetuneConfig(seed=0, shots=args.shots, **kw))
+                tuned = finetune(model, tok, task, task.train[:n], FinetuneConfig(seed=0, train_shots=args.shots, **kw))
                 acc = evaluate_task(tuned, tok, task, shots=args.shots, batch_size=64).metrics["accuracy"]
                 own = evaluate_task(tuned, tok, own_questions_task(task, task.train[:n]), shots=args.shots,
                                     batch_size=64).metrics["accuracy"]

@@ -178,7 +178,7 @@ def main() -> int:
             row = {"step": step, "lr": lr, "accuracy": {}}
             for n in args.amounts:
                 examples = random.Random(n).sample(task.train, n)
-                cfg = FinetuneConfig(seed=0, shots=4, lr=lr, epochs=4, batch_size=16)
+                cfg = FinetuneConfig(seed=0, train_shots=4, lr=lr, epochs=4, batch_size=16)
                 tuned = finetune(m, tok, task, examples, cfg)
                 row["accuracy"][str(n)] = acc(tuned, tok, task, 4)
             res["finetuned"].append(row)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emergence_laws.config import (
+from emergence_laws.study import (
     Checkpoint,
     FewshotGrid,
     FinetuneGrid,
@@ -120,7 +120,7 @@ def test_a_missing_local_folder_is_an_error_and_a_hub_id_stays_a_hub_id(tmp_path
     """A ladder entry that looks like a path (its first folder exists beside the YAML or beside the YAML's
     folder, or another entry under the same folder is a path) and does not exist is an error, never a
     hub id; `org/name` with nothing of that name nearby is a hub id."""
-    from emergence_laws.config import hub_ids
+    from emergence_laws.study.ladder import hub_ids
 
     study = tmp_path / "configs"
     study.mkdir()
@@ -147,7 +147,7 @@ def test_a_missing_local_folder_is_an_error_and_a_hub_id_stays_a_hub_id(tmp_path
     assert "ladder[0].path: folder runs/small does not exist" in msg, msg
     cfg = load_in(study, [str(ckpt), "EleutherAI/pythia-70m-deduped"])
     assert [ck.is_local for ck in cfg.ladder] == [True, False]
-    assert hub_ids(cfg) == ["EleutherAI/pythia-70m-deduped"]
+    assert hub_ids(cfg.ladder) == ["EleutherAI/pythia-70m-deduped"]
 
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.evaluation import evaluate_task
 from emergence_laws.results import ResultsStore
 from emergence_laws.results.binomial import binomial_stderr, wilson_interval

@@ -3,6 +3,8 @@ model comes back in fp32 with its attention implementation, tied weights tied, a
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -54,8 +56,8 @@ def test_bf16_finetuning_learns_and_returns_an_fp32_model(method):
     assert stats["losses"][-1] < stats["losses"][0]
     # fp32 and bf16 runs learn the same thing, up to bf16 rounding
     ref_stats: dict = {}
-    finetune(model, tok, TASK, GEN, FinetuneConfig(**{**cfg.to_dict(), "dtype": "float32",
-                                                      "lora_target_modules": None}), stats=ref_stats)
+    finetune(model, tok, TASK, GEN, dataclasses.replace(cfg, dtype="float32",
+                                                                   lora_target_modules=None), stats=ref_stats)
     assert stats["losses"][0] == pytest.approx(ref_stats["losses"][0], rel=0.02)
 
 

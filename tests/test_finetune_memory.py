@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.finetuning import FinetuneConfig, finetune
 from emergence_laws.study import jobs, run_study
 from emergence_laws.study.grid import build_grid

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -84,7 +86,7 @@ def test_finetune_is_deterministic_and_leaves_the_callers_model_alone(lm, method
     stats = {}
     a = finetune(model, tok, GEN_TASK, GEN, cfg, stats=stats)
     b = finetune(model, tok, GEN_TASK, GEN, cfg)
-    c = finetune(model, tok, GEN_TASK, GEN, FinetuneConfig(**{**cfg.to_dict(), "seed": 8}))
+    c = finetune(model, tok, GEN_TASK, GEN, dataclasses.replace(cfg, seed=8))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     sa, sb, sc = _state(a), _state(b), _state(c)
     assert sa.keys() == before.keys()  # LoRA merged back: a plain model of the same architecture
@@ -176,11 +178,11 @@ def test_training_prompts_with_shots_draw_demonstrations_from_the_subset_only():
         assert prompt.count(ex.prompt) == 1  # the example is not its own demonstration
         assert [t for t in labels if t != IGNORE] == [t for t in labels0 if t != IGNORE]  # same answer tokens
     with pytest.raises(ConfigError, match="shots"):
-        FinetuneConfig(shots=-1)
+        FinetuneConfig(train_shots=-1)
 
 
 def test_train_shots_enter_the_job_key_only_when_set():
-    from emergence_laws.config import FinetuneGrid
+    from emergence_laws.study import FinetuneGrid
 
     ft = FinetuneGrid(n_train=(4, 8), train_shots=2, shots=2)
     assert ft.hyperparameters()["train_shots"] == 2

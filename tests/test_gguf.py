@@ -13,7 +13,7 @@ import torch
 
 pytest.importorskip("gguf")
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.models import gguf as gguf_mod
 from emergence_laws.models import load_model
 from emergence_laws.study.keys import checkpoint_fingerprint

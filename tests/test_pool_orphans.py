@@ -23,7 +23,7 @@ psutil = pytest.importorskip("psutil")  # installed with peft/accelerate
 DRIVER = """
 import sys
 if __name__ == "__main__":  # spawn re-imports this file in every worker
-    from emergence_laws.config import load_study
+    from emergence_laws.study import load_study
     from emergence_laws.study.executors.local import LocalExecutor
     from emergence_laws.study.runner import run_study
     from tests.test_study_support import fake_job

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.finetuning import FinetuneConfig, finetune
 from emergence_laws.progress import (
     Progress,

@@ -12,7 +12,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from emergence_laws.config import ExecutorSettings, load_study
+from emergence_laws.study import ExecutorSettings, load_study
 from emergence_laws.study.executors.ray_executor import RayExecutor
 from emergence_laws.study.runner import StudyFailedError, run_study
 from tests import test_study_support

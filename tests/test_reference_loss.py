@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.models import pretraining_loss, reference_loss
 from emergence_laws.study import jobs
 from emergence_laws.study.grid import build_grid

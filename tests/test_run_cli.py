@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from emergence_laws.config import load_study
+from emergence_laws.study import load_study
 from emergence_laws.results import ResultsStore, load_results
 from emergence_laws.study.grid import build_grid
 from tests.conftest import HANG_GUARD_S

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from emergence_laws.config import ExecutorSettings, load_study
+from emergence_laws.study import ExecutorSettings, load_study
 from emergence_laws.results import ResultsStore, load_results
 from emergence_laws.study.grid import build_grid
 from emergence_laws.study.runner import StudyFailedError, run_study

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from emergence_laws import threads
-from emergence_laws.config import Checkpoint, ExecutorSettings, StudyConfig, TaskSource
+from emergence_laws.study import Checkpoint, ExecutorSettings, StudyConfig, TaskSource
 from emergence_laws.errors import ConfigError, InputError
 from emergence_laws.study.executors.local import LocalExecutor, _init_worker
 

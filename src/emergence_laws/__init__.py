@@ -48,7 +48,7 @@ _LAZY: dict[str, str] = {
     "fit_sigmoid_baseline": "emergence_laws.laws",
     "fit_scaling_law": "emergence_laws.laws",
     "render_report": "emergence_laws.report.html",
-    "load_study": "emergence_laws.config",
+    "load_study": "emergence_laws.study",
     "run_study": "emergence_laws.study",
 }
 

@@ -6,9 +6,11 @@ the ladder), `run_study` runs it through the one job body, and this prints and w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,41 +22,60 @@ config.json and each .gguf file) on TASK (JSONL, an lm-eval task YAML over local
 task.json) at each --shots, --seed and --format; optionally after finetuning on --finetune N training
 examples (each checkpoint x seed finetuned once, then evaluated at every --shots). It runs as a one-task
 study: the same jobs, rows and keys as `emergence run`. Prints one line per metric with its standard
-error (binomial for accuracies) and Wilson 95% interval. --out DIR writes results.csv (the results table: fit/detect read it when --reference gave
-pretraining losses) and examples.jsonl (per example: the exact context, log-likelihoods, generation;
-kept by default for runs of at most 1000 examples); --store adds both to a SQLite results store."""
+error (binomial for accuracies) and Wilson 95% interval. --out DIR writes results.csv (the results
+table: fit/detect read it when --reference gave pretraining losses) and examples.jsonl (per example:
+the exact context, log-likelihoods, generation; kept by default for runs of at most 1000 examples);
+--store adds both to a SQLite results store."""
+
+
+def _choices(cls: type, name: str) -> tuple:
+    """The values a settings field allows (its `Options` constraint): one list for the YAML and the flags."""
+    from emergence_laws.constraints import Options
+
+    return next(c.values for c in cls._parameter_constraints[name] if isinstance(c, Options))
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from emergence_laws.devices import DEVICE_NAMES
+    from emergence_laws.finetuning.settings import DEFAULT_LR
+    from emergence_laws.study.config import EvalSettings, FewshotGrid, FinetuneGrid, TaskSource
+
+    ev = EvalSettings()
     p = subparsers.add_parser("eval", help="evaluate a checkpoint (or a folder of them) on a task, without a study",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="checkpoint folder, .gguf file, or a folder of checkpoints")
     p.add_argument("task", help="task: .jsonl, lm-eval .yaml, BIG-bench task.json, or a folder with train/test.jsonl")
-    p.add_argument("--shots", type=int, nargs="+", default=[0], metavar="K", help="in-context examples (default 0)")
+    p.add_argument("--shots", type=int, nargs="+", default=[0], metavar="K",
+                   help="in-context examples (default 0): fewshot.shots, or finetune.shots with --finetune")
     p.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S",
                    help="demonstration / finetuning-subset seeds (default 0; lm-eval's few-shot seed is 1234)")
-    p.add_argument("--limit", type=int, help="evaluate the first N test examples")
-    p.add_argument("--format", choices=("cloze", "mc", "both"), default="cloze",
-                   help="multiple choice: score choice texts (cloze), lettered choices (mc), or both")
-    p.add_argument("--sampler", choices=("query", "lm-eval"), default="query",
+    p.add_argument("--limit", type=int, help="evaluate the first N test examples (task.limit)")
+    p.add_argument("--format", choices=_choices(TaskSource, "format"), default=TaskSource.format,
+                   help="multiple choice: score choice texts (cloze), lettered choices (mc), or both (task.format)")
+    p.add_argument("--sampler", choices=_choices(FewshotGrid, "sampler"), default=FewshotGrid.sampler,
                    help="few-shot draws: per query (default) or lm-evaluation-harness's (same seed, same draw)")
     p.add_argument("--extract", metavar="REGEX", help="generation: score the REGEX match of the output too "
                                                        "(exact_match_extracted), beside strict exact_match")
-    p.add_argument("--extract-select", type=int, default=0, metavar="I",
+    p.add_argument("--extract-select", type=int, default=TaskSource.extract_select, metavar="I",
                    help="which match --extract takes: 0 first (default), -1 last")
     p.add_argument("--reference", metavar="TEXT", help="held-out text: also measure pretraining loss "
-                                                       "(nats/token and bits/byte)")
-    p.add_argument("--finetune", type=int, metavar="N", help="finetune on N training examples first")
-    p.add_argument("--method", choices=("full", "lora"), default="lora", help="finetuning method (default lora)")
-    p.add_argument("--steps", type=int, default=100, help="finetuning optimizer steps (default 100)")
-    p.add_argument("--lr", type=float, help="finetuning learning rate (default 1e-4 full, 1e-3 lora)")
-    p.add_argument("--finetune-dtype", choices=("auto", "float32", "bfloat16"), default="auto",
+                                                       "(nats/token and bits/byte; reference.path)")
+    p.add_argument("--finetune", type=int, metavar="N", help="finetune on N training examples first (finetune.n_train)")
+    p.add_argument("--method", choices=_choices(FinetuneGrid, "method"), default="lora",
+                   help="finetuning method (default lora)")
+    p.add_argument("--steps", type=int, default=100, help="finetuning optimizer steps (default 100; finetune.max_steps)")
+    p.add_argument("--lr", type=float, help="finetuning peak learning rate (default "
+                                            + ", ".join(f"{v:g} {k}" for k, v in DEFAULT_LR.items()) + ")")
+    p.add_argument("--finetune-dtype", choices=_choices(FinetuneGrid, "dtype"), default=FinetuneGrid.dtype,
                    help="finetuning precision: auto (bf16 autocast on CUDA, fp32 on CPU), float32 or bfloat16")
-    p.add_argument("--keep-finetuned", metavar="DIR", help="save each finetuned checkpoint under DIR")
-    p.add_argument("--batch-size", type=int, default=16, help="evaluation batch size (default 16)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps (default auto: cuda when "
-                                                    "available); checked against this machine first")
-    p.add_argument("--dtype", default="auto", help="auto | float32 | bfloat16 (default auto)")
+    p.add_argument("--keep-finetuned", metavar="DIR", help="save each finetuned checkpoint under DIR "
+                                                           "(finetune.keep_checkpoints)")
+    p.add_argument("--batch-size", type=int, default=ev.batch_size,
+                   help=f"evaluation batch size (default {ev.batch_size})")
+    p.add_argument("--device", default=ev.device, help=f"{DEVICE_NAMES} (default auto: cuda when available); "
+                                                       "checked against this machine first")
+    p.add_argument("--dtype", choices=_choices(EvalSettings, "dtype"), default=ev.dtype,
+                   help="the checkpoints' dtype (default auto: bfloat16 on CUDA, float32 elsewhere)")
     p.add_argument("--threads", type=int, help="torch threads (default: $EMERGENCE_THREADS, else the usable CPUs)")
     p.add_argument("--out", help="folder for results.csv and examples.jsonl")
     p.add_argument("--store", help="SQLite results store to add the rows and examples to")
@@ -68,24 +89,27 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: The study setting each flag sets: a setting's error names the flag instead.
+FLAGS: dict[str, str] = {
+    "fewshot.shots": "--shots", "finetune.shots": "--shots", "fewshot.seeds": "--seed", "finetune.seeds": "--seed",
+    "task.path": "TASK", "task.limit": "--limit", "task.format": "--format", "task.extract": "--extract",
+    "task.extract_select": "--extract-select", "fewshot.sampler": "--sampler", "reference.path": "--reference",
+    "finetune.n_train": "--finetune", "finetune.method": "--method", "finetune.max_steps": "--steps",
+    "finetune.lr": "--lr", "finetune.dtype": "--finetune-dtype", "finetune.keep_checkpoints": "--keep-finetuned",
+    "eval.batch_size": "--batch-size", "eval.device": "--device", "eval.dtype": "--dtype",
+    "executor.threads_per_worker": "--threads",
+}
+
+
 def _check(args: argparse.Namespace) -> None:
-    if any(k < 0 for k in args.shots):
-        raise InputError(f"--shots must be >= 0, got {min(args.shots)}")
-    for name in ("limit", "finetune", "steps", "batch_size"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {v}")
-    if args.lr is not None and not args.lr > 0:
-        raise InputError(f"--lr must be > 0, got {args.lr}")
+    """What needs no study config: flags that go together, the device, the extraction, the templates."""
     if args.keep_finetuned and args.finetune is None:
         raise InputError("--keep-finetuned needs --finetune N (there is nothing finetuned to keep)")
-    if args.reference and not Path(args.reference).is_file():
-        raise InputError(f"--reference {args.reference}: no such file; give a held-out .txt or .jsonl text")
     from emergence_laws.devices import check_device
     from emergence_laws.tasks.loading import check_extract
 
     check_device(args.device, "--device")  # before any work: a missing GPU is one line, not a traceback
-    if Path(args.task).exists():  # a missing task is load_task's one line
+    if Path(args.task).exists():  # a missing task is the config's one line
         check_extract(args.task, args.extract, "--extract")
         from emergence_laws.tasks.loading import lmeval_yaml_path
 
@@ -107,10 +131,27 @@ def _format_rows(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def flag_errors() -> Iterator[None]:
+    """A study setting's error (`SettingError`) said of the flag that set it (`FLAGS`): ``--limit: 0 is not a
+    positive integer; ...`` rather than ``task.limit: ...``."""
+    from emergence_laws.constraints import SettingError
+
+    try:
+        yield
+    except SettingError as exc:
+        flag = FLAGS.get(exc.key)
+        if flag is None:
+            raise
+        reason = exc.reason.removeprefix(exc.key).lstrip(": ")
+        raise InputError(f"{flag} {reason}" if reason.startswith("'") else f"{flag}: {reason}") from None
+
+
 def study_config(args: argparse.Namespace, store: str | Path) -> Any:
     """The one-task study `emergence eval` runs: MODEL's checkpoints as the ladder; few-shot jobs at each
-    --shots x --seed, or (with --finetune N) one finetuning per checkpoint x --seed, evaluated at each --shots."""
-    from emergence_laws.config import (
+    --shots x --seed, or (with --finetune N) one finetuning per checkpoint x --seed, evaluated at each --shots.
+    Validated by the study's own constraints (wrap in `flag_errors` to have errors name the flags)."""
+    from emergence_laws.study.config import (
         Checkpoint,
         EvalSettings,
         ExecutorSettings,
@@ -182,10 +223,10 @@ def run(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="emergence-eval-") as tmp:
         store = args.store or str(Path(tmp) / "eval.db")
-        cfg = study_config(args, store)
         try:  # --store: every evaluation runs again and replaces its rows (resume=False)
-            df = run_study(cfg, resume=False, progress=not args.no_progress,
-                           failure_log=None if args.store else Path(tmp) / "eval.failures.log")
+            with flag_errors():
+                df = run_study(study_config(args, store), resume=False, progress=not args.no_progress,
+                               failure_log=None if args.store else Path(tmp) / "eval.failures.log")
         except StudyFailedError as exc:  # one line, as the command's own errors are
             first = exc.failures[0]
             if all(f.user_error or f.error.startswith(("skipped", "dropped")) for f in exc.failures):

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import sys
 
-    from emergence_laws.config import load_study
+    from emergence_laws.study.config_yaml import load_study
 
     cfg = load_study(args.study)
     ex = cfg.executor

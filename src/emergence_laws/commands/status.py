@@ -23,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def hub_line(cfg) -> str | None:
     """Which ladder entries are hub ids, in words (None when every checkpoint is local)."""
-    from emergence_laws.config import hub_ids
+    from emergence_laws.study.ladder import hub_ids
 
-    ids = hub_ids(cfg)
+    ids = hub_ids(cfg.ladder)
     if not ids:
         return None
     return (f"hub ids ({len(ids)} of {len(cfg.ladder)} checkpoints; downloaded by transformers, which needs a network "
@@ -33,13 +33,14 @@ def hub_line(cfg) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.config import hub_ids, load_study
+    from emergence_laws.study.config_yaml import load_study
+    from emergence_laws.study.ladder import hub_ids
     from emergence_laws.study.status import grid_status
 
     cfg = load_study(args.study)
     status = grid_status(cfg, store=args.store)
     if args.json:
-        print(json.dumps({**status.to_dict(), "hub_ids": hub_ids(cfg)}, indent=2))
+        print(json.dumps({**status.to_dict(), "hub_ids": hub_ids(cfg.ladder)}, indent=2))
     else:
         print(status.format())
         line = hub_line(cfg)

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from emergence_laws.errors import InputError
 from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
-from emergence_laws.finetuning.config import FinetuneConfig
 from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
+from emergence_laws.finetuning.settings import FinetuneConfig
 from emergence_laws.progress import Progress
 from emergence_laws.tasks.spec import Example, TaskSpec
 
@@ -228,7 +228,7 @@ def finetune(model, tokenizer, task: TaskSpec, examples: Sequence[Example], conf
         raise InputError(f"task {task.name!r}: no finetuning examples given; pass at least one")
     append_eos = config.append_eos if config.append_eos is not None else task.kind == "generation"
     data = tokenize_examples(tokenizer, task, examples, append_eos=append_eos, max_length=max_length(model),
-                             shots=config.shots, seed=config.seed)
+                             shots=config.train_shots, seed=config.seed)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     n = len(data)

@@ -80,7 +80,7 @@ def build_ladder(cfg: DemoConfig, world: MicroWorld, folder: Path, *, log: Log) 
 def _study(cfg: DemoConfig, ladder: list[dict], task_path: Path, ref_path: Path, store: Path, *, threads: int,
            workers: int = 1, n_train: tuple[int, ...] = (), method: str = "full", subsets: int = 1,
            fewshot: bool = True):
-    from emergence_laws.config import (
+    from emergence_laws.study.config import (
         Checkpoint,
         EvalSettings,
         ExecutorSettings,

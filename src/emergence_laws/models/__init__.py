@@ -1,27 +1,32 @@
 """Checkpoints: load a Hugging Face causal LM, count its parameters/FLOPs, measure pretraining loss.
 
     from emergence_laws.models import load_model, pretraining_loss, count_params, model_flops
+
+The names load their module on first use: the dtype names (`models.dtypes`) import without torch.
 """
 
 from __future__ import annotations
 
-from emergence_laws.models.counting import count_params, model_flops
-from emergence_laws.models.loading import load_model, resolve_device, resolve_dtype
-from emergence_laws.models.loss import (
-           ReferenceLoss,
-           pretraining_loss,
-           read_reference_text,
-           reference_loss,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-           "ReferenceLoss",
-           "count_params",
-           "load_model",
-           "model_flops",
-           "pretraining_loss",
-           "read_reference_text",
-           "reference_loss",
-           "resolve_device",
-           "resolve_dtype",
-]
+_LAZY: dict[str, str] = {
+    "count_params": "emergence_laws.models.counting",
+    "model_flops": "emergence_laws.models.counting",
+    "load_model": "emergence_laws.models.loading",
+    "resolve_device": "emergence_laws.models.loading",
+    "resolve_dtype": "emergence_laws.models.loading",
+    "ReferenceLoss": "emergence_laws.models.loss",
+    "pretraining_loss": "emergence_laws.models.loss",
+    "read_reference_text": "emergence_laws.models.loss",
+    "reference_loss": "emergence_laws.models.loss",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emergence_laws.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from emergence_laws.errors import InputError
+from emergence_laws.models.dtypes import LOAD_DTYPES, TORCH_DTYPES
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-           "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+_DTYPES = {name: getattr(torch, name) for name in TORCH_DTYPES}
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -35,7 +35,7 @@ def resolve_dtype(dtype: str | torch.dtype = "auto", device: torch.device | str 
             return torch.bfloat16
         return torch.float32
     if dtype not in _DTYPES:
-        raise InputError(f"dtype {dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'")
+        raise InputError(f"dtype {dtype!r} is not supported; use {', '.join(LOAD_DTYPES[:-1])} or {LOAD_DTYPES[-1]}")
     return _DTYPES[dtype]
 
 

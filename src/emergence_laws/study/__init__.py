@@ -1,27 +1,35 @@
-"""The job grid of a study: content-hash keys, resumable runs, local and Ray executors.
+"""Studies: the config (YAML or dataclasses), the job grid with content-hash keys, resumable runs on local
+or Ray executors, and the one job body that `emergence run`, `emergence eval` and the demo share.
 
-    from emergence_laws.study import run_study, build_grid, grid_status
-    df = run_study(cfg)   # cfg: emergence_laws.config.StudyConfig (load_study("study.yaml"))
+    from emergence_laws.study import load_study, run_study, StudyConfig, Checkpoint, FinetuneGrid
+    df = run_study(load_study("study.yaml"))   # the results table (pandas), one row per evaluation
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-__all__ = ["Grid", "Job", "StudyFailedError", "build_grid", "grid_status", "run_study"]
+#: public name -> the module that defines it (imported on first use: `import emergence_laws.study` stays light)
+_LAZY: dict[str, str] = {
+    "run_study": "emergence_laws.study.runner",
+    "StudyFailedError": "emergence_laws.study.runner",
+    "build_grid": "emergence_laws.study.grid",
+    "Job": "emergence_laws.study.grid",
+    "Grid": "emergence_laws.study.grid",
+    "grid_status": "emergence_laws.study.status",
+    "load_study": "emergence_laws.study.config_yaml",
+    "study_from_dict": "emergence_laws.study.config_yaml",
+    **{name: "emergence_laws.study.config" for name in (
+        "StudyConfig", "Checkpoint", "TaskSource", "ReferenceText", "FewshotGrid", "FinetuneGrid", "EvalSettings",
+        "ExecutorSettings")},
+}
+
+__all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:  # lazy: `import emergence_laws.study` stays light
-    if name in ("run_study", "StudyFailedError"):
-        from emergence_laws.study import runner
-
-        return getattr(runner, name)
-    if name in ("build_grid", "Job", "Grid"):
-        from emergence_laws.study import grid
-
-        return getattr(grid, name)
-    if name == "grid_status":
-        from emergence_laws.study.status import grid_status
-
-        return grid_status
-    raise AttributeError(name)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emergence_laws.study' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

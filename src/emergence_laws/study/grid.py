@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from emergence_laws.config import (
+from emergence_laws.study.config import (
     Checkpoint,
     EvalSettings,
     FinetuneGrid,
@@ -19,7 +19,7 @@ from emergence_laws.config import (
     StudyConfig,
     TaskSource,
 )
-from emergence_laws.errors import ConfigError
+from emergence_laws.constraints import SettingError
 from emergence_laws.study.keys import (
     checkpoint_fingerprint,
     digest,
@@ -56,13 +56,8 @@ class Job:
 
     def finetune_config(self) -> Any:
         """How a finetuning job trains: the study's finetuning settings with this job's seed."""
-        from emergence_laws.finetuning import FinetuneConfig
-
-        ft = self.finetune
-        assert ft is not None
-        return FinetuneConfig(method=ft.method, lora_rank=ft.lora_rank, lr=ft.lr, epochs=ft.epochs,
-                              max_steps=ft.max_steps, batch_size=ft.batch_size, seed=self.seed,
-                              shots=ft.train_shots, dtype=ft.dtype)
+        assert self.finetune is not None
+        return self.finetune.config_for(self.seed)
 
     @property
     def cell(self) -> str:
@@ -130,8 +125,9 @@ def study_formats(source: TaskSource, task: Any) -> tuple[str, ...]:
 
     if task.kind != "multiple_choice":
         if source.format != "cloze":
-            raise ConfigError(f"task.format: {source.format!r} needs a multiple-choice task; "
-                              f"{task.name!r} is a generation task (use format: cloze)")
+            reason = (f"{source.format!r} needs a multiple-choice task; {task.name!r} is a generation task (use "
+                      "format: cloze)")
+            raise SettingError(f"task.format: {reason}", "task.format", reason)
         return ("cloze",)
     return format_names(source.format)
 
@@ -183,8 +179,9 @@ def build_grid(cfg: StudyConfig, *, task: TaskIdentity | None = None) -> Grid:
     ident = task if task is not None else task_identity(cfg.task)
     ft = cfg.finetune
     if ft.n_train and max(ft.n_train) > ident.n_train:
-        raise ConfigError(f"{cfg.source}: finetune.n_train: {max(ft.n_train)} exceeds the {ident.n_train} training "
-                          f"examples of task {ident.name!r}; lower the largest amount or add training examples")
+        reason = (f"{max(ft.n_train)} exceeds the {ident.n_train} training examples of task {ident.name!r}; lower "
+                  "the largest amount or add training examples")
+        raise SettingError(f"{cfg.source}: finetune.n_train: {reason}", "finetune.n_train", reason)
     formats = tuple(ident.fingerprints)
     fps = ident.fingerprints
     sampler = cfg.fewshot.sampler

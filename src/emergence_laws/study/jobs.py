@@ -112,14 +112,6 @@ def metric_chance(metric: str, task: Any) -> float | None:
     return None
 
 
-def keeps_examples(job: Job, n_eval: int) -> bool:
-    """Whether the job's per-example records are stored (`EvalSettings.keep_examples`, None = small jobs)."""
-    from emergence_laws.config import KEEP_EXAMPLES_UP_TO
-
-    keep = getattr(job.eval, "keep_examples", None)
-    return n_eval <= KEEP_EXAMPLES_UP_TO if keep is None else bool(keep)
-
-
 def _finite(x: Any) -> float | None:
     return float(x) if x is not None and math.isfinite(float(x)) else None
 
@@ -209,7 +201,7 @@ def run_eval(job: Job) -> list[dict[str, Any]]:
                            limit=job.task.limit, sampler=job.sampler)
     del model
     rows = evaluation_rows(job, task, result, tuned)
-    if rows and keeps_examples(job, result.n_eval):
+    if rows and job.eval.keeps_examples(result.n_eval):
         rows[0]["_examples"] = [jsonable_record(r) for r in result.per_example]
     return rows
 

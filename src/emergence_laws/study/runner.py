@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emergence_laws.config import Checkpoint, StudyConfig
+from emergence_laws.study.config import Checkpoint, StudyConfig
 from emergence_laws.errors import EmergenceError
 from emergence_laws.progress import Progress, show_progress
 from emergence_laws.study.executors import Executor, JobOutcome, make_executor

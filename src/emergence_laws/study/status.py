@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emergence_laws.config import StudyConfig
+from emergence_laws.study.config import StudyConfig
 from emergence_laws.study.grid import Grid, build_grid
 from emergence_laws.study.measures import MeasureCache
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from emergence_laws.config import ExecutorSettings
+from emergence_laws.study.config import ExecutorSettings
 from emergence_laws.errors import ConfigError, EmergenceError
 
 JobFn = Callable[[Any], list[dict]]
