@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from emergence_laws.constraints import Check, Constraints, Each, Interval, Options, SettingError, check_fields
-from emergence_laws.evaluation.settings import KEEP_EXAMPLES_UP_TO, EvalSettings
+from emergence_laws.devices import DEVICE_NAMES, check_device_name
 from emergence_laws.finetuning.settings import FinetuneSettings
+from emergence_laws.models.dtypes import LOAD_DTYPES
 from emergence_laws.study.ladder import Checkpoint, repeated_model_id
 
 __all__ = [
@@ -152,6 +153,45 @@ class FinetuneGrid(FinetuneSettings):
     def eval_shots(self) -> tuple[int, ...]:
         """The in-context examples each finetuned model is evaluated with."""
         return tuple(self.shots) if isinstance(self.shots, (tuple, list)) else (self.shots,)
+
+
+#: `EvalSettings.keep_examples=None` keeps per-example records of jobs with at most this many examples.
+KEEP_EXAMPLES_UP_TO = 1000
+
+
+def _device_name(value: Any, key: str) -> str | None:
+    check_device_name(value, key)  # raises InputError with its own one line (syntax only: no torch)
+    return None
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How evaluations run.
+
+    Attributes:
+        batch_size: sequences per forward pass (per-example scores do not depend on it).
+        device: auto | cpu | cuda | cuda:N | mps (`emergence run` checks that this machine has it when jobs
+            run locally).
+        dtype: auto (bfloat16 on CUDA, float32 elsewhere) | float32 | bfloat16 | float16.
+        keep_examples: store each job's per-example records (exact context, log-likelihoods, generation) in
+            the store's ``examples`` table; None = when a job evaluates at most `KEEP_EXAMPLES_UP_TO` examples.
+    """
+
+    batch_size: int = 16
+    device: str = "auto"
+    dtype: str = "auto"
+    keep_examples: bool | None = None
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "batch_size": [Interval(int, 1)],
+        "device": [Check(_device_name, DEVICE_NAMES)],
+        "dtype": [Options(LOAD_DTYPES)],
+        "keep_examples": [Options((True, False), use="true, false or leave it unset (kept for small jobs)"), None],
+    }
+
+    def keeps_examples(self, n_eval: int) -> bool:
+        """Whether a job of `n_eval` examples keeps its per-example records."""
+        return n_eval <= KEEP_EXAMPLES_UP_TO if self.keep_examples is None else bool(self.keep_examples)
 
 
 @dataclass(frozen=True)
