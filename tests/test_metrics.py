@@ -9,6 +9,7 @@ import pytest
 
 from emergence_laws.errors import InputError
 from emergence_laws.metrics import (
+    chance_of,
     base_name,
     declared_directions,
     higher_is_better,
@@ -89,3 +90,15 @@ def test_fit_reads_lower_is_better_metrics_the_right_way_round():
     assert by_error["emergence_point"] == pytest.approx(acc["emergence_point"], abs=1e-3)  # nats
     custom = fit_table(err.assign(metric="miss_rate"), bootstrap=0, directions={"miss_rate": False})
     assert custom["emergence_point"] == pytest.approx(by_error["emergence_point"], abs=0.05)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("accuracy", 0.25), ("acc", 0.25), ("acc_norm", 0.25), ("mc1", 0.25), ("acc,none", 0.25),
+    ("exact_match", 0.0), ("exact_match_extracted", 0.0), ("em", 0.0), ("pass@1", 0.0), ("pass@10", 0.0),
+    ("error", 0.75), ("loglik", None), ("brier", None), ("answer_bpb", None), ("bleu", None), ("my_score", None),
+])
+def test_chance_comes_from_the_registry(name, expected):
+    """The random-guess value a job writes into `chance`, for a 4-way multiple-choice task (chance accuracy 1/4):
+    right/wrong fractions take the task's chance (an error rate its complement), exact match and pass@k their
+    registry value, continuous and unknown metrics none."""
+    assert chance_of(name, 0.25) == expected

@@ -90,11 +90,16 @@ class Metric:
         """Back from :meth:`orient` to the metric's own units."""
         return self.sign * (np.asarray(values, dtype=float) - self.offset)
 
-    def oriented_name(self) -> str:
-        """How the fitted quantity reads, e.g. "accuracy", "-bpb", "1 - error"."""
-        if self.higher_is_better:
-            return self.name
-        return f"{self.offset:g} - {self.name}" if self.offset else f"-{self.name}"
+    def chance_given(self, task_chance: float | None) -> float | None:
+        """The random-guess value on a task whose random-guess *accuracy* is `task_chance` (1/choices for
+        multiple choice): the registry's own `chance` when it has one (exact match, pass@k: 0); for a
+        task-dependent right/wrong fraction, `task_chance` (accuracy, acc_norm, mc1) or 1 - `task_chance`
+        (error rate); None for a continuous score (log-likelihood, Brier, bpb)."""
+        if self.chance is not None:
+            return float(self.chance)
+        if not self.discrete or self.unit != "fraction" or task_chance is None:
+            return None
+        return float(task_chance) if self.higher_is_better else 1.0 - float(task_chance)
 
     def natural_scale(self, values: Any = ()) -> float:
         """The metric's unit for thresholds (a rise of 0.05 of it counts): 1 for fractions, nats and
@@ -198,6 +203,13 @@ def metric_bounds(metric: str) -> tuple[float, float] | None:
     """The allowed value range of a metric, or None when the registry does not know it."""
     found = lookup(metric)
     return None if found is None else found.bounds
+
+
+def chance_of(metric: str, task_chance: float | None) -> float | None:
+    """The random-guess value of ``metric`` on a task whose chance accuracy is `task_chance` (see
+    `Metric.chance_given`); None for a metric the registry does not know."""
+    found = lookup(metric)
+    return None if found is None else found.chance_given(task_chance)
 
 
 def is_discrete(metric: str) -> bool:

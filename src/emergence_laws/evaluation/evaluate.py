@@ -14,6 +14,7 @@ from emergence_laws.evaluation.generation import greedy_generate
 from emergence_laws.evaluation.loglikelihood import loglikelihood
 from emergence_laws.evaluation.ties import tie_argmax
 from emergence_laws.evaluation.tokenization import encode_many
+from emergence_laws.metrics import is_discrete
 from emergence_laws.results.binomial import binomial_stderr, wilson_interval
 from emergence_laws.tasks.extract import Extractor, task_extractors
 from emergence_laws.tasks.fewshot import build_contexts
@@ -54,11 +55,6 @@ class EvalResult:
     sampler: str = "query"
 
 
-#: Metrics that are a mean of right/wrong per example (binomial stderr, Wilson interval).
-def _is_right_wrong(metric: str) -> bool:
-    return metric in ("accuracy", "acc_norm") or metric.startswith("exact_match")
-
-
 def _summarise(per_example: list[dict], names: list[str]) -> tuple[dict[str, float], dict[str, float],
                                                                    dict[str, tuple[float, float]]]:
     metrics, stderr, intervals = {}, {}, {}
@@ -74,7 +70,7 @@ def _summarise(per_example: list[dict], names: list[str]) -> tuple[dict[str, flo
             continue
         vals = np.array([r[m] for r in per_example], dtype=float)
         metrics[m] = float(vals.mean())
-        if _is_right_wrong(m):
+        if is_discrete(m):  # a mean of right/wrong per example (the metric registry): binomial, Wilson
             stderr[m] = binomial_stderr(metrics[m], n)
             intervals[m] = wilson_interval(metrics[m], n)
         else:

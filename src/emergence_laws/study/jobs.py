@@ -24,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from emergence_laws.errors import InputError
+from emergence_laws.metrics import chance_of
 from emergence_laws.study.grid import Job
 
 _MODEL: dict[tuple, tuple[Any, Any]] = {}
 _TASK: dict[tuple, Any] = {}
 _TUNED: dict[str, tuple[Any, Any, dict[str, Any]]] = {}  # finetune key -> (model, tokenizer, stats)
-
-#: Metrics whose random-guess value is the task's chance accuracy.
-_ACCURACY_METRICS = ("accuracy", "acc", "acc_norm")
 
 #: The columns of every evaluation row, in order: the job body writes the first group, the runner adds
 #: the checkpoint's scale (`study.runner.checkpoint_scale`) and the job's time. A column may be empty
@@ -102,14 +100,6 @@ def training_subset(task: Any, n_train: int, seed: int) -> list:
     """The `n_train` finetuning examples of subset `seed`: a seeded sample of the task's train pool."""
     pool = list(task.train)
     return random.Random(f"subset:{seed}").sample(pool, n_train)
-
-
-def metric_chance(metric: str, task: Any) -> float | None:
-    if metric in _ACCURACY_METRICS:
-        return float(task.chance)
-    if metric.startswith("exact_match"):
-        return 0.0
-    return None
 
 
 def _finite(x: Any) -> float | None:
@@ -184,7 +174,7 @@ def evaluation_rows(job: Job, task: Any, result: Any, tuned: dict[str, Any] | No
         lo_hi = result.intervals.get(metric)
         rows.append({**base, "metric": metric, "value": float(value), "stderr": _finite(result.stderr.get(metric)),
                      "ci_low": lo_hi[0] if lo_hi else None, "ci_high": lo_hi[1] if lo_hi else None,
-                     "chance": metric_chance(metric, task)})
+                     "chance": chance_of(metric, task.chance)})
     return rows
 
 
