@@ -43,8 +43,11 @@ JOB = textwrap.dedent("""
     examples = random.Random("subset:0").sample(list(task.train), n)
     model, tok = load_model(ckpt, device="cpu", dtype="float32")
     t0 = time.perf_counter()
-    cfg = FinetuneConfig(method="full", lr=3e-3, batch_size=16, seed=0, shots=shots,
-                         max_steps=max(1, round(epochs * n / 16)))
+    kw = dict(method="full", lr=3e-3, batch_size=16, seed=0, max_steps=max(1, round(epochs * n / 16)))
+    try:
+        cfg = FinetuneConfig(**kw, train_shots=shots)
+    except TypeError:  # the code before the settings were declared once called it `shots`
+        cfg = FinetuneConfig(**kw, shots=shots)
     stats = {}
     model = finetune(model, tok, task, examples, cfg, stats=stats, in_place=True, progress=False)
     t1 = time.perf_counter()
