@@ -16,9 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
-
 from emergence_laws.threads import passive_wait as _passive_wait
+from emergence_laws.version import __version__
 
 _passive_wait()  # idle OpenMP threads sleep instead of spinning (emergence_laws.threads)
 

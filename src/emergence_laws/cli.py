@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from emergence_laws import __version__
+from emergence_laws.version import __version__
 from emergence_laws.errors import EmergenceError
 
 #: Subcommands in the order `--help` lists them.

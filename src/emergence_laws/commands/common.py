@@ -144,7 +144,7 @@ def provenance(args: argparse.Namespace, command: str, options: tuple[str, ...],
     import datetime as dt
     import shlex
 
-    from emergence_laws import __version__
+    from emergence_laws.version import __version__
 
     opts = {name: getattr(args, name, None) for name in options}
     cmd = ["emergence", command, str(args.results)]

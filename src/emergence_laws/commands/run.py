@@ -45,7 +45,7 @@ def check_outputs(cfg, args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from emergence_laws.paths import check_output_file
-    from emergence_laws.results.io import check_export_path
+    from emergence_laws.results.export import check_export_path
 
     checks = [(cfg.store_path, "--store" if args.store else f"{cfg.source}: store", check_output_file)]
     if args.export:

@@ -308,7 +308,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
 
 def write_report(pred: dict[str, Any], out: Path) -> Path:
     """report.html: the prediction, its figures embedded."""
-    from emergence_laws import __version__
+    from emergence_laws.version import __version__
     from emergence_laws.report.html import render_report
 
     figs = {name: out / f"{stem}.png" for name, stem in FIGURES if (out / f"{stem}.png").exists()}

@@ -45,8 +45,8 @@ def require_gguf(where: str = "") -> None:
 
 
 def gguf_fingerprint(path: str | Path) -> str:
-    """A short hash of a GGUF file's name, size and sampled content (see `study.keys.file_digest`)."""
-    from emergence_laws.study.keys import digest, file_digest
+    """A short hash of a GGUF file's name, size and sampled content (see `hashing.file_digest`)."""
+    from emergence_laws.hashing import digest, file_digest
 
     p = Path(path)
     return digest({"gguf": p.name, "size": p.stat().st_size, "content": file_digest(p, full=False)}, 16)

@@ -62,7 +62,7 @@ def render_report(
     figs = _normalise_figures(figures)
     prov = dict(provenance)
     if "tool_version" not in prov:
-        from emergence_laws import __version__
+        from emergence_laws.version import __version__
 
         prov["tool_version"] = f"emergence-laws {__version__}"
     prov.setdefault("created", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from emergence_laws.metrics import is_discrete as is_discrete_metric
 from emergence_laws.metrics import metric_bounds
+from emergence_laws.results.export import export_table
 from emergence_laws.results.io import (
-    export_table,
     load_csv,
     load_lmeval_json,
     load_parquet,

@@ -1,4 +1,4 @@
-"""Read results tables from CSV, Parquet, SQLite stores and lm-evaluation-harness JSON; write CSV/Parquet."""
+"""Read results tables from CSV, Parquet, SQLite stores and lm-evaluation-harness JSON (writing: `results.export`)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from emergence_laws.errors import InputError
 from emergence_laws.results.schema import step_label
 from emergence_laws.results.validate import validate_table
 
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
+from emergence_laws.results.export import CSV_SUFFIXES, PARQUET_SUFFIXES, SQLITE_SUFFIXES
 
 #: Sidecar file names that map lm-eval JSON models to scale coordinates.
 SCALE_SIDECARS = ("scales.csv", "ladder.csv", "models.csv")
@@ -283,29 +281,3 @@ def _scale_table(p: Path, scales: str | Path | pd.DataFrame | None) -> pd.DataFr
     keep = [c for c in table.columns if c != "model" and c not in ("task", "metric", "value")]
     table["model"] = table["model"].astype(str)
     return table[["model", *keep]]
-
-
-def check_export_path(path: str | Path, flag: str = "export") -> Path:
-    """Check, before any work, that `export_table` can write `path`: a known suffix, pyarrow for
-    Parquet, a writable place. Raises a one-line InputError naming `flag`."""
-    from importlib.util import find_spec
-
-    from emergence_laws.paths import check_output_file
-
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in PARQUET_SUFFIXES + CSV_SUFFIXES:
-        raise InputError(f"{flag} {p}: unknown file type {suffix!r}; export as .csv, .tsv or .parquet")
-    if suffix in PARQUET_SUFFIXES and find_spec("pyarrow") is None:
-        raise InputError(f"{flag} {p}: writing Parquet needs pyarrow (pip install pyarrow); or export .csv")
-    return check_output_file(p, flag)
-
-
-def export_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a results table as CSV or Parquet (by suffix)."""
-    p = check_export_path(path)
-    if p.suffix.lower() in PARQUET_SUFFIXES:
-        df.to_parquet(p, index=False)
-    else:
-        df.to_csv(p, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
-    return p

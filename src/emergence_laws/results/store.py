@@ -18,7 +18,7 @@ import pandas as pd
 
 from emergence_laws.errors import InputError
 from emergence_laws.jsonutil import clean
-from emergence_laws.results.io import export_table
+from emergence_laws.results.export import export_table
 from emergence_laws.results.schema import INTEGER, NUMERIC, OPTIONAL, REQUIRED, SCALE
 
 if TYPE_CHECKING:

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from emergence_laws.constraints import SettingError
+from emergence_laws.hashing import digest, file_digest
 from emergence_laws.study.config import (
     Checkpoint,
     EvalSettings,
@@ -19,14 +21,7 @@ from emergence_laws.study.config import (
     StudyConfig,
     TaskSource,
 )
-from emergence_laws.constraints import SettingError
-from emergence_laws.study.keys import (
-    checkpoint_fingerprint,
-    digest,
-    file_digest,
-    job_key,
-    task_fingerprint,
-)
+from emergence_laws.study.keys import checkpoint_fingerprint, job_key, task_fingerprint
 
 JobKind = Literal["measure", "fewshot", "finetune"]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
+from emergence_laws.study.executors.base import JobFn, JobOutcome, call_job, outcome
 from emergence_laws.threads import resolve_threads, thread_env, torch_threads
 
 _PARENT: int | None = None

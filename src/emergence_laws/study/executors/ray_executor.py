@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from emergence_laws.errors import ConfigError
-from emergence_laws.study.executors import JobFn, JobOutcome, call_job, outcome
+from emergence_laws.study.executors.base import JobFn, JobOutcome, call_job, outcome
 
 
 def _call_with_threads(threads: int, fn: JobFn, job: Any) -> tuple:
