@@ -36,7 +36,6 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 import torch
 from memory import peak_rss_mb, rss_mb
 
@@ -111,7 +110,7 @@ def model_folder(args) -> Path:
 
             return converted_gguf(src)
         return src
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     return save_tiny_model(Path(tempfile.mkdtemp(prefix="bench_eval_model_")), arch=args.arch, hidden=args.hidden,
                            layers=args.layers)

@@ -41,7 +41,6 @@ from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 import torch
 from memory import peak_rss_mb, rss_mb
 
@@ -85,7 +84,7 @@ def load_checkpoint(args):
 
             src = converted_gguf(src)
     else:
-        from tests.tiny_models import save_tiny_model
+        from emergence_laws.testing.tiny_models import save_tiny_model
 
         src = save_tiny_model(Path(tempfile.mkdtemp(prefix="bench_ft_model_")), arch=args.arch, hidden=args.hidden,
                               layers=args.layers)

@@ -18,12 +18,10 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: `tests.tiny_models`
 
 
 def instant_job(job) -> list[dict]:
@@ -34,9 +32,8 @@ def instant_job(job) -> list[dict]:
 
 
 def bench_overhead(root: Path) -> None:
-    from emergence_laws.study import load_study
-    from emergence_laws.study import run_study
-    from tests.test_study_support import write_law_study
+    from emergence_laws.study import load_study, run_study
+    from emergence_laws.testing.study_files import write_law_study
 
     path = write_law_study(root / "overhead", losses=tuple(4.0 - 0.2 * i for i in range(10)),
                            n_train=(2, 4, 8, 16, 32, 64, 128, 256))
@@ -56,9 +53,8 @@ def bench_overhead(root: Path) -> None:
 
 
 def bench_executors(root: Path, with_ray: bool, steps: int = 20) -> None:
-    from emergence_laws.study import ExecutorSettings, load_study
-    from emergence_laws.study import run_study
-    from tests.test_study_support import write_study
+    from emergence_laws.study import ExecutorSettings, load_study, run_study
+    from emergence_laws.testing.study_files import write_study
 
     path = write_study(root / f"tiny{steps}", extra={"finetune": {"n_train": [2, 4], "seeds": 2, "method": "full",
                                                                   "max_steps": steps, "batch_size": 2}})

@@ -19,14 +19,15 @@ from emergence_laws.study import (
     study_from_dict,
 )
 from emergence_laws.errors import ConfigError
-from tests.test_study_support import fake_job, write_task
+from emergence_laws.testing.study_files import write_task
+from tests.study_support import fake_job
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("ck") / "m", arch="llama", hidden=16)
 
@@ -186,7 +187,7 @@ def test_config_built_in_python_runs(tmp_path, ckpt):
 
 
 def test_example_configs_load(tmp_path):
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     pythia = load_study(EXAMPLES / "pythia_ladder.yaml")
     assert len(pythia.ladder) == 7 and not any(c.is_local for c in pythia.ladder)

@@ -12,9 +12,9 @@ import pandas as pd
 
 from emergence_laws.models import load_model
 from emergence_laws.results import ResultsStore
+from emergence_laws.testing.study_files import write_task
+from emergence_laws.testing.tiny_models import save_tiny_model
 from tests.conftest import HANG_GUARD_S
-from tests.test_study_support import write_task
-from tests.tiny_models import save_tiny_model
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

@@ -16,7 +16,7 @@ from emergence_laws.evaluation import (
 )
 from emergence_laws.evaluation.tokenization import encode_pairs
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
-from tests.tiny_models import ARCHS, build_tiny_model
+from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model
 
 WORDS = ["the", "cat", "dog", "is", "an", "apple", "tree", "runs", "in", "on", "her", "12", "7"]
 

@@ -12,7 +12,7 @@ from emergence_laws.evaluation import evaluate_task
 from emergence_laws.finetuning import FinetuneConfig, finetune
 from emergence_laws.finetuning.train import _bf16_training
 from emergence_laws.tasks import Example, TaskSpec
-from tests.tiny_models import build_tiny_model
+from emergence_laws.testing.tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -21,7 +21,7 @@ from emergence_laws.finetuning import (
 )
 from emergence_laws.finetuning.data import collate
 from emergence_laws.tasks import Example, TaskSpec
-from tests.tiny_models import ARCHS, build_tiny_model
+from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

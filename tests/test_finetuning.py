@@ -19,7 +19,7 @@ from emergence_laws.finetuning import (
 from emergence_laws.finetuning.data import IGNORE, collate
 from emergence_laws.models import load_model
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
-from tests.tiny_models import ARCHS, build_tiny_model
+from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from emergence_laws.evaluation.generation import greedy_generate, new_kv_cache
-from tests.tiny_models import ARCHS, build_tiny_model
+from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from emergence_laws.cli import main
+from emergence_laws.testing.study_files import write_task
 from tests.conftest import HANG_GUARD_S
-from tests.test_study_support import write_task
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 EXAMPLE = str(files("emergence_laws") / "data" / "example_results.csv")
@@ -480,7 +480,7 @@ def test_no_library_warning_reaches_the_terminal(bad_dir, tmp_path):
 
 def test_no_progress_hides_the_weight_loading_bar(bad_dir, tmp_path):
     """transformers' own `Loading weights` bar follows --no-progress."""
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     ck = save_tiny_model(tmp_path / "tiny", arch="llama", hidden=16)
     res = subprocess.run([sys.executable, "-m", "emergence_laws", "eval", str(ck), str(bad_dir / "task.jsonl"),

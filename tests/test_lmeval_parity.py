@@ -16,7 +16,7 @@ from emergence_laws.evaluation import (
 from emergence_laws.models import load_model
 from emergence_laws.tasks import load_task
 from emergence_laws.tasks.fewshot import LMEVAL_FEWSHOT_SEED
-from tests.tiny_models import save_tiny_model
+from emergence_laws.testing.tiny_models import save_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -16,7 +16,7 @@ from emergence_laws.models import (
     model_flops,
     pretraining_loss,
 )
-from tests.tiny_models import ARCHS, save_tiny_model
+from emergence_laws.testing.tiny_models import ARCHS, save_tiny_model
 
 TEXT = ("the cat is on the tree and the dog runs in the apple garden. " * 6).strip()
 

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
+from emergence_laws.testing.study_files import write_law_study
 from tests.conftest import HANG_GUARD_S, REPO
-from tests.test_study_support import write_law_study
 
 psutil = pytest.importorskip("psutil")  # installed with peft/accelerate
 
@@ -26,7 +26,7 @@ if __name__ == "__main__":  # spawn re-imports this file in every worker
     from emergence_laws.study import load_study
     from emergence_laws.study.executors.local import LocalExecutor
     from emergence_laws.study.runner import run_study
-    from tests.test_study_support import fake_job
+    from tests.study_support import fake_job
     run_study(load_study(sys.argv[1]), executor=LocalExecutor(workers=2), job_fn=fake_job, progress=False)
 """
 

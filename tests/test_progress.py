@@ -17,8 +17,8 @@ from emergence_laws.progress import (
 )
 from emergence_laws.study import jobs, run_study
 from emergence_laws.tasks import Example, TaskSpec
-from tests.test_study_support import write_study
-from tests.tiny_models import build_tiny_model
+from emergence_laws.testing.study_files import write_study
+from emergence_laws.testing.tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -15,13 +15,9 @@ ray = pytest.importorskip("ray")
 from emergence_laws.study import ExecutorSettings, load_study
 from emergence_laws.study.executors.ray_executor import RayExecutor
 from emergence_laws.study.runner import StudyFailedError, run_study
-from tests import test_study_support
-from tests.test_study_support import (
-    crash_once_job,
-    fake_job,
-    slow_fake_job,
-    write_study,
-)
+from emergence_laws.testing.study_files import write_study
+from tests import study_support
+from tests.study_support import crash_once_job, fake_job, slow_fake_job
 
 pytestmark = pytest.mark.ray
 
@@ -30,9 +26,9 @@ pytestmark = pytest.mark.ray
 def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, address="local", log_to_driver=False)
     # test helpers travel to the workers by value (tests/ is not on the workers' path)
-    ray.cloudpickle.register_pickle_by_value(test_study_support)
+    ray.cloudpickle.register_pickle_by_value(study_support)
     yield
-    ray.cloudpickle.unregister_pickle_by_value(test_study_support)
+    ray.cloudpickle.unregister_pickle_by_value(study_support)
     ray.shutdown()
 
 

@@ -10,8 +10,8 @@ from emergence_laws.study import load_study
 from emergence_laws.models import pretraining_loss, reference_loss
 from emergence_laws.study import jobs
 from emergence_laws.study.grid import build_grid
-from tests.test_study_support import write_study
-from tests.tiny_models import build_tiny_model
+from emergence_laws.testing.study_files import write_study
+from emergence_laws.testing.tiny_models import build_tiny_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

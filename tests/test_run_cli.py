@@ -16,8 +16,8 @@ import pytest
 from emergence_laws.study import load_study
 from emergence_laws.results import ResultsStore, load_results
 from emergence_laws.study.grid import build_grid
+from emergence_laws.testing.study_files import write_study
 from tests.conftest import HANG_GUARD_S
-from tests.test_study_support import write_study
 
 METRICS = {"accuracy", "acc_norm", "loglik", "brier", "answer_bpb"}
 
@@ -138,7 +138,8 @@ def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
     import math
 
     from emergence_laws.study import run_study
-    from tests.test_study_support import LAW, law_job, write_law_study
+    from emergence_laws.testing.study_files import LAW, write_law_study
+    from tests.study_support import law_job
 
     cfg = load_study(write_law_study(tmp_path, shots=5))
     df = run_study(cfg, job_fn=law_job, progress=False)
@@ -154,7 +155,8 @@ def test_emergence_fit_reads_the_store_a_study_wrote(tmp_path):
 def test_run_prints_json_on_stdout_only_when_asked(tmp_path):
     """The summary goes to stderr; stdout stays empty unless --json (here every job is already stored)."""
     from emergence_laws.study import run_study
-    from tests.test_study_support import law_job, write_law_study
+    from emergence_laws.testing.study_files import write_law_study
+    from tests.study_support import law_job
 
     study = write_law_study(tmp_path, losses=(4.0, 3.0), n_train=(8, 32))
     run_study(load_study(study), job_fn=law_job, progress=False)

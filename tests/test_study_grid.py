@@ -13,7 +13,8 @@ from emergence_laws.results import ResultsStore, load_results
 from emergence_laws.study.grid import build_grid
 from emergence_laws.study.runner import StudyFailedError, run_study
 from emergence_laws.study.status import grid_status
-from tests.test_study_support import failing_job, fake_job, write_study
+from emergence_laws.testing.study_files import write_study
+from tests.study_support import failing_job, fake_job
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_keys_are_stable_and_change_with_every_input(study_yaml, tmp_path):
     ck = cfg.ladder[0]
     import shutil
 
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     other = tmp_path / "copy"
     shutil.copytree(ck.path, other)

@@ -1,14 +1,14 @@
-"""Helpers for the study tests: a study folder on disk (tiny checkpoints, task, reference text)
-and a fast, deterministic job body that stands in for real evaluation where only the grid,
-keys, store, resume and executors are under test. No tests here."""
+"""Study folders on disk for tests, benchmarks and trying the tool: a small multiple-choice task, tiny
+checkpoints with a reference text and a study YAML, and a ladder whose accuracy follows a known law.
+
+    from emergence_laws.testing.study_files import write_study
+    cfg = load_study(write_study(tmp_path))    # two tiny checkpoints, few-shot and finetuning jobs
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
-import time
 from pathlib import Path
 
 import yaml
@@ -34,7 +34,7 @@ def write_task(path: Path, n: int = 24, seed: int = 0) -> Path:
 def write_study(root: Path, *, archs=("llama", "gpt_neox"), n_train=(2, 4), seeds=2, shots=(0, 1),
                 executor: dict | None = None, extra: dict | None = None, method: str = "full") -> Path:
     """Tiny checkpoints + task + reference text + study.yaml under `root`; returns the YAML path."""
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
 
     root.mkdir(parents=True, exist_ok=True)
     ladder = []
@@ -64,53 +64,15 @@ def write_study(root: Path, *, archs=("llama", "gpt_neox"), n_train=(2, 4), seed
     return path
 
 
-def fake_job(job) -> list[dict]:
-    """A deterministic stand-in for run_job: values derived from the job key; records its worker pid."""
-    h = int(hashlib.sha256(job.key.encode()).hexdigest()[:8], 16)
-    delay = float(os.environ.get("FAKE_JOB_SECONDS", "0"))
-    if delay:
-        time.sleep(delay)
-    if job.kind == "measure":
-        return [{"pretrain_loss": 2.0 + (h % 1000) / 1000, "params": 1000 + h % 97, "pid": os.getpid()}]
-    acc = (h % 1000) / 1000
-    base = {"model": job.checkpoint.model_id, "task": "letters", "n_train": job.n_train, "shots": job.shots,
-            "seed": job.seed, "method": job.method, "n_eval": 8, "family": "tiny", "pid": os.getpid()}
-    return [{**base, "metric": "accuracy", "value": acc, "chance": 0.5},
-            {**base, "metric": "loglik", "value": -1.0 - acc}]  # a log-likelihood has no chance value here
-
-
-def failing_job(job) -> list[dict]:
-    """Fails on finetuning jobs with n_train == 4; otherwise like fake_job."""
-    if job.kind == "finetune" and job.n_train == 4:
-        raise RuntimeError("synthetic failure")
-    return fake_job(job)
-
-
-def slow_fake_job(job) -> list[dict]:
-    """fake_job after 0.3 s, so that concurrent workers overlap."""
-    time.sleep(0.3)
-    return fake_job(job)
-
-
-def crash_once_job(marker_dir: str, job) -> list[dict]:
-    """Kills its own worker process the first time it runs a given job (a marker file in
-    `marker_dir` remembers), then behaves like fake_job: exercises executor retries.
-    Use as functools.partial(crash_once_job, marker_dir)."""
-    marker = Path(marker_dir) / job.key
-    if not marker.exists():
-        marker.write_text("crashed")
-        os._exit(1)
-    return fake_job(job)
-
-
 # ------------------------------------------------------------- a ladder that follows a known law
 LAW = {"A": 0.6, "B": 0.25, "k": 0.3, "alpha": 1.0, "C": 2.0}  # E(D) = k*(log D)^alpha + C (nats)
 
 
 def write_law_study(root: Path, losses=(4.0, 3.7, 3.4, 3.1, 2.8, 2.5, 2.2), n_train=(8, 32, 128, 512),
                     shots: int = 5) -> Path:
-    """A study whose 'checkpoints' are bare folders with a config.json holding their loss; with
-    `law_job` every job's accuracy follows Perf = A*ReLU(E(D) - L) + B exactly (plus seed noise)."""
+    """A study whose 'checkpoints' are bare folders with a config.json holding their loss; with a job body
+    that reads it (tests/study_support.py's `law_job`) every job's accuracy follows Perf = A*ReLU(E(D) - L) + B
+    exactly (plus seed noise), `LAW` holding the parameters."""
     root.mkdir(parents=True, exist_ok=True)
     ladder = []
     for i, loss in enumerate(losses):
@@ -125,19 +87,3 @@ def write_law_study(root: Path, losses=(4.0, 3.7, 3.4, 3.1, 2.8, 2.5, 2.2), n_tr
     path = root / "study.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
-
-
-def law_job(job) -> list[dict]:
-    """Measure: the loss in the folder's config.json. Eval: accuracy from the known law."""
-    import math
-
-    loss = json.loads((Path(job.checkpoint.path) / "config.json").read_text())["fake_loss"]
-    if job.kind == "measure":
-        return [{"pretrain_loss": loss, "params": job.checkpoint.params}]
-    d = job.n_train if job.kind == "finetune" else job.shots
-    elbow = LAW["k"] * math.log(d) ** LAW["alpha"] + LAW["C"]
-    noise = random.Random(job.key).gauss(0, 0.01)
-    acc = min(1.0, LAW["A"] * max(0.0, elbow - loss) + LAW["B"] + noise)
-    return [{"model": job.checkpoint.model_id, "task": "letters", "metric": "accuracy", "value": acc,
-             "n_train": job.n_train, "shots": job.shots, "seed": job.seed, "method": job.method, "chance": 0.25,
-             "n_eval": 400}]

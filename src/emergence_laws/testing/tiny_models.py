@@ -1,9 +1,9 @@
-"""Tiny Llama / GPT-NeoX checkpoints and a small offline tokenizer, for fast tests.
+"""Tiny Llama / GPT-NeoX checkpoints and a small offline tokenizer, for fast tests and benchmarks.
 
 Everything is built from configs (no downloads) in well under a second and saved with
 `save_pretrained` so `AutoModelForCausalLM` / `AutoTokenizer` load it like a real checkpoint.
 
-    from tests.tiny_models import save_tiny_model
+    from emergence_laws.testing.tiny_models import save_tiny_model
     path = save_tiny_model(tmp_path / "llama", arch="llama")
     model, tok = emergence_laws.models.load_model(str(path))
 """
