@@ -106,7 +106,7 @@ def run_trainer(model, tok, task, cfg, out_dir: str, group_by_length: bool = Fal
     from transformers import Trainer, TrainingArguments
 
     from emergence_laws.finetuning import tokenize_examples
-    from emergence_laws.finetuning.data import collate
+    from emergence_laws.finetuning.training_data import collate
 
     data = tokenize_examples(tok, task, task.train, append_eos=True)
     dataset = [{"input_ids": ids, "labels": labels} for ids, labels in data]

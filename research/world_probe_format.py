@@ -75,7 +75,7 @@ def main() -> int:
     from transformers.utils import logging as hf_logging
 
     from emergence_laws.evaluation import evaluate_task
-    from emergence_laws.finetuning.data import tokenize_examples
+    from emergence_laws.finetuning.training_data import tokenize_examples
     from fact_worlds import FactWorld as MicroWorld
     from fact_worlds import FactWorldConfig as WorldConfig
     from emergence_laws.models import load_model

@@ -19,7 +19,7 @@ from emergence_laws.finetuning import (
     tokenize_examples,
     train,
 )
-from emergence_laws.finetuning.data import collate
+from emergence_laws.finetuning.training_data import collate
 from emergence_laws.tasks import Example, TaskSpec
 from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model
 

@@ -16,7 +16,7 @@ from emergence_laws.finetuning import (
     finetune,
     tokenize_examples,
 )
-from emergence_laws.finetuning.data import IGNORE, collate
+from emergence_laws.finetuning.training_data import IGNORE, collate
 from emergence_laws.models import load_model
 from emergence_laws.tasks import Example, TaskSpec, build_fewshot_context
 from emergence_laws.testing.tiny_models import ARCHS, build_tiny_model

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emergence_laws.analysis.metrics import compare_metrics
+from emergence_laws.analysis.metric_pairs import compare_metrics
 from emergence_laws.analysis.prompting import compare_prompting
 from emergence_laws.analysis.series import (
     LOG_AXES,

@@ -106,12 +106,12 @@ def _check(args: argparse.Namespace) -> None:
     if args.keep_finetuned and args.finetune is None:
         raise InputError("--keep-finetuned needs --finetune N (there is nothing finetuned to keep)")
     from emergence_laws.devices import check_device
-    from emergence_laws.tasks.loading import check_extract
+    from emergence_laws.tasks.task_files import check_extract
 
     check_device(args.device, "--device")  # before any work: a missing GPU is one line, not a traceback
     if Path(args.task).exists():  # a missing task is the config's one line
         check_extract(args.task, args.extract, "--extract")
-        from emergence_laws.tasks.loading import lmeval_yaml_path
+        from emergence_laws.tasks.task_files import lmeval_yaml_path
 
         if lmeval_yaml_path(args.task) is not None:  # its templates render now, before torch is imported
             from emergence_laws.tasks import load_task  # (rendered once: the evaluation reuses it)

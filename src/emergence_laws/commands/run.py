@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = dataclasses.replace(cfg, executor=ex, store=args.store or cfg.store).validate()
 
     # everything the run would refuse is checked now (and by --dry-run), not after the grid has run
-    from emergence_laws.tasks.loading import check_extract
+    from emergence_laws.tasks.task_files import check_extract
 
     check_extract(cfg.task.path, cfg.task.extract, f"{cfg.source}: task.extract")  # reads, renders nothing
     check_outputs(cfg, args)

@@ -14,7 +14,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_LR": "emergence_laws.finetuning.settings",
     "FinetuneConfig": "emergence_laws.finetuning.settings",
     "FinetuneSettings": "emergence_laws.finetuning.settings",
-    "tokenize_examples": "emergence_laws.finetuning.data",
+    "tokenize_examples": "emergence_laws.finetuning.training_data",
     "answer_loss": "emergence_laws.finetuning.train",
     "finetune": "emergence_laws.finetuning.train",
 }

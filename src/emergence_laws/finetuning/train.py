@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from emergence_laws.errors import InputError
 from emergence_laws.evaluation.loglikelihood import accepts_logits_to_keep, max_length
-from emergence_laws.finetuning.data import IGNORE, collate, tokenize_examples
+from emergence_laws.finetuning.training_data import IGNORE, collate, tokenize_examples
 from emergence_laws.finetuning.settings import FinetuneConfig
 from emergence_laws.progress import Progress
 from emergence_laws.tasks.spec import Example, TaskSpec

@@ -13,9 +13,9 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "count_params": "emergence_laws.models.counting",
     "model_flops": "emergence_laws.models.counting",
-    "load_model": "emergence_laws.models.loading",
-    "resolve_device": "emergence_laws.models.loading",
-    "resolve_dtype": "emergence_laws.models.loading",
+    "load_model": "emergence_laws.models.checkpoints",
+    "resolve_device": "emergence_laws.models.checkpoints",
+    "resolve_dtype": "emergence_laws.models.checkpoints",
     "ReferenceLoss": "emergence_laws.models.loss",
     "pretraining_loss": "emergence_laws.models.loss",
     "read_reference_text": "emergence_laws.models.loss",

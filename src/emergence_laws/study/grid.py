@@ -149,7 +149,7 @@ def task_identity(source: TaskSource) -> TaskIdentity:
     from emergence_laws.tasks import load_task
     from emergence_laws.tasks.jsonl import read_json_rows
     from emergence_laws.tasks.lmeval_yaml import read_lmeval_source
-    from emergence_laws.tasks.loading import lmeval_yaml_path
+    from emergence_laws.tasks.task_files import lmeval_yaml_path
 
     yml = lmeval_yaml_path(source.path)
     if yml is None:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from emergence_laws.tasks.fewshot import build_fewshot_context, continuation
-from emergence_laws.tasks.loading import load_task
+from emergence_laws.tasks.task_files import load_task
 from emergence_laws.tasks.spec import Example, TaskSpec
 
 __all__ = ["Example", "TaskSpec", "build_fewshot_context", "continuation", "load_task"]
