@@ -36,7 +36,7 @@ PACKAGE = "emergence_laws"
 #: own ``__init__``, which re-exports everything lazily and sits on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "jsonutil", "paths", "yamlio", "devices", "threads", "progress", "constraints", "hashing",
-     "version"),  # utilities
+     "version", "lazy"),  # utilities
     ("metrics",),
     ("results",),
     ("laws",),

@@ -13,9 +13,7 @@ Torch-free: `laws`, `results`, `analysis`, `report`. Needs torch: `models`, `eva
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from emergence_laws.lazy import lazy_getattr
 from emergence_laws.threads import passive_wait as _passive_wait
 from emergence_laws.version import __version__
 
@@ -60,8 +58,4 @@ __all__ = [
 ] + list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'emergence_laws' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

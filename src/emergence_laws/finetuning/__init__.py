@@ -7,8 +7,7 @@ The names load their module on first use: the settings (`finetuning.settings`) i
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from emergence_laws.lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "DEFAULT_LR": "emergence_laws.finetuning.settings",
@@ -20,10 +19,4 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'emergence_laws.finetuning' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -7,8 +7,7 @@ or Ray executors, and the one job body that `emergence run`, `emergence eval` an
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from emergence_laws.lazy import lazy_getattr
 
 #: public name -> the module that defines it (imported on first use: `import emergence_laws.study` stays light)
 _LAZY: dict[str, str] = {
@@ -26,10 +25,4 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'emergence_laws.study' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
