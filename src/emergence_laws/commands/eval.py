@@ -151,35 +151,27 @@ def study_config(args: argparse.Namespace, store: str | Path) -> Any:
     """The one-task study `emergence eval` runs: MODEL's checkpoints as the ladder; few-shot jobs at each
     --shots x --seed, or (with --finetune N) one finetuning per checkpoint x --seed, evaluated at each --shots.
     Validated by the study's own constraints (wrap in `flag_errors` to have errors name the flags)."""
-    from emergence_laws.study.config import (
-        Checkpoint,
-        EvalSettings,
-        ExecutorSettings,
-        FewshotGrid,
-        FinetuneGrid,
-        ReferenceText,
-        StudyConfig,
-        TaskSource,
-    )
+    from emergence_laws.study import config as study
     from emergence_laws.study.ladder import find_checkpoints
 
-    ladder = [Checkpoint(path=str(ck)) for ck in find_checkpoints(args.model)]
-    finetune = FinetuneGrid()
+    ladder = [study.Checkpoint(path=str(ck)) for ck in find_checkpoints(args.model)]
+    finetune = study.FinetuneGrid()
     shots = tuple(args.shots)
     if args.finetune is not None:
-        finetune = FinetuneGrid(n_train=(args.finetune,), seeds=tuple(args.seed), shots=shots, method=args.method,
-                                max_steps=args.steps, lr=args.lr, dtype=args.finetune_dtype,
-                                keep_checkpoints=args.keep_finetuned or False)
+        finetune = study.FinetuneGrid(n_train=(args.finetune,), seeds=tuple(args.seed), shots=shots,
+                                      method=args.method, max_steps=args.steps, lr=args.lr, dtype=args.finetune_dtype,
+                                      keep_checkpoints=args.keep_finetuned or False)
         shots = ()
-    return StudyConfig(
+    return study.StudyConfig(
         name="eval", store=str(store), source="emergence eval", ladder=ladder,
-        task=TaskSource(str(args.task), limit=args.limit, format=args.format, extract=args.extract,
-                        extract_select=args.extract_select),
-        reference=ReferenceText(str(args.reference)) if args.reference else None,
-        fewshot=FewshotGrid(shots=shots, seeds=tuple(args.seed), sampler=args.sampler),
+        task=study.TaskSource(str(args.task), limit=args.limit, format=args.format, extract=args.extract,
+                              extract_select=args.extract_select),
+        reference=study.ReferenceText(str(args.reference)) if args.reference else None,
+        fewshot=study.FewshotGrid(shots=shots, seeds=tuple(args.seed), sampler=args.sampler),
         finetune=finetune,
-        eval=EvalSettings(batch_size=args.batch_size, device=args.device, dtype=args.dtype, keep_examples=args.examples),
-        executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=args.threads),
+        eval=study.EvalSettings(batch_size=args.batch_size, device=args.device, dtype=args.dtype,
+                                keep_examples=args.examples),
+        executor=study.ExecutorSettings(kind="local", workers=1, threads_per_worker=args.threads),
     ).validate()
 
 

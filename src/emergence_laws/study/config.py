@@ -232,8 +232,9 @@ def _some_ladder(ladder: Any, key: str) -> str | None:
     return None if ladder else "is empty; list at least one checkpoint (a local HF folder or a hub id)"
 
 
-#: The sections of a study and their names in the YAML, checked field by field.
-SECTIONS: tuple[str, ...] = ("task", "reference", "fewshot", "finetune", "eval", "executor")
+#: The sections of a study: their names (in the YAML and on `StudyConfig`) and dataclasses.
+SECTIONS: dict[str, type] = {"task": TaskSource, "reference": ReferenceText, "fewshot": FewshotGrid,
+                             "finetune": FinetuneGrid, "eval": EvalSettings, "executor": ExecutorSettings}
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence_laws.errors import ConfigError, InputError
-from emergence_laws.study.config import (
-    Checkpoint,
-    EvalSettings,
-    ExecutorSettings,
-    FewshotGrid,
-    FinetuneGrid,
-    ReferenceText,
-    StudyConfig,
-    TaskSource,
-)
+from emergence_laws.study.config import SECTIONS, Checkpoint, FinetuneGrid, StudyConfig
 from emergence_laws.study.ladder import parse_ladder, resolve_path
 
 __all__ = ["PARSERS", "load_study", "study_from_dict"]
@@ -98,8 +89,11 @@ PARSERS: dict[str, dict[str, Callable[[Any, str], Any]]] = {
 #: Section -> keys holding paths, resolved against the YAML's folder.
 PATHS: dict[str, tuple[str, ...]] = {"task": ("path",), "reference": ("path",), "finetune": ("keep_checkpoints",)}
 
+#: Sections that may be one string: the value of this key (``task: task.jsonl``).
+SHORTHANDS: dict[str, str] = {"task": "path", "reference": "path", "executor": "kind"}
+
 #: The YAML's top-level keys.
-TOP_KEYS = ("name", "store", "ladder", "task", "reference", "fewshot", "finetune", "eval", "executor")
+TOP_KEYS = ("name", "store", "ladder", *SECTIONS)
 
 
 def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source: str = "<dict>",
@@ -113,28 +107,24 @@ def study_from_dict(data: Any, *, base_dir: str | os.PathLike[str] = ".", source
     store = top.get("store")
     store_path = str(resolve_path(base, str(store))) if store else str(base / f"{name}.db")
 
-    def build(cls: type, section: str, raw: Any, **kw: Any) -> Any:
-        return _build(cls, raw, f"{source}: {section}", parsers=PARSERS.get(section, {}),
-                      paths=PATHS.get(section, ()), base=base, **kw)
-
     ladder = parse_ladder(top["ladder"], base, source,
                           lambda entry, where: _build(Checkpoint, entry, where, required=("path",)))
-    task = build(TaskSource, "task", _section(top, "task", source, shorthand="path"))
-    reference = None
-    if top.get("reference") is not None:
-        reference = build(ReferenceText, "reference", _section(top, "reference", source, shorthand="path"))
-    fewshot = build(FewshotGrid, "fewshot", _section(top, "fewshot", source))
     ft_section = _section(top, "finetune", source)
     if ft_section is not None:
         _check_keys(ft_section, [f.name for f in fields(FinetuneGrid)], f"{source}: finetune")  # n_trian: did you mean
         if ft_section.get("n_train") in (None, [], ()):  # no amounts: never fittable
             raise ConfigError(f"{source}: finetune.n_train: missing or empty; list the data amounts (e.g. [8, 32, "
                               "128, 512], 2+ amounts) or remove the finetune section for a few-shot-only study")
-    finetune = build(FinetuneGrid, "finetune", ft_section)
-    ev = build(EvalSettings, "eval", _section(top, "eval", source))
-    executor = build(ExecutorSettings, "executor", _section(top, "executor", source, shorthand="kind"))
-    cfg = StudyConfig(ladder=ladder, task=task, reference=reference, fewshot=fewshot, finetune=finetune,
-                      eval=ev, executor=executor, name=name, store=store_path, source=source)
+    defaults = {f.name: f.default for f in fields(StudyConfig)}
+    sections = {}
+    for section, cls in SECTIONS.items():
+        raw = _section(top, section, source, shorthand=SHORTHANDS.get(section))
+        if raw is None and section in defaults and defaults[section] is None:  # an optional section: absent
+            sections[section] = None
+            continue
+        sections[section] = _build(cls, raw, f"{source}: {section}", parsers=PARSERS.get(section, {}),
+                                   paths=PATHS.get(section, ()), base=base)
+    cfg = StudyConfig(ladder=ladder, **sections, name=name, store=store_path, source=source)
     return cfg.validate()
 
 
