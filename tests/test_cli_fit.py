@@ -125,3 +125,28 @@ def test_real_few_shot_table_says_what_is_missing_and_the_baseline_runs():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["baseline"] == "sigmoid" and out["scale"]["flops"]["at_loss"] > 0
+
+
+def test_the_python_api_names_the_argument_and_the_command_its_flag():
+    """The science core speaks Python (`d0_range`, `task`); `emergence fit` says the same as its flags."""
+    import pandas as pd
+
+    from emergence_laws.analysis.fit import fit_table
+    from emergence_laws.errors import InputError, NotIdentifiableError
+    from emergence_laws.results import load_results
+
+    df = load_results(EXAMPLE)
+    with pytest.raises(InputError) as err:
+        fit_table(df, d0_range=(50, 5))
+    assert str(err.value).startswith("`d0_range=(50, 5)`: not a range of examples") and "--" not in str(err.value)
+    assert str(err.value).endswith("pass e.g. `d0_range=(5, 50)`")
+    r = emergence("fit", EXAMPLE, "--d0-range", "50", "5")
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "emergence fit: error: --d0-range 50 5: not a range of examples (0 <= LO <= HI); pass e.g. --d0-range 5 50")
+    both = df.assign(task="other")
+    with pytest.raises(InputError, match="choose one with `task`$"):
+        fit_table(pd.concat([df, both], ignore_index=True))
+    few = df[df["n_train"] == 0]
+    with pytest.raises(NotIdentifiableError) as err:
+        fit_table(few)
+    assert "(`baseline_table`)" in str(err.value) and "--baseline" not in str(err.value)

@@ -159,7 +159,7 @@ def _task_rows(df, task: str | None):
     shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
     if task is None:
         if len(tasks) != 1:
-            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with --task")
+            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with `task`")
         task = tasks[0]
     elif task not in tasks:
         raise InputError(f"task {task!r} is not in the table; its tasks are: {shown}")
@@ -169,7 +169,7 @@ def _task_rows(df, task: str | None):
 def _group_values(rows, by: str) -> tuple[list[str], Any, list[str]]:
     """The groups' names (sorted), the group of each row (text; None where missing), and notes."""
     if by not in rows.columns:
-        raise InputError(f"--by {by}: the table has no column {by!r}; its columns: {', '.join(map(str, rows.columns))}")
+        raise InputError(f"`by={by!r}`: the table has no column {by!r}; its columns: {', '.join(map(str, rows.columns))}")
     text = rows[by].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == ""
                         else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()))
     notes = []
@@ -179,7 +179,7 @@ def _group_values(rows, by: str) -> tuple[list[str], Any, list[str]]:
     names = sorted(set(text.dropna()))
     if len(names) < 2:
         raise InputError(
-            f"--by {by}: the task's rows hold {len(names)} value(s) of {by!r} ({', '.join(names) or 'none'}); compare "
+            f"`by={by!r}`: the task's rows hold {len(names)} value(s) of {by!r} ({', '.join(names) or 'none'}); compare "
             "needs 2+ groups (runs, data mixes); name the column that tells the runs apart"
         )
     return names, text, notes
@@ -190,7 +190,7 @@ def _compute_axis(rows, compute: str | None) -> str:
     usable = [a for a in COMPUTE_AXES if a in rows.columns and not (a == "params" and is_checkpoint_table(rows))]
     if compute is not None:
         if compute not in rows.columns:
-            raise InputError(f"--compute {compute}: the table has no {compute!r} column; it has "
+            raise InputError(f"`compute={compute!r}`: the table has no {compute!r} column; it has "
                              + (", ".join(usable) or "no compute column"))
         return compute
     for a in usable:
@@ -213,7 +213,7 @@ def _context_notes(rows, text, loss_axis: str) -> list[str]:
         per = {g: sorted(set(map(str, rows.loc[text == g, col].dropna()))) for g in sorted(set(text.dropna()))}
         if len({tuple(v) for v in per.values()}) > 1:
             shown = "; ".join(f"{g}: {', '.join(v) or '?'}" for g, v in per.items())
-            fix = " (or compare in bits per byte with --x bpb)" if col == "tokenizer" and "pretrain_bpb" in rows.columns else ""
+            fix = " (or compare in bits per byte: `loss_axis='pretrain_bpb'`)" if col == "tokenizer" and "pretrain_bpb" in rows.columns else ""
             notes.append(
                 f"the groups' pretraining losses were measured with different {col}s ({shown}): their emergence "
                 f"points in loss are not comparable, only their compute is{fix}"
@@ -349,11 +349,11 @@ def compare_table(
         InputError: a missing ``by``/compute column, fewer than 2 groups, too few replicates.
     """
     if bootstrap < MIN_BOOTSTRAP:
-        raise InputError(f"--bootstrap {bootstrap}: compare draws its probabilities from the bootstrap; use "
+        raise InputError(f"`bootstrap={bootstrap}`: compare draws its probabilities from the bootstrap; use "
                          f"{MIN_BOOTSTRAP}+ replicates (default 200)")
     if "pretrain_loss" not in df.columns or df["pretrain_loss"].isna().all():
         raise InputError("the table has no pretrain_loss values: each run's law is fitted in pretraining loss; add "
-                         "each checkpoint's loss on a fixed reference text (or pretrain_bpb and --x bpb)")
+                         "each checkpoint's loss on a fixed reference text (or its bits per byte, `loss_axis='pretrain_bpb'`)")
     rows, task = _task_rows(df, task)
     names, text, notes = _group_values(rows, by)
     axis = _compute_axis(rows, compute)
@@ -395,7 +395,7 @@ def _includes(fit: FitResult | None, ridge: bool) -> list[str]:
     if ridge:
         out.append("the emergence point's likelihood ridge, carried through the fitted loss curve")
     else:
-        out.append("not the emergence point's likelihood ridge, which its interval in nats spans (--ridge adds it)")
+        out.append("not the emergence point's likelihood ridge, which its interval in nats spans (`ridge=True` adds it)")
     out.append("not included: the loss curve's functional form (E + A / C^alpha) beyond the checkpoints")
     out.append("pairwise probabilities: every pair of the two groups' replicates (the groups share no data)")
     return out

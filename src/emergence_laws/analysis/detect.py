@@ -245,6 +245,6 @@ def _dropped_notes(df: pd.DataFrame, x: str, series: list[Series]) -> list[str]:
         if bad:
             notes.append(
                 f"step {', '.join(bad[:5])} is not a number: those checkpoints have no place on the step axis and are "
-                "left out (use --x pretrain_loss, tokens or flops to include them)"
+                "left out (another `x` includes them: pretrain_loss, tokens or flops)"
             )
     return notes

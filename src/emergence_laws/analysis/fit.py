@@ -56,7 +56,7 @@ class FitResult(Mapping[str, Any]):
     """What :func:`fit_table`, :func:`baseline_table`, :func:`backtest_table` and :func:`sigmoid_backtest_table` return.
 
     Attributes:
-        payload: the JSON-ready result (what ``--json`` prints and ``prediction.json`` holds).
+        payload: the JSON-ready result (what ``prediction.json`` holds).
         law: the fitted :class:`~emergence_laws.laws.law.EmergenceLaw` (None for the sigmoid baseline).
         data: the rows fitted (:class:`~emergence_laws.laws.data.LawData`; None for the baseline).
         boot: the bootstrap behind the interval (None without one).
@@ -109,7 +109,7 @@ def _pick(df, task: str | None, metric: str | None):
     if task is None:
         if len(tasks) != 1:
             shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
-            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with --task")
+            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with `task`")
         task = tasks[0]
     elif task not in tasks:
         shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
@@ -122,9 +122,9 @@ def _pick(df, task: str | None, metric: str | None):
         else:
             pref = [m for m in METRIC_PREFERENCE if m in metrics]
             if not pref:
-                raise InputError(f"task {task!r} has metrics {', '.join(metrics)}; choose one with --metric")
+                raise InputError(f"task {task!r} has metrics {', '.join(metrics)}; choose one with `metric`")
             metric = pref[0]
-            notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with --metric)")
+            notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with `metric`)")
     elif metric not in metrics:
         raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
     rows = rows[rows["metric"].astype(str) == metric]
@@ -132,7 +132,7 @@ def _pick(df, task: str | None, metric: str | None):
         values = sorted(map(str, rows[col].dropna().unique()))
         raise InputError(
             f"task {task!r} ({metric}) has rows for the same checkpoint that differ in column {col!r} "
-            f"({', '.join(values[:6])}); fit one at a time, e.g. --where {col}={values[0]}"
+            f"({', '.join(values[:6])}); fit one at a time, e.g. on the rows with `{col} == {values[0]!r}`"
         )
     return rows, task, metric, notes
 
@@ -147,8 +147,9 @@ def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> t
     return info, notes
 
 
-def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: float | None):
-    """Build LawData (+ per-row FLOPs) from the rows of one task/metric."""
+def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: float | None, sigmoid: str):
+    """Build LawData (+ per-row FLOPs) from the rows of one task/metric; ``sigmoid`` names the function that
+    fits the few-shot sigmoid alone instead (the fix when there is nothing to fit the law to)."""
     notes: list[str] = []
     no_loss = "pretrain_loss" not in rows.columns or rows["pretrain_loss"].isna().all()
     if not (rows["n_train"] > 0).any():
@@ -158,12 +159,13 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
             + ": the emergence law is fitted to checkpoints finetuned on 2+ data amounts (e.g. n_train in "
             "{16, 64, 256, 1024}, 2+ random subsets each)"
             + (" with each checkpoint's pretraining loss (nats/token)" if no_loss else "")
-            + "; add them (e.g. `emergence run`), or use --baseline sigmoid for a few-shot-only extrapolation"
+            + f"; add them (e.g. `emergence run`), or extrapolate the few-shot curve alone (`{sigmoid}`)"
         )
     if no_loss:
         raise NotIdentifiableError(
             f"task {task!r}: no pretrain_loss column: the law is fitted in pretraining loss (nats/token); add each "
-            "checkpoint's loss on a fixed reference text (or use --baseline sigmoid, which can run on flops)"
+            f"checkpoint's loss on a fixed reference text (or extrapolate the few-shot curve alone, `{sigmoid}`, which "
+            "can run on flops)"
         )
     rows = _canonical_order(rows[rows["pretrain_loss"].notna()])
     ft = rows["n_train"] > 0
@@ -172,12 +174,12 @@ def _law_data(rows, task: str, info: Metric, method: str | None, cutoff_loss: fl
         if method is not None:
             if method not in methods:
                 raise InputError(
-                    f"method {method!r} not among the finetuned rows' methods ({', '.join(methods) or 'none'}); check --method"
+                    f"method {method!r} not among the finetuned rows' methods ({', '.join(methods) or 'none'}); check `method`"
                 )
             rows = rows[(~ft) | (rows["method"].astype(str) == method)]
         elif len(methods) > 1:
             raise InputError(
-                f"task {task!r}: finetuned rows mix methods ({', '.join(methods)}); fit one at a time with --method"
+                f"task {task!r}: finetuned rows mix methods ({', '.join(methods)}); fit one at a time with `method`"
             )
     if cutoff_loss is not None:
         rows = rows[rows["pretrain_loss"] > cutoff_loss]
@@ -346,7 +348,7 @@ def fit_table(
     """
     rows, task, metric, notes = _pick(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
-    data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss)
+    data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss, "baseline_table")
     notes += n1 + n2
     law, boot = fit_and_bootstrap(
         data, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
@@ -406,7 +408,7 @@ def baseline_table(
             f"task {task!r} has no few-shot rows (n_train = 0) for the sigmoid baseline; add them"
         )
     axis = next((a for a in BASELINE_AXES if a in rows.columns and (rows[a] > 0).sum() >= 3), None)
-    if axis is None:  # too few checkpoints: the data cannot identify it (exit 3, as backtest --baseline sigmoid)
+    if axis is None:  # too few checkpoints: the data cannot identify it (as in sigmoid_backtest_table)
         raise NotIdentifiableError(
             f"task {task!r}: the sigmoid baseline needs pretrain_loss, flops, tokens or params for 3+ checkpoints"
         )
@@ -491,7 +493,7 @@ def backtest_table(
     """
     rows, task, metric, notes = _pick(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
-    data, flops, n2 = _law_data(rows, task, info, method, None)
+    data, flops, n2 = _law_data(rows, task, info, method, None, "sigmoid_backtest_table")
     notes += n1 + n2
     bt = backtest(
         data,

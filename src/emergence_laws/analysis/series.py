@@ -51,7 +51,7 @@ X_UNITS: dict[str, str] = {
 #: Loss axes: lower is a bigger model, read linearly (u = -loss). `pretrain_bpb` (bits per byte of the
 #: reference text) compares checkpoints whose tokenizers differ.
 LOSS_AXES: tuple[str, ...] = ("pretrain_loss", "pretrain_bpb")
-#: Short names accepted for scale columns (``--x bpb``).
+#: Short names accepted for scale columns (``x="bpb"``).
 X_ALIASES: dict[str, str] = {"bpb": "pretrain_bpb", "loss": "pretrain_loss"}
 #: Axes read in log10 (0 cannot be placed on them).
 LOG_AXES: tuple[str, ...] = ("flops", "params", "tokens", "step")
@@ -116,16 +116,16 @@ def choose_x(df: pd.DataFrame, x: str | None) -> str:
     if x not in (None, "auto"):
         x = X_ALIASES.get(x, x)
         if x not in X_AXES:
-            raise InputError(f"--x {x} is not a scale column; use one of {', '.join(X_AXES)}")
+            raise InputError(f"`x={x!r}` is not a scale column; use one of {', '.join(X_AXES)}")
         if x not in df.columns or df[x].notna().sum() == 0:
             have = [c for c in X_AXES if c in df.columns and df[c].notna().any()]
             raise InputError(
-                f"the table has no {x} values; pick --x from the scale columns it has: {', '.join(have) or 'none'}"
+                f"the table has no {x} values; pick `x` from the scale columns it has: {', '.join(have) or 'none'}"
             )
         if x == "params" and is_checkpoint_table(df):
             raise InputError(
-                "--x params: the parameter count does not change along a run, so it cannot order the checkpoints "
-                "of a checkpoint log; use --x pretrain_loss, tokens, flops or step"
+                "`x='params'`: the parameter count does not change along a run, so it cannot order the checkpoints "
+                "of a checkpoint log; use another `x`: pretrain_loss, tokens, flops or step"
             )
         return x
     axes = [c for c in X_AXES if not (c == "params" and is_checkpoint_table(df))]
@@ -347,7 +347,8 @@ def _check_repeats(have: pd.DataFrame, m: str, key: dict[str, Any], checkpoints:
     what = "checkpoint" if checkpoints else "model"
     if varying:
         fix = (
-            f"filter the table (e.g. --task/--metric/--where) so each {what} has one evaluation per curve"
+            f"filter the table (e.g. by `task`/`metric`, or to the rows of one value of that column) so each {what} has one "
+            "evaluation per curve"
             if varying[0] != "model" else "give each checkpoint its own model name"
         )
         raise InputError(

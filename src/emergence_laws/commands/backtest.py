@@ -14,6 +14,7 @@ from emergence_laws.commands.common import (
     load_table,
     make_out_dir,
     provenance,
+    run_in_flags,
 )
 
 #: options of `emergence backtest` recorded in the provenance of its results
@@ -48,12 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
                         "bootstrap or the likelihood's ridge takes more than a few seconds)")
     p.add_argument("--out", help="directory for backtest.json and backtest.png")
-    p.set_defaults(func=run)
+    run_in_flags(p, run, {"sigmoid_backtest_table": "--baseline sigmoid",
+                          "fit_sigmoid_baseline": "--baseline sigmoid"})
 
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import backtest_table, sigmoid_backtest_table
     from emergence_laws.errors import NotIdentifiableError
+    from emergence_laws.laws.terms import named, renamed
 
     check_bootstrap(args)
     out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 d0_range=args.d0_range,
                 resample=args.resample,
             )
-    out_json = {**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)}
+    out_json = renamed({**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)})
     files = []
     if out is not None:
         from emergence_laws.report.plots_fit import plot_backtest, plot_sigmoid_backtest
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_text(res, files, sigmoid)
         for w in res["warnings"]:
-            print(f"warning: {w}", file=sys.stderr)
+            print(f"warning: {named(w)}", file=sys.stderr)
     if unidentified:
         raise NotIdentifiableError(
             f"task {res['task']}: the few-shot curve above the cutoff {res['cutoff_loss']:g} nats has not started to "

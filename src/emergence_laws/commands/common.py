@@ -1,12 +1,13 @@
-"""Helpers the commands share: the results argument, `--out`, provenance, and shared options.
+"""Helpers the commands share: the results argument, `--out`, provenance, shared options, the core's terms.
 
-Import-light (argparse and pathlib only at module level), like every module of this package.
+Import-light (the standard library only at module level), like every module of this package.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,29 @@ def quiet_library_warnings() -> Iterator[None]:
                 print(f"warning: the figures' font has no glyphs for {len(glyphs)} character(s) of their labels "
                       f"(e.g. {sample}); they show as boxes. Install a font that has them (e.g. Noto Sans CJK) and "
                       "matplotlib picks it up", file=sys.stderr)
+
+
+def run_in_flags(p: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int],
+                 phrases: Mapping[str, str] | None = None) -> None:
+    """Make ``run`` the command of ``p``, run with the science core's argument names said as ``p``'s flags.
+
+    The core's errors and notes name the Python arguments in backticks (```d0_range=(5, 50)```,
+    :mod:`emergence_laws.laws.terms`); within the command they read ``--d0-range 5 50``. Each option's
+    destination maps to its flag; ``phrases`` adds Python names the command spells otherwise (a function
+    that is a flag value here, ``{"baseline_table": "--baseline sigmoid"}``, or a whole ``name=value``).
+    """
+    terms = {a.dest: next(s for s in a.option_strings if s.startswith("--"))
+             for a in p._actions if any(s.startswith("--") for s in a.option_strings)}
+    terms.update(phrases or {})
+
+    @functools.wraps(run)
+    def in_flags(args: argparse.Namespace) -> int:
+        from emergence_laws.laws.terms import speaking
+
+        with speaking(terms):
+            return run(args)
+
+    p.set_defaults(func=in_flags)
 
 
 def resolve_results(path: str) -> str:

@@ -17,6 +17,7 @@ from emergence_laws.commands.common import (
     make_out_dir,
     on_loss_axis,
     provenance,
+    run_in_flags,
 )
 
 
@@ -47,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "synthetic runs; see docs/guide/compare.md)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--out", help="directory for compare.json and compare.png")
-    p.set_defaults(func=run)
+    run_in_flags(p, run, {"loss_axis='pretrain_bpb'": "--x bpb"})
 
 
 #: options of `emergence compare` recorded in the provenance of its results
@@ -56,6 +57,7 @@ COMPARE_OPTIONS: tuple[str, ...] = ("task", "by", "compute", *LAW_OPTIONS, "x", 
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.compare import compare_table
+    from emergence_laws.laws.terms import renamed
 
     check_bootstrap(args)
     out = make_out_dir(args.out) if args.out else None
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         form=args.form, elbow=args.elbow, bootstrap=args.bootstrap, seed=args.seed, method=args.method,
         directions=directions(args), resample=args.resample, ridge=args.ridge, loss_axis=loss_axis,
     )
-    out_json = {**res.to_json(), "provenance": provenance(args, "compare", COMPARE_OPTIONS)}
+    out_json = renamed({**res.to_json(), "provenance": provenance(args, "compare", COMPARE_OPTIONS)})
     files = []
     if out is not None:
         from emergence_laws.report.plots_compare import plot_compare
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if len(res.compared) < 2:  # one error line (the JSON and --out files above keep what was found)
         res.require_two()
     if not args.json:
-        print_text(res, files)
+        print_text(out_json, files)
     return 0
 
 
@@ -94,9 +96,8 @@ def _iv(iv, fmt: str = ".3g") -> str:
     return f" [{_num(iv[0], fmt)}, {'unbounded' if iv[1] is None else format(iv[1], fmt)}]"
 
 
-def print_text(res, files: list) -> None:
-    """The groups' table, the pairs' table, the files written, the warnings."""
-    p = res.payload
+def print_text(p: dict, files: list) -> None:
+    """The groups' table, the pairs' table, the files written, the warnings (``p``: the comparison's JSON)."""
     unit, cunit = p["loss_unit"], p["compute_unit"]
     print(f"task {p['task']} ({p['metric']}), groups by {p['by']!r}: few-shot emergence in {unit} and in "
           f"{cunit} ({p['compute_axis']} column), 90% intervals")

@@ -14,6 +14,7 @@ from emergence_laws.commands.common import (
     load_table,
     make_out_dir,
     provenance,
+    run_in_flags,
 )
 
 #: options of `emergence detect` recorded in the provenance of its results
@@ -60,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true",
                    help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
                         "curves take more than a few seconds)")
-    p.set_defaults(func=run)
+    run_in_flags(p, run)
 
 
 #: the text table fits this many columns (the reason is shortened to fit; names are never cut)
@@ -146,6 +147,7 @@ def format_table(payload: dict, width: int = WIDTH) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.detect import detect_table
+    from emergence_laws.laws.terms import renamed
     from emergence_laws.progress import show_progress
 
     if args.out:
@@ -155,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         payload = detect_table(df, x=args.x, task=args.task, metric=args.metric, family=args.family,
                                model=args.model, group=args.group, directions=directions(args))
     payload = {"kind": "detect", **payload}
+    payload["warnings"] = renamed(payload.get("warnings") or [])  # the core names its arguments: here, the flags
     payload["provenance"] = provenance(
         args, "detect", DETECT_OPTIONS,
         config="defaults of emergence_laws.laws.detect.DetectConfig (see `config` in the results)",

@@ -17,6 +17,7 @@ from emergence_laws.commands.common import (
     make_out_dir,
     on_loss_axis,
     provenance,
+    run_in_flags,
 )
 
 
@@ -50,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
                         "bootstrap or the likelihood's ridge takes more than a few seconds)")
     p.add_argument("--out", help="directory for prediction.json and PNG plots")
-    p.set_defaults(func=run)
+    run_in_flags(p, run, {"baseline_table": "--baseline sigmoid", "fit_sigmoid_baseline": "--baseline sigmoid"})
 
 
 #: options of `emergence fit` recorded in the provenance of its results
@@ -69,6 +70,7 @@ def _fmt_scale(scale: dict | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from emergence_laws.analysis.fit import baseline_table, fit_table
+    from emergence_laws.laws.terms import renamed
 
     check_bootstrap(args)
     out = make_out_dir(args.out) if args.out else None  # fail on a bad --out before any work
@@ -94,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
                 resample=args.resample,
             )
     x_axis, unit = LOSS_AXES[args.x]
-    out_json = {**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
-                "x_unit": unit}
+    out_json = renamed({**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
+                        "x_unit": unit})  # the core's notes name its arguments: here, the flags
     files = []
     if out is not None:
         from emergence_laws.report import plots_fit
@@ -166,5 +168,7 @@ def _print_text(res, files: list, *, sigmoid: bool, unit: str = "nats") -> None:
         print("  " + s)
     for f in files:
         print(f"  wrote {f}")
+    from emergence_laws.laws.terms import named
+
     for w in res["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {named(w)}", file=sys.stderr)

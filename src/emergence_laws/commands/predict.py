@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+from emergence_laws.commands.common import run_in_flags
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -30,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", type=float, nargs="+", required=True, help="pretraining loss(es), nats/token")
     p.add_argument("--n-train", type=float, default=0.0, help="finetuning examples D (default 0 = few-shot)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(func=run)
+    run_in_flags(p, run)
 
 
 #: `predict` warns when D lies this many times beyond the fitted data amounts (above the largest,

@@ -34,6 +34,7 @@ from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
 from emergence_laws.laws.profile import PredictionProfile, profile_prediction
 from emergence_laws.laws.resample import resample_weights
+from emergence_laws.laws.terms import named
 from emergence_laws.progress import format_duration, progress
 
 #: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
@@ -113,9 +114,9 @@ def _note_replicates(bar, n: int, points: int, seconds: float) -> None:
     """Say, where progress is shown and the bootstrap will take a while, what it runs and how to make it faster."""
     if bar.style == "off" or seconds < min(NOTE_AFTER_S, bar.interval):
         return
-    print(f"{bar.prefix}: bootstrap: {n} replicates on {points} distinct points (checkpoint x data amount), about "
-          f"{format_duration(seconds)}; --bootstrap N trades the interval's accuracy for time (fewer replicates: "
-          "a noisier interval, sooner)", file=bar.stream, flush=True)
+    print(named(f"{bar.prefix}: bootstrap: {n} replicates on {points} distinct points (checkpoint x data amount), "
+                f"about {format_duration(seconds)}; `bootstrap=N` trades the interval's accuracy for time (fewer "
+                "replicates: a noisier interval, sooner)"), file=bar.stream, flush=True)
 
 
 def bootstrap_law(
@@ -142,7 +143,7 @@ def bootstrap_law(
         ``law.ridge_interval``; ``law.median`` (the replicates' median) in nats.
     """
     if n < 2:
-        raise InputError(f"bootstrap: {n} replicates is too few for an interval; use --bootstrap 200 (or 0 to skip)")
+        raise InputError(f"`bootstrap={n}`: too few replicates for an interval; use `bootstrap=200` (or 0 to skip)")
     rng = np.random.default_rng(seed)
     lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
     bounds = law_bounds(data, law)

@@ -37,40 +37,41 @@ def resolve_d0(
     """
     notes: list[str] = []
     if d0 is not None and d0_range is not None:
-        raise InputError("d0 and d0_range both given; pass one: --d0 N (a known D0) or --d0-range LO HI")
+        raise InputError("`d0` and `d0_range` both given; pass one: `d0=N` (a known D0) or `d0_range=(LO, HI)`")
     if d0 is not None:
         d0 = float(d0)
         if not math.isfinite(d0) or d0 < 0:
-            raise InputError(f"d0: {d0} is not a non-negative number of examples; pass e.g. --d0 5")
+            raise InputError(f"`d0={d0:g}`: not a non-negative number of examples; pass e.g. `d0=5`")
         lo = hi = d0
-        src = f"--d0 {d0:g}"
+        src = f"`d0={d0:g}`"
     elif d0_range is not None:
         try:
             lo, hi = (float(x) for x in d0_range)
         except (TypeError, ValueError):
-            raise InputError("d0_range: expected two numbers of examples; pass e.g. --d0-range 5 50") from None
+            raise InputError("`d0_range`: expected two numbers of examples; pass e.g. `d0_range=(5, 50)`") from None
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi < lo:
-            raise InputError(f"d0_range: [{lo:g}, {hi:g}] is not a range of examples (0 <= LO <= HI); pass e.g. --d0-range 5 50")
-        src = f"--d0-range {lo:g} {hi:g}"
+            raise InputError(f"`d0_range=({lo:g}, {hi:g})`: not a range of examples (0 <= LO <= HI); pass e.g. "
+                             "`d0_range=(5, 50)`")
+        src = f"`d0_range=({lo:g}, {hi:g})`"
     else:
         n = float(data.shots)
         if n < 1:
             if not data.is_fewshot.any():
                 notes.append(
-                    f"no few-shot rows (n_train = 0), so D0 is taken in [1, {D0_RANGE_FACTOR:g}]; pass --d0 N or "
-                    "--d0-range LO HI with N the number of in-context examples you will use"
+                    f"no few-shot rows (n_train = 0), so D0 is taken in [1, {D0_RANGE_FACTOR:g}]; pass `d0=N` or "
+                    "`d0_range=(LO, HI)` with N the number of in-context examples you will use"
                 )
             else:
                 notes.append(
                     f"the few-shot rows are zero-shot, so D0 is taken in [1, {D0_RANGE_FACTOR:g}] (E_theta(1) = C); "
-                    "pass --d0 or --d0-range to choose it"
+                    "pass `d0` or `d0_range` to choose it"
                 )
             n = 1.0
         return (n, n * D0_RANGE_FACTOR), notes
     if lo < 1:
         notes.append(
             f"D0 from {src} is below 1; the log power law needs D >= 1, so D0 = 1 is used there (E_theta(1) = C); "
-            "pass --d0 N (e.g. the number of in-context examples) to choose it"
+            "pass `d0=N` (e.g. the number of in-context examples) to choose it"
         )
         lo, hi = max(lo, 1.0), max(hi, 1.0)
     return (lo, hi), notes

@@ -64,7 +64,7 @@ class LawData:
         loss = _as_1d("loss", loss)
         n = loss.shape[0]
         if n == 0:
-            raise InputError("no rows to fit: the table has no evaluations for this task/metric; check --task/--metric")
+            raise InputError("no rows to fit: the table has no evaluations for this task/metric; check `task`/`metric`")
         n_train = _as_1d("n_train", n_train, n)
         value = _as_1d("value", value, n)
         for name, arr in (("loss", loss), ("n_train", n_train), ("value", value)):

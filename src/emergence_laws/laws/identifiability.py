@@ -40,7 +40,7 @@ def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = Non
         raise NotIdentifiableError(
             f"no finetuned rows (n_train > 0) among {data.n_rows} rows: the emergence law is fitted to checkpoints "
             "finetuned on 2+ data amounts (e.g. n_train in {16, 64, 256, 1024}, 2+ random subsets each); "
-            "add them (e.g. `emergence run`), or use --baseline sigmoid for a few-shot-only extrapolation"
+            "add them (e.g. `emergence run`), or extrapolate the few-shot curve alone (`fit_sigmoid_baseline`)"
         )
     amounts = data.amounts
     if amounts.size < 2:

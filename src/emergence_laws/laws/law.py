@@ -125,22 +125,22 @@ class EmergenceLaw:
                 obj = json.loads(obj)
             except json.JSONDecodeError as exc:
                 raise InputError(
-                    f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass prediction.json written by `emergence fit --out`"
+                    f"law JSON: not valid JSON ({exc.msg} at line {exc.lineno}); pass the prediction.json a fit wrote"
                 ) from None
         if isinstance(obj, Mapping):  # e.g. a FitResult
             obj = dict(obj)
         if not isinstance(obj, dict):
-            raise InputError("law JSON: expected an object; pass prediction.json written by `emergence fit --out`")
+            raise InputError("law JSON: expected an object; pass the prediction.json a fit wrote")
         if "law" in obj and isinstance(obj["law"], dict):
             obj = obj["law"]
         params = obj.get("params")
         if not isinstance(params, dict):
-            raise InputError("law JSON: no 'params' object; pass prediction.json written by `emergence fit --out`")
+            raise InputError("law JSON: no 'params' object; pass the prediction.json a fit wrote")
         kw = {}
         for name in PARAM_NAMES:
             v = params.get(name, 0.0 if name == "delta" else None)
             if not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-                raise InputError(f"law JSON: params.{name} is missing or not a number; re-run `emergence fit --out`")
+                raise InputError(f"law JSON: params.{name} is missing or not a number; re-run the fit that wrote it")
             kw[name] = float(v)
         form, elb = obj.get("form", "logpower"), obj.get("elbow", "relu")
         if form not in SHIFT_FORMS or elb not in ELBOW_FORMS:
@@ -177,9 +177,9 @@ def _pair(obj: dict, key: str) -> tuple[float, float] | None:
     try:
         a, b = (float(x) for x in v)
     except (TypeError, ValueError):
-        raise InputError(f"law JSON: {key} is not a pair of numbers; re-run `emergence fit --out`") from None
+        raise InputError(f"law JSON: {key} is not a pair of numbers; re-run the fit that wrote it") from None
     if not (math.isfinite(a) and math.isfinite(b)):
-        raise InputError(f"law JSON: {key} holds a non-finite number; re-run `emergence fit --out`")
+        raise InputError(f"law JSON: {key} holds a non-finite number; re-run the fit that wrote it")
     return (a, b)
 
 
@@ -212,7 +212,7 @@ class LawDraws:
 
     @classmethod
     def from_json(cls, law: EmergenceLaw, obj: dict) -> LawDraws | None:
-        """The ``draws`` of a ``prediction.json`` dict; None when it has none (fitted with ``--bootstrap 0``)."""
+        """The ``draws`` of a ``prediction.json`` dict; None when it has none (fitted without a bootstrap)."""
         draws = obj.get("draws") if isinstance(obj, dict) else None
         if draws is None:
             return None
@@ -220,9 +220,9 @@ class LawDraws:
             P = np.asarray(draws["params"], dtype=float)
             d0 = np.asarray(draws["d0"], dtype=float)
         except (TypeError, ValueError, KeyError):
-            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run `emergence fit --out`") from None
+            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run the fit that wrote it") from None
         if P.ndim != 2 or P.shape[1] != len(PARAM_NAMES) or d0.shape != (P.shape[0],) or P.shape[0] < 2:
-            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run `emergence fit --out`")
+            raise InputError("law JSON: draws must hold params (rows of 6 numbers) and d0; re-run the fit that wrote it")
         if not (np.all(np.isfinite(P)) and np.all(np.isfinite(d0))):
-            raise InputError("law JSON: draws hold non-finite numbers; re-run `emergence fit --out`")
+            raise InputError("law JSON: draws hold non-finite numbers; re-run the fit that wrote it")
         return cls(law, P, d0)

@@ -6,7 +6,7 @@ A law ``E(D) = k (log D)^alpha + C`` (or ``k D^alpha + C``) with ``Perf = A ReLU
 as `emergence fit` writes it: ``alpha > 0`` and ``k >= 0`` (the emergence point moves to weaker
 models as D grows), ``A >= 0`` (performance rises as the loss falls, the metric read larger =
 better), every number finite, ``C`` and the emergence points within `PLAUSIBLE_LOSS` of zero
-(nats/token, or bits/byte on the ``--x bpb`` axis: a model at random init has ln(vocabulary) <= ~13
+(nats/token, or bits/byte when fitted on pretrain_bpb: a model at random init has ln(vocabulary) <= ~13
 nats). A file that breaks one of these was not written by a sound fit: it is refused (exit 2).
 
 Consistency: the law's own few-shot emergence point E(D0) is the best fit; the bootstrap
@@ -43,7 +43,7 @@ MIN_TOLERANCE_NATS = 0.05
 #: `predict` warns for a loss this many times above, or below 1/this of, the losses the law covers.
 FAR_LOSS_FACTOR = 2.0
 
-_FIX = "re-run `emergence fit --out DIR` to write a sound prediction.json"
+_FIX = "re-run the fit to write a sound prediction.json"
 
 
 def _domain_problem(p: dict[str, float], form: str) -> str | None:
@@ -144,7 +144,7 @@ def check_losses(losses: list[float], law: EmergenceLaw, obj: Any = None) -> lis
     a warning (returned) for one far outside the losses the law covers."""
     for L in losses:
         if not (math.isfinite(L) and 0 < L <= PLAUSIBLE_LOSS):
-            raise InputError(f"--loss {L:g}: not a pretraining loss; give a positive number of nats/token "
+            raise InputError(f"`loss={L:g}`: not a pretraining loss; give a positive number of nats/token "
                              f"(a model at random init has ln(vocabulary size), about 10; the cap is {PLAUSIBLE_LOSS:g})")
     lo, hi = covered_losses(law, obj)
     unit = obj.get("x_unit") if isinstance(obj, dict) and isinstance(obj.get("x_unit"), str) else "nats"
