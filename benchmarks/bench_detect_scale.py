@@ -36,7 +36,7 @@ import pandas as pd
 
 from emergence_laws.analysis.detect import detect_table
 from emergence_laws.laws.law import EmergenceLaw
-from emergence_laws.laws.simulate import simulate_rows
+from emergence_laws.laws.synthetic import draw_rows
 
 AMOUNTS = (16, 64, 256, 1024)
 #: (tasks, checkpoints) of the scaling tables: 504 to 100,008 rows
@@ -63,7 +63,7 @@ def table(n_tasks: int, n_ckpt: int, seed: int = 0) -> pd.DataFrame:
     for t in range(n_tasks):
         law = EmergenceLaw(k=0.12, alpha=1.2, C=float(rng.uniform(2.4, 3.2)), A=0.45, B=0.25, delta=0.0, d0=5.0,
                            shots=5)
-        r = simulate_rows(law, losses, AMOUNTS, seeds=2, n_eval=500, rng=rng)
+        r = draw_rows(law, losses, AMOUNTS, seeds=2, rng=rng)
         parts.append(pd.DataFrame({
             "model": names[r["model_index"]], "family": "ladder", "task": f"task{t:02d}", "metric": "accuracy",
             "value": r["value"], "n_train": r["n_train"].astype(int), "shots": r["shots"], "seed": r["seed"],

@@ -48,7 +48,7 @@ from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import law_bounds, minimise
 from emergence_laws.laws.resample import row_weights
-from emergence_laws.laws.simulate import simulate_law_data
+from emergence_laws.laws.synthetic import draw_rows, law_data
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
 
@@ -69,7 +69,7 @@ WAYS: dict[str, dict] = {
 
 
 def table():
-    return simulate_law_data(TRUE, np.linspace(2.0, 4.4, 20), [16, 64, 256, 1024], seeds=6, n_eval=500, rng=0)
+    return law_data(draw_rows(TRUE, np.linspace(2.0, 4.4, 20), [16, 64, 256, 1024], seeds=6, rng=0))
 
 
 def naive(data, n_boot: int):

@@ -33,7 +33,7 @@ def ladder_table(n_ckpt: int, seed: int = 0, *, subsets: int = 2, spec: Misspeci
     l_min = true.truth + rng.uniform(-0.08, min(0.12, true.span - 0.12)) - float(past)
     l_max = true.truth + true.span + rng.uniform(0.1, 0.3)
     losses = np.linspace(l_max, l_min, int(n_ckpt))
-    rows = draw_rows(true, losses, spec, rng)
+    rows = draw_rows(true.law, losses, true.amounts, seeds=true.n_seeds, spec=spec, rng=rng)
     rows["flops"] = 1e18 * np.exp(-(losses - l_min) / 0.15)[rows["model_index"]]
     return SyntheticTable(rows, true.law, true.truth, spec)
 

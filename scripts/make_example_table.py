@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_laws.laws.law import EmergenceLaw
-from emergence_laws.laws.simulate import simulate_rows
+from emergence_laws.laws.synthetic import Misspecification, draw_rows
 
 TRUE_LAW = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
 PARAMS = np.geomspace(5e6, 4e9, 16)
@@ -28,7 +28,7 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "emergence_laws" / "data" / 
 def make_table(seed: int = 2024) -> pd.DataFrame:
     tokens = 20.0 * PARAMS
     loss = 1.8 + 480.0 / PARAMS**0.34
-    r = simulate_rows(TRUE_LAW, loss, AMOUNTS, seeds=2, n_eval=500, rng=seed)
+    r = draw_rows(TRUE_LAW, loss, AMOUNTS, seeds=2, spec=Misspecification(n_eval=500), rng=seed)
     i = r["model_index"]
     return pd.DataFrame(
         {

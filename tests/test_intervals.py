@@ -18,8 +18,7 @@ from emergence_laws.laws.law import EmergenceLaw, LawDraws
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import law_bounds
 from emergence_laws.laws.resample import checkpoint_weights, resample_weights
-from emergence_laws.laws.simulate import simulate_law_data
-from emergence_laws.laws.synthetic import Misspecification, draw_table
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, draw_table, law_data
 from tests.conftest import HANG_GUARD_S, REPO
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.8, B=0.25, delta=0.0, d0=5.0, shots=5)
@@ -64,7 +63,7 @@ def test_synthetic_tables_have_their_truth_and_their_misspecification():
 
 
 def test_d0_range_defaults_to_n_to_10n_and_is_validated():
-    data = simulate_law_data(TRUE, np.linspace(2.3, 4.2, 8), [16, 64, 256, 1024], seeds=2, rng=0)
+    data = law_data(draw_rows(TRUE, np.linspace(2.3, 4.2, 8), [16, 64, 256, 1024], seeds=2, rng=0))
     assert resolve_d0(data) == ((5.0, 50.0), [])
     assert resolve_d0(data, d0=8) == ((8.0, 8.0), [])
     assert resolve_d0(data, d0_range=(4, 20)) == ((4.0, 20.0), [])
@@ -86,13 +85,13 @@ def test_d0_range_defaults_to_n_to_10n_and_is_validated():
 
 def test_few_shot_rows_that_have_emerged_pin_d0_and_flat_ones_do_not():
     # the law's truth is D0 = 5; checkpoints well past few-shot emergence: the weights favour the low end
-    past = simulate_law_data(TRUE, np.linspace(2.3, 4.2, 12), [16, 64, 256, 1024], seeds=2, n_eval=1000, rng=1)
+    past = law_data(draw_rows(TRUE, np.linspace(2.3, 4.2, 12), [16, 64, 256, 1024], seeds=2, rng=1, spec=Misspecification(n_eval=1000)))
     law = fit_law(past)
     lik = Likelihood(past, law.form, law.elbow, law.beta, law.d0)
     prof = profile_d0(lik, law.vector(), law_bounds(past, law), (5.0, 50.0))
     assert prof.weights[:3].sum() > 0.8 and prof.median() < 10
     # only checkpoints before few-shot emergence: the few-shot rows are flat and say little about D0
-    pre = simulate_law_data(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, n_eval=1000, rng=1)
+    pre = law_data(draw_rows(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=1, spec=Misspecification(n_eval=1000)))
     law = fit_law(pre)
     lik = Likelihood(pre, law.form, law.elbow, law.beta, law.d0)
     flat = profile_d0(lik, law.vector(), law_bounds(pre, law), (5.0, 50.0))
@@ -105,7 +104,7 @@ def test_few_shot_rows_that_have_emerged_pin_d0_and_flat_ones_do_not():
 
 
 def test_checkpoint_resampling_moves_a_checkpoints_rows_together():
-    data = simulate_law_data(TRUE, np.linspace(2.3, 4.2, 8), [16, 64, 256, 1024], seeds=3, rng=0)
+    data = law_data(draw_rows(TRUE, np.linspace(2.3, 4.2, 8), [16, 64, 256, 1024], seeds=3, rng=0))
     W = checkpoint_weights(data, 200, np.random.default_rng(0))
     assert W.shape == (200, data.n_rows) and np.all(W >= 0) and np.any(W == 0)
     for m in np.unique(data.model):
@@ -144,7 +143,7 @@ def test_new_interval_covers_the_truth_on_misspecified_tables_where_the_old_one_
 
 
 def test_bootstrap_result_holds_the_replicates_and_says_what_it_includes():
-    data = simulate_law_data(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=2)
+    data = law_data(draw_rows(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=2))
     law, boot = bootstrap_law(data, fit_law(data), n=60, seed=0)
     assert boot.samples.shape == (60 - boot.n_failed,) and boot.params.shape == (boot.samples.size, 6)
     assert boot.d0.min() >= 5.0 and boot.d0.max() <= 50.0 and np.ptp(boot.d0) > 5
@@ -191,7 +190,7 @@ def test_scale_inversion_carries_the_interval():
 
 
 def test_law_draws_predict_and_reject_malformed_json():
-    data = simulate_law_data(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=2)
+    data = law_data(draw_rows(TRUE, np.linspace(2.95, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=2))
     law, boot = bootstrap_law(data, fit_law(data), n=40, seed=1)
     draws = LawDraws(law, boot.params, boot.d0)
     np.testing.assert_allclose(draws.emergence_point(0), boot.samples)

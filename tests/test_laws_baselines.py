@@ -11,7 +11,7 @@ from emergence_laws.laws.backtest import backtest
 from emergence_laws.laws.baselines import fit_power_law_law, fit_sigmoid_baseline
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import fit_scaling_law
-from emergence_laws.laws.simulate import simulate_law_data
+from emergence_laws.laws.synthetic import draw_rows, law_data
 from emergence_laws.results import load_results
 from tests.conftest import PUBLIC_DATA
 
@@ -38,7 +38,7 @@ def test_sigmoid_baseline_fails_visibly_on_pre_emergence_data_where_the_law_does
     law_err, sig_err, identified = [], [], []
     for t in TRUTHS:
         for s in range(3):
-            data = simulate_law_data(t, LADDER, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=s)
+            data = law_data(draw_rows(t, LADDER, [16, 64, 256, 1024], seeds=2, rng=s))
             bt = backtest(data, t.few_shot_emergence_point + 0.05, d0=t.d0)  # D0 known: the law's own error
             law_err.append(bt.error_nats)
             sig_err.append(bt.sigmoid_error_nats)
@@ -56,7 +56,7 @@ def test_sigmoid_baseline_fails_visibly_on_pre_emergence_data_where_the_law_does
 
 def test_power_law_baseline_uses_the_same_interface():
     t = TRUTHS[0]
-    data = simulate_law_data(t, LADDER, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=0)
+    data = law_data(draw_rows(t, LADDER, [16, 64, 256, 1024], seeds=2, rng=0))
     law = fit_power_law_law(data)
     assert law.form == "power" and np.isfinite(law.few_shot_emergence_point)
     assert np.all(np.diff(law.emergence_point(np.array([16, 64, 256, 1024]))) >= 0)

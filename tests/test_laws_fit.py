@@ -13,7 +13,7 @@ from emergence_laws.laws.data import LawData
 from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.resample import resample_weights
-from emergence_laws.laws.simulate import simulate_law_data, simulate_rows
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, law_data
 
 #: Three true laws (different curvature, slope, floor shift, D0); the few-shot point is E(D0).
 TRUTHS = [
@@ -30,7 +30,7 @@ def test_parameter_recovery_and_bootstrap_coverage():
     errors, covered = [], []
     for t in TRUTHS:
         for s in range(12):
-            data = simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=1000 + s)
+            data = law_data(draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=1000 + s))
             law, boot = bootstrap_law(data, fit_law(data, d0=t.d0), n=200, seed=s)  # recovery with D0 known
             truth = t.few_shot_emergence_point
             errors.append(abs(law.few_shot_emergence_point - truth))
@@ -43,7 +43,7 @@ def test_parameter_recovery_and_bootstrap_coverage():
 
 def test_recovery_with_gaussian_noise_model_when_n_eval_is_unknown():
     t = TRUTHS[1]  # stays below accuracy 1: the Gaussian model has no saturation
-    data = simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=2000, rng=7)
+    data = law_data(draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=7, spec=Misspecification(n_eval=2000)))
     data = LawData.from_arrays(data.loss, data.n_train, data.value, seed=data.seed, shots=t.shots)
     law = fit_law(data)
     assert law.noise == "gaussian"
@@ -52,7 +52,7 @@ def test_recovery_with_gaussian_noise_model_when_n_eval_is_unknown():
 
 def test_softplus_and_power_forms_fit_and_roundtrip_json():
     t = TRUTHS[1]
-    data = simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=3)
+    data = law_data(draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=3))
     for form, elbow in (("logpower", "softplus"), ("power", "relu")):
         law = fit_law(data, form=form, elbow=elbow)
         back = EmergenceLaw.from_json(json.dumps(law.to_json()))
@@ -74,7 +74,7 @@ def test_predict_uses_E_of_D0_and_the_floor_shift_for_few_shot_rows():
 
 
 def test_row_resampling_draws_seeds_within_amounts_and_keeps_row_totals():
-    data = simulate_law_data(TRUTHS[0], LOSSES, AMOUNTS, seeds=3, n_eval=500, rng=0)
+    data = law_data(draw_rows(TRUTHS[0], LOSSES, AMOUNTS, seeds=3, rng=0))
     W = resample_weights(data, 50, np.random.default_rng(0), "rows")
     for d in [*AMOUNTS, 0]:
         m = data.n_train == d
@@ -97,7 +97,7 @@ def _rows_to_data(r, mask=None, chance=0.25):
 
 def test_not_identifiable_cases_say_what_to_add():
     t = TRUTHS[0]
-    r = simulate_rows(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0)
+    r = draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=0)
     cases = {
         "no finetuned rows": r["n_train"] == 0,
         "one data amount": (r["n_train"] == 64) | (r["n_train"] == 0),
@@ -110,7 +110,7 @@ def test_not_identifiable_cases_say_what_to_add():
         assert msg.startswith(phrase), msg
         assert "\n" not in msg and "add" in msg
     # everything at chance: checkpoints far weaker than any elbow
-    flat = simulate_law_data(t, np.linspace(4.5, 5.5, 8), AMOUNTS, seeds=2, n_eval=500, rng=0)
+    flat = law_data(draw_rows(t, np.linspace(4.5, 5.5, 8), AMOUNTS, seeds=2, rng=0))
     with pytest.raises(NotIdentifiableError, match="at chance.*add stronger checkpoints"):
         fit_law(flat)
 
@@ -118,7 +118,7 @@ def test_not_identifiable_cases_say_what_to_add():
 def test_warnings_for_the_designs_the_paper_ablations_broke():
     t = TRUTHS[0]
     # a single random subset per amount, no small-data subsets
-    r = simulate_rows(t, LOSSES, [2000, 8000, 30000], seeds=1, n_eval=500, rng=0)
+    r = draw_rows(t, LOSSES, [2000, 8000, 30000], seeds=1, rng=0)
     law = fit_law(_rows_to_data(r))
     text = " | ".join(law.warnings)
     assert "single random subset" in text and "no small-data subsets" in text
@@ -126,26 +126,26 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     law = fit_law(_rows_to_data(r), d0=7.0)
     assert "further from D0=7 " in " | ".join(law.warnings)
     # no late checkpoints: weak models only
-    r = simulate_rows(t, np.linspace(2.95, 4.2, 10), AMOUNTS, seeds=2, n_eval=500, rng=0)
+    r = draw_rows(t, np.linspace(2.95, 4.2, 10), AMOUNTS, seeds=2, rng=0)
     law = fit_law(_rows_to_data(r))
     assert any("no late checkpoints" in w for w in law.warnings)
     # two amounts: alpha fixed, said so
-    r = simulate_rows(t, LOSSES, [64, 1024], seeds=2, n_eval=500, rng=0)
+    r = draw_rows(t, LOSSES, [64, 1024], seeds=2, rng=0)
     law = fit_law(_rows_to_data(r))
     assert law.alpha == 1.0 and any("alpha is fixed" in w for w in law.warnings)
     # zero-shot rows: D0 taken in [1, 10], said so; an explicit --d0 0 is raised to 1, said so
     z = EmergenceLaw(**{**t.params, "d0": 1.0, "shots": 0})
-    zdata = simulate_law_data(z, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0)
+    zdata = law_data(draw_rows(z, LOSSES, AMOUNTS, seeds=2, rng=0))
     law = fit_law(zdata)
     assert law.d0_range == (1.0, 10.0) and 1.0 <= law.d0 <= 10.0
     assert any("zero-shot" in w and "[1, 10]" in w for w in law.warnings)
     law = fit_law(zdata, d0=0)
     assert law.d0 == 1.0 and law.d0_range == (1.0, 1.0) and any("D0 = 1 is used" in w for w in law.warnings)
     # no few-shot rows and no --d0: D0 in [1, 10], said so
-    r = simulate_rows(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, fewshot=False, rng=0)
+    r = draw_rows(t, LOSSES, AMOUNTS, seeds=2, fewshot=False, rng=0)
     r["shots"][:] = 0  # as the table API sets it when there are no few-shot rows
     law = fit_law(_rows_to_data(r))
     assert law.d0_range == (1.0, 10.0) and "delta" in law.fixed and any("no few-shot rows" in w for w in law.warnings)
     # a good design is quiet
-    law = fit_law(simulate_law_data(t, LOSSES, AMOUNTS, seeds=2, n_eval=500, rng=0))
+    law = fit_law(law_data(draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=0)))
     assert law.warnings == ()

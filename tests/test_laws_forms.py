@@ -16,7 +16,7 @@ from emergence_laws.laws.forms import (
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, minimise, param_bounds
-from emergence_laws.laws.simulate import simulate_law_data
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, law_data
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.02, d0=5.0, shots=5)
 LOSSES = np.linspace(2.3, 4.2, 10)
@@ -47,7 +47,7 @@ def test_shift_forms_increase_with_data_and_clamp_below_one():
 @pytest.mark.parametrize("elbow", ["relu", "softplus"])
 @pytest.mark.parametrize("noise", ["binomial", "gaussian", "mixed"])
 def test_likelihood_gradient_matches_finite_differences(elbow, noise):
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256], seeds=2, n_eval=400, rng=1)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256], seeds=2, rng=1, spec=Misspecification(n_eval=400)))
     n_eval = d.n_eval.copy()
     if noise == "gaussian":
         n_eval = None
@@ -77,7 +77,7 @@ def test_likelihood_gradient_matches_finite_differences(elbow, noise):
 
 
 def test_batched_fit_reaches_the_lbfgs_optimum_on_bootstrap_weights():
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=3)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, rng=3))
     lik = Likelihood(d, "logpower", "relu", 30.0, 5.0)
     bounds = param_bounds(d, "logpower")
     W = np.random.default_rng(0).multinomial(d.n_rows, np.full(d.n_rows, 1 / d.n_rows), size=5).astype(float)

@@ -13,8 +13,7 @@ from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.profile import HALF_CHI2_90, _Anchored, profile_prediction
-from emergence_laws.laws.simulate import simulate_law_data
-from emergence_laws.laws.synthetic import Misspecification, draw_table
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, draw_table, law_data
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.8, B=0.25, delta=0.0, d0=5.0, shots=5)
 TRUE_E0 = TRUE.few_shot_emergence_point  # about 2.81 nats
@@ -44,7 +43,7 @@ def test_the_elbow_fit_does_not_depend_on_the_row_order():
 
 
 def test_the_anchored_likelihood_has_the_gradient_of_its_nll():
-    data = simulate_law_data(TRUE, np.linspace(2.4, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0)
+    data = law_data(draw_rows(TRUE, np.linspace(2.4, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0))
     lik = Likelihood(data, "logpower", "relu", 5.0, 5.0)
     anchored = _Anchored(lik, np.array([2.9]), np.array([7.0]))
     q = np.array([[0.15, 1.1, 0.0, 0.7, 0.26, 0.01]])
@@ -65,7 +64,7 @@ def test_the_anchored_likelihood_has_the_gradient_of_its_nll():
 
 
 def test_the_ridge_is_a_point_when_the_data_identify_the_law():
-    data = simulate_law_data(TRUE, np.linspace(2.4, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0)
+    data = law_data(draw_rows(TRUE, np.linspace(2.4, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0))
     law = fit_law(data)
     ridge = profile_prediction(data, law)
     assert not (ridge.open_lo or ridge.open_hi)
@@ -87,7 +86,7 @@ def test_the_interval_spans_the_ridge_when_only_the_largest_amounts_have_emerged
     n = 16 and 64 sit at the floor. Every E(16), E(64) below the data fits those rows equally well, so the
     extrapolation to D0 is not identified below: the ridge is wide and open on that side, it holds the
     truth, and the interval spans it."""
-    data = simulate_law_data(TRUE, np.linspace(3.45, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0)
+    data = law_data(draw_rows(TRUE, np.linspace(3.45, 4.2, 10), [16, 64, 256, 1024], seeds=2, rng=0))
     law = fit_law(data)
     ridge = profile_prediction(data, law)
     assert ridge.open_lo and not ridge.open_hi
@@ -106,7 +105,7 @@ def test_the_interval_stops_at_zero_nats_when_the_ridge_is_open_below():
     """As above, a law whose few-shot point is 0.21 nats: the ridge runs on below 0 nats, where no loss can be;
     the interval and the ridge it reports stop at 0."""
     low = EmergenceLaw(k=0.12, alpha=1.2, C=0.0, A=0.8, B=0.25, delta=0.0, d0=5.0, shots=5)
-    data = simulate_law_data(low, np.linspace(0.85, 1.6, 10), [16, 64, 256, 1024], seeds=2, rng=0)
+    data = law_data(draw_rows(low, np.linspace(0.85, 1.6, 10), [16, 64, 256, 1024], seeds=2, rng=0))
     law = fit_law(data)
     ridge = profile_prediction(data, law)
     assert ridge.open_lo and ridge.lo < 0.0

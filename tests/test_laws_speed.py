@@ -23,7 +23,7 @@ from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import EPS, Likelihood
 from emergence_laws.laws.optimise import batch_fit, param_bounds
 from emergence_laws.laws.profile import profile_prediction
-from emergence_laws.laws.simulate import simulate_law_data
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, law_data
 from tests.conftest import HANG_GUARD_S
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.8, B=0.25, delta=0.02, d0=5.0, shots=5)
@@ -49,7 +49,7 @@ def _rowwise_nll(data: LawData, mu_rows: np.ndarray, w: np.ndarray) -> float:
 def test_the_likelihood_of_the_points_is_the_likelihood_of_the_rows(noise):
     """3 random subsets x 4 amounts x 10 checkpoints + few-shot rows = 130 rows on 50 points; bootstrap
     weights included. The points reproduce the row-by-row nll to rounding."""
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256, 1024], seeds=3, n_eval=400, rng=1)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256, 1024], seeds=3, rng=1, spec=Misspecification(n_eval=400)))
     n_eval = None if noise == "gaussian" else d.n_eval.copy()
     if noise == "mixed":
         n_eval[::4] = np.nan
@@ -71,7 +71,7 @@ def test_the_likelihood_of_the_points_is_the_likelihood_of_the_rows(noise):
 
 def test_repeated_rows_are_one_binomial_count():
     """A table whose every row appears twice fits exactly as the table with twice the evaluation examples."""
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, n_eval=300, rng=2)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, rng=2, spec=Misspecification(n_eval=300)))
     twice = LawData.from_arrays(np.tile(d.loss, 2), np.tile(d.n_train, 2), np.tile(d.value, 2),
                                 n_eval=np.tile(d.n_eval, 2), seed=np.tile(d.seed, 2), shots=5)
     doubled = LawData.from_arrays(d.loss, d.n_train, d.value, n_eval=2 * d.n_eval, seed=d.seed, shots=5)
@@ -85,7 +85,7 @@ def test_repeated_rows_are_one_binomial_count():
 
 
 def test_the_optimisers_blocks_do_not_change_its_result(monkeypatch):
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=3)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, rng=3))
     lik = Likelihood(d, "logpower", "relu", 30.0, 5.0)
     bounds = param_bounds(d, "logpower")
     W = np.random.default_rng(0).multinomial(d.n_rows, np.full(d.n_rows, 1 / d.n_rows), size=9).astype(float)
@@ -98,7 +98,7 @@ def test_the_optimisers_blocks_do_not_change_its_result(monkeypatch):
 
 
 def test_the_bootstraps_groups_do_not_change_the_interval(monkeypatch):
-    d = simulate_law_data(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, n_eval=500, rng=5)
+    d = law_data(draw_rows(TRUE, LOSSES, [16, 64, 256, 1024], seeds=2, rng=5))
     law = fit_law(d)
     one, r1 = bootstrap_law(d, law, n=40, seed=3, profile_likelihood=False)
     monkeypatch.setattr(bootstrap_mod, "GROUP_ELEMENTS", 1)  # one replicate per group
@@ -110,7 +110,7 @@ def test_the_bootstraps_groups_do_not_change_the_interval(monkeypatch):
 def test_pruning_hopeless_profile_fits_leaves_the_ridge_as_it_was(monkeypatch):
     """Constrained fits 25 nats worse than their point's best stop early: the ridge is the one that runs
     every fit to its end (on a table whose D0 range holds values the data rule out)."""
-    d = simulate_law_data(TRUE, np.linspace(2.3, 4.2, 12), [16, 64, 256, 1024], seeds=2, n_eval=1000, rng=1)
+    d = law_data(draw_rows(TRUE, np.linspace(2.3, 4.2, 12), [16, 64, 256, 1024], seeds=2, rng=1, spec=Misspecification(n_eval=1000)))
     law = fit_law(d)
     pruned = profile_prediction(d, law)
     monkeypatch.setattr("emergence_laws.laws.profile.PRUNE_NATS", np.inf)

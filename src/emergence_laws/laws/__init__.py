@@ -2,8 +2,8 @@
 
 Entry points: :func:`fit_elbow` (one curve), :func:`fit_law` (the joint emergence law),
 :func:`bootstrap_law` (its interval; :func:`fit_and_bootstrap` does both), :func:`backtest`,
-:func:`fit_sigmoid_baseline`, :func:`fit_scaling_law`; :func:`draw_table` (synthetic tables with a
-known truth). Losses are pretraining losses in nats/token.
+:func:`fit_sigmoid_baseline`, :func:`fit_scaling_law`; :func:`draw_rows` and :func:`draw_table` (synthetic
+rows and tables with a known truth). Losses are pretraining losses in nats/token.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from emergence_laws.laws.forms import (
 from emergence_laws.laws.identifiability import check_identifiable
 from emergence_laws.laws.law import EmergenceLaw, LawDraws
 from emergence_laws.laws.scaling import ScalingLaw, fit_scaling_law
-from emergence_laws.laws.synthetic import Misspecification, draw_table
+from emergence_laws.laws.synthetic import Misspecification, draw_rows, draw_table
 
 __all__ = [
     "Backtest",
@@ -46,6 +46,7 @@ __all__ = [
     "backtest",
     "bootstrap_law",
     "check_identifiable",
+    "draw_rows",
     "draw_table",
     "fit_and_bootstrap",
     "fit_elbow",

@@ -1,9 +1,11 @@
-"""Synthetic results tables with a known few-shot emergence point and realistic misspecification.
+"""Synthetic results drawn from a known emergence law, with a chosen misspecification: the one generator.
 
-Used by the calibration benchmark (``benchmarks/bench_calibration.py``) and the interval tests. A
-table is a ladder of checkpoints, each finetuned on 4 data amounts x 2-3 random subsets, plus one
-few-shot row per checkpoint, drawn from an emergence law (:mod:`~emergence_laws.laws.law`) with
-departures from the model the fitter assumes, each at a chosen strength (:class:`Misspecification`):
+:func:`draw_rows` draws the rows of a ladder from a given law: every checkpoint finetuned on every
+data amount x random subset, plus one few-shot row per checkpoint (the bundled example table, the
+tests). :func:`draw_table` first draws a random true law and ladder (the calibration benchmark
+``benchmarks/bench_calibration.py``, the interval tests); :mod:`~emergence_laws.laws.synthetic_runs`
+draws pretraining runs with a loss curve in compute on it. The departures from the model the fitter
+assumes, each at a chosen strength (:class:`Misspecification`; none by default, but binomial noise):
 
 - **unknown D0**: the few-shot curve's elbow is ``E(D0)`` for a true ``D0`` drawn log-uniformly in
   ``[N, 10 N]`` (``N`` = shots; ``d0_factor`` sets the range, ``(1, 1)`` for ``D0 = N``), not ``E(N)``;
@@ -56,20 +58,10 @@ class SyntheticTable:
         return int(self.law.shots)
 
     def law_data(self) -> LawData:
-        r = self.rows
-        return LawData.from_arrays(
-            r["pretrain_loss"],
-            r["n_train"],
-            r["value"],
-            n_eval=r["n_eval"],
-            seed=r["seed"],
-            model=r["model_index"],
-            shots=self.shots,
-            chance=float(r["chance"][0]),
-        )
+        return law_data(self.rows)
 
     def frame(self):
-        """The rows as a results-table DataFrame (task ``synthetic``, metric ``accuracy``)."""
+        """The rows as a results-table DataFrame (task ``synthetic``, metric ``accuracy``; ``flops`` when drawn)."""
         import pandas as pd
 
         r = self.rows
@@ -82,7 +74,7 @@ class SyntheticTable:
                 "n_train": r["n_train"].astype(int),
                 "shots": r["shots"].astype(int),
                 "pretrain_loss": r["pretrain_loss"],
-                "flops": r["flops"],
+                **({"flops": r["flops"]} if "flops" in r else {}),
                 "seed": r["seed"].astype(int),
                 "method": np.where(r["n_train"] > 0, "full", "none"),
                 "n_eval": r["n_eval"].astype(int),
@@ -123,24 +115,42 @@ def draw_law(spec: Misspecification, rng: np.random.Generator) -> TrueLaw:
     return TrueLaw(law, float(truth), amounts, n_seeds, float(span))
 
 
-def draw_rows(true: TrueLaw, losses: np.ndarray, spec: Misspecification, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Rows (results-table columns as arrays, no ``flops``) of a ladder with pretraining ``losses`` (nats),
-    each checkpoint finetuned on every amount x subset plus one few-shot row, with ``spec``'s departures."""
-    law, truth, A, B = true.law, true.truth, true.law.A, true.law.B
+def draw_rows(
+    law: EmergenceLaw,
+    losses,
+    amounts,
+    *,
+    seeds: int = 2,
+    spec: Misspecification = Misspecification(),
+    fewshot: bool = True,
+    rng: np.random.Generator | int | None = 0,
+) -> dict[str, np.ndarray]:
+    """Rows (results-table columns as arrays, no ``flops``) of a ladder with pretraining ``losses`` (nats):
+    every checkpoint finetuned on every data amount (``amounts``, examples) x ``seeds`` random subsets,
+    plus one few-shot row per checkpoint (``fewshot``), drawn from ``law`` with ``spec``'s departures.
+
+    ``value`` is a proportion out of ``spec.n_eval`` examples around the law (few-shot elbow at
+    ``E_theta(law.d0)``, floor ``B + delta``; ``shots`` = ``law.shots``); ``chance`` is ``B``;
+    ``model_index`` numbers the checkpoints in the order of ``losses``.
+    """
+    rng = np.random.default_rng(rng)
+    losses = np.asarray(losses, dtype=float)
+    A, B = law.A, law.B
     n_ckpt = losses.size
     offset = rng.normal(0.0, spec.checkpoint_sd, n_ckpt) if spec.checkpoint_sd > 0 else np.zeros(n_ckpt)
     sd_part = spec.run_sd / math.sqrt(2.0)
 
     cols: dict[str, list] = {k_: [] for k_ in ("pretrain_loss", "n_train", "seed", "model_index", "mu")}
-    for d in true.amounts:
+    for d in amounts:
         E_d = float(law.emergence_point(d))
-        for s in range(true.n_seeds):
+        for s in range(int(seeds)):
             subset = rng.normal(0.0, sd_part) if sd_part > 0 else 0.0
             run = rng.normal(0.0, sd_part, n_ckpt) if sd_part > 0 else np.zeros(n_ckpt)
             mu = A * np.maximum(E_d + subset + run - (losses + offset), 0.0) + B
             _append(cols, losses, d, s, mu)
-    mu_fs = A * np.maximum(truth - (losses + offset), 0.0) + B + law.delta
-    _append(cols, losses, 0.0, 0, mu_fs)
+    if fewshot:
+        mu_fs = A * np.maximum(law.few_shot_emergence_point - (losses + offset), 0.0) + B + law.delta
+        _append(cols, losses, 0.0, 0, mu_fs)
     n = len(cols["mu"])
     mu = np.clip(np.array(cols["mu"]), 0.0, 1.0)
     return {
@@ -166,9 +176,23 @@ def draw_table(spec: Misspecification, rng: np.random.Generator | int) -> Synthe
     n_ckpt = int(rng.integers(6, 13))
     losses = np.linspace(l_max, l_min, n_ckpt)
     flops = 1e18 * np.exp(-(losses - l_min) / 0.15)  # any decreasing map will do for the inversion
-    rows = draw_rows(true, losses, spec, rng)
+    rows = draw_rows(true.law, losses, true.amounts, seeds=true.n_seeds, spec=spec, rng=rng)
     rows["flops"] = flops[rows["model_index"]]
     return SyntheticTable(rows, true.law, truth, spec)
+
+
+def law_data(rows: dict[str, np.ndarray]) -> LawData:
+    """:func:`draw_rows`'s rows as the :class:`LawData` a fit takes (chance = the rows' ``chance``, the floor B)."""
+    return LawData.from_arrays(
+        rows["pretrain_loss"],
+        rows["n_train"],
+        rows["value"],
+        n_eval=rows["n_eval"],
+        seed=rows["seed"],
+        model=rows["model_index"],
+        shots=int(rows["shots"][0]),
+        chance=float(rows["chance"][0]),
+    )
 
 
 def _append(cols: dict[str, list], losses: np.ndarray, d: float, s: int, mu: np.ndarray) -> None:

@@ -1,7 +1,8 @@
 """Synthetic pretraining runs with a known compute of few-shot emergence, for `emergence compare`.
 
-Each run has its own true emergence law and finetuning design (:func:`~emergence_laws.laws.synthetic.draw_law`,
-with the departures of a :class:`~emergence_laws.laws.synthetic.Misspecification`) and its own loss
+Each run has its own true emergence law and finetuning design (:func:`~emergence_laws.laws.synthetic.draw_law`;
+its rows from :func:`~emergence_laws.laws.synthetic.draw_rows`, with the departures of a
+:class:`~emergence_laws.laws.synthetic.Misspecification`) and its own loss
 curve in compute, ``L(C) = E_irr + R (C / C_last)^-a``. The truth is the compute ``C*`` at which the
 curve reaches the run's few-shot emergence point ``E(D0)``; the ladder stops before it:
 
@@ -105,7 +106,7 @@ def draw_run(
                                                                              curve.n_checkpoints[1] + 1))
     flops = np.geomspace(first, last, n)
     losses = e_irr + R * (flops / last) ** -a + rng.normal(0.0, curve.curve_sd, n)
-    rows = draw_rows(true, losses, spec, rng)
+    rows = draw_rows(true.law, losses, true.amounts, seeds=true.n_seeds, spec=spec, rng=rng)
     rows["flops"] = flops[rows["model_index"]]
     return SyntheticRun(name, rows, true, float(true_flops), last, (float(e_irr), float(R), float(a)))
 
@@ -117,7 +118,7 @@ def redraw(run: SyntheticRun, spec: Misspecification, rng: np.random.Generator |
     n = int(run.rows["model_index"].max()) + 1
     losses = np.array([run.rows["pretrain_loss"][run.rows["model_index"] == i][0] for i in range(n)])
     flops = np.array([run.rows["flops"][run.rows["model_index"] == i][0] for i in range(n)])
-    rows = draw_rows(run.true, losses, spec, rng)
+    rows = draw_rows(run.true.law, losses, run.true.amounts, seeds=run.true.n_seeds, spec=spec, rng=rng)
     rows["flops"] = flops[rows["model_index"]]
     return replace(run, name=name, rows=rows)
 
