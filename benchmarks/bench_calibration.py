@@ -8,13 +8,17 @@
 Synthetic tables come from :mod:`emergence_laws.laws.synthetic`: a random true emergence law and
 ladder per table, with one misspecification at a time at three strengths (checkpoint offsets,
 run-to-run finetuning variance, a few-shot floor shift, binomial noise), all four together, and
-none; the true D0 is always unknown (log-uniform in [N, 10 N]). Every table is fitted four ways:
+none; the true D0 is always unknown (log-uniform in [N, 10 N]). Every table is fitted two ways:
 
-- ``today``: the default before issue 12 (D0 = N, rows resampled within random subsets, replicates
-  warm-started from the point fit; point estimate = the point fit);
-- ``new``: the default now (D0 unknown in [N, 10 N], checkpoints x subsets resampled, several starts
-  per replicate; point estimate = the replicates' median);
-- ``today (D0 known)`` and ``new (D0 known)``: the same, told the true D0.
+- ``new``: the default interval (D0 unknown in [N, 10 N], checkpoints x subsets resampled, several
+  starts per replicate, widened to the likelihood's ridge; point estimate = the replicates' median);
+- ``new (D0 known)``: the same, told the true D0.
+
+The interval before issue 12 (D0 = N, rows resampled within random subsets, replicates warm-started
+from the point fit; the ``today`` columns of ``benchmarks/results/calibration.json`` and
+docs/results/calibration.md) was measured with options since removed (``resample="rows"``,
+``restarts=0``); to rerun it, run this script in a worktree of commit 76f17b8, the last that has them
+(``git worktree add ../old 76f17b8 && cd ../old && PYTHONPATH=src python benchmarks/bench_calibration.py``).
 
 Four stress cells (a checkpoint offset or run variance of 0.08 nats with little binomial noise; the
 true D0 at either end of the range) are reported apart from the overall figure.
@@ -70,13 +74,6 @@ STRESS: list[tuple[str, str, Misspecification]] = [
     ("stress: D0 at the range's ends", "true D0 = 10 N", Misspecification(d0_factor=(10.0, 10.0))),
 ]
 
-#: method name -> (keyword arguments of fit_and_bootstrap, given D0 known?, point = median of replicates?)
-METHODS: dict[str, dict] = {
-    "today": {"resample": "rows", "restarts": 0, "profile_likelihood": False},
-    "new": {},
-}
-
-
 #: Fields of a fit's record that follow from point, lo, hi and the truth (left out of the JSON files).
 DERIVED = ("covered", "width", "error", "seconds")
 
@@ -97,20 +94,18 @@ def compact_json(obj) -> str:
     return json.dumps(rnd(clean(obj)), separators=(",", ":"), allow_nan=False) + "\n"
 
 
-def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict:
-    """Fit one table one way; the point estimate, the 90% interval, and the time taken."""
+def estimate(table, known: bool, bootstrap: int, seed: int, **kw) -> dict:
+    """Fit one table (told the true D0 when ``known``; ``kw``: more keywords of fit_and_bootstrap); the point
+    estimate, the 90% interval, and the time taken."""
     data = table.law_data()
-    kw = dict(METHODS[method])
     if known:
         kw["d0"] = table.law.d0
-    elif method == "today":
-        kw["d0"] = float(max(table.shots, 1))  # the old default: D0 = N
     t0 = time.perf_counter()
     try:
         law, _ = fit_and_bootstrap(data, bootstrap, seed, **kw)
     except EmergenceError as exc:
         return {"failed": str(exc)}
-    point = law.few_shot_emergence_point if method == "today" else law.point_estimate
+    point = law.point_estimate
     lo, hi = law.interval
     out = {
         "point": point,
@@ -127,7 +122,7 @@ def estimate(table, method: str, known: bool, bootstrap: int, seed: int) -> dict
 
 
 def run_cell(args: tuple) -> list[dict]:
-    """All tables of one cell (picklable, for --jobs)."""
+    """All tables of one cell (picklable, for --jobs); ``variants``: (name, D0 known?, keywords of fit_and_bootstrap)."""
     kind, label, spec, seeds, bootstrap, variants = args
     warnings.simplefilter("ignore")
     out = []
@@ -135,8 +130,8 @@ def run_cell(args: tuple) -> list[dict]:
         table = draw_table(spec, s)
         rec = {"misspecification": kind, "strength": label, "table_seed": s, "truth": table.truth,
                "true_d0": table.law.d0, "shots": table.shots, "rows": int(table.rows["value"].size)}
-        for name, method, known in variants:
-            rec[name] = estimate(table, method, known, bootstrap, seed=s)
+        for name, known, kw in variants:
+            rec[name] = estimate(table, known, bootstrap, seed=s, **kw)
         out.append(rec)
     return out
 
@@ -213,14 +208,11 @@ def _cells_in_order(summary: dict) -> list[dict | None]:
 
 
 def markdown(summary: dict, demos: list[dict]) -> str:
-    """The full table: coverage, median width and median error for the four fits of every cell."""
-    variants = ("today", "new", "today_known", "new_known")
+    """The full table: coverage, median width and median error for the two fits of every cell."""
+    variants = ("new", "new_known")
     lines = [
-        (
-            "| misspecification | strength | tables | today: coverage | width | error | new: coverage | width | error "
-            "| today, D0 known: coverage | width | error | new, D0 known: coverage | width | error |"
-        ),
-        "|---|---|---|" + "---|" * 12,
+        "| misspecification | strength | tables | coverage | width | error | D0 known: coverage | width | error |",
+        "|---|---|---|" + "---|" * 6,
     ]
     for cell in _cells_in_order(summary):
         if cell is None:
@@ -260,7 +252,7 @@ def ridge_table(summary: dict, variant: str = "new") -> str:
 
 
 def compact(summary: dict) -> str:
-    """The README's table: today -> new, D0 unknown (coverage, width, error) and the error with D0 known."""
+    """The docs' table: coverage, width and error with D0 unknown, and the error with D0 known."""
     def pct(x: dict) -> str:
         return "–" if not x.get("fitted") else f"{100 * x['coverage']:.0f}%"
 
@@ -277,13 +269,9 @@ def compact(summary: dict) -> str:
     for cell in _cells_in_order(summary):
         c = summary["overall"] if cell is None else cell
         name, strength = ("**overall**", "") if cell is None else (cell["misspecification"], _md(cell["strength"]))
-        t, n = c.get("today", {}), c.get("new", {})
-        tk, nk = c.get("today_known", {}), c.get("new_known", {})
-        lines.append(
-            f"| {name} | {strength} | {pct(t)} → **{pct(n)}** | {num(t, 'median_width')} → {num(n, 'median_width')} "
-            f"| {num(t, 'median_error')} → {num(n, 'median_error')} | {num(tk, 'median_error')} → "
-            f"{num(nk, 'median_error')} |"
-        )
+        n, nk = c.get("new", {}), c.get("new_known", {})
+        lines.append(f"| {name} | {strength} | **{pct(n)}** | {num(n, 'median_width')} | {num(n, 'median_error')} "
+                     f"| {num(nk, 'median_error')} |")
     return "\n".join(lines)
 
 
@@ -303,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     demos = demo_rows(args.demo)
-    variants = [("today", "today", False), ("new", "new", False)]
+    variants = [("new", False, {})]
     if not args.no_known:
-        variants += [("today_known", "today", True), ("new_known", "new", True)]
+        variants += [("new_known", True, {})]
     names = [v[0] for v in variants]
     cells = [] if args.demo_only else [c for c in CELLS if not args.quick or c[0] in ("none", "all four")]
     if not (args.demo_only or args.quick or args.no_stress):
@@ -344,8 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         "tables_per_cell": args.tables,
         "base_seed": args.seed,
         "bootstrap": args.bootstrap,
-        "methods": {"today": "D0 = N; rows resampled within random subsets; replicates warm-started from the point fit",
-                    "new": "D0 unknown in [N, 10N]; checkpoints x random subsets resampled; several starts per replicate; "
+        "methods": {"new": "D0 unknown in [N, 10N]; checkpoints x random subsets resampled; several starts per replicate; "
                            "the interval widened to the likelihood's ridge; point = median of the replicates"},
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

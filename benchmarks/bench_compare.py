@@ -100,7 +100,7 @@ def one_table(args: tuple) -> dict:
                 "ridge_flops_interval": _ridge_interval(g),
                 "width_x": None if lo is None or hi is None else hi / lo,
                 "emergence_point": g.fit["emergence_point"], "interval": g.fit["interval"],
-                "error_nats": g.fit["emergence_point"] - run.truth, "paired": g.paired,
+                "error_nats": g.fit["emergence_point"] - run.truth,
                 # where the error comes from: the predicted E(D0) through the true curve, the truth through the fitted one
                 "fold_error_law_only": _fold(_true_scale(run, g.fit["emergence_point"]), run.true_flops),
                 "fold_error_curve_only": _fold(g.curve.scale_at(run.truth), run.true_flops),
@@ -193,7 +193,6 @@ def summarise(tables: list[dict]) -> dict:
                             "p90_abs_error_nats": float(np.percentile([abs(r["error_nats"]) for r in ok], 90)) if ok else None,
                             "median_error_nats": med([r["error_nats"] for r in ok]),
                             "covered": sum(r["interval"][0] <= r["truth_nats"] <= r["interval"][1] for r in ok)},
-        "paired": sum(bool(r["paired"]) for r in ok),
         "pairs": {},
         "reliability": [],
     }

@@ -1,7 +1,6 @@
 """Benchmark: the emergence-law fit + bootstrap, end to end and on a fixed table (issues 2, 12, 29).
 
     python benchmarks/bench_fit.py                    # one JSON line per measurement
-    python benchmarks/bench_fit.py --compare          # also the naive reference: one scipy L-BFGS-B fit per replicate
     python benchmarks/bench_fit.py --only cli --src OTHER/src   # the CLI targets with another checkout's code
 
 ``cli`` (issue 29's targets, 2 cores, default options): `emergence fit` as a user runs it (a
@@ -15,15 +14,15 @@ scale inversion), wall and CPU seconds (the child's user + system time), on
 
 ``table`` (issues 2 and 12): fit + 200 replicates in-process on a 500-row table drawn from a known
 law (binomial noise, n_eval=500): 20 checkpoints x 4 data amounts (16-1024) x 6 random subsets + 20
-few-shot rows, target < 2 s. Two ways are timed:
-
-- ``default``: what `emergence fit` does now (D0 unknown in [N, 10 N] with its weights over a grid of
-  9 values, checkpoints x subsets resampled, every replicate refitted from several starts, the ridge);
-- ``before issue 12``: D0 = N, rows resampled within subsets, replicates warm-started from the point fit.
+few-shot rows, target < 2 s: what `emergence fit` does (D0 unknown in [N, 10 N] with its weights over
+a grid of 9 values, checkpoints x subsets resampled, every replicate refitted from several starts,
+the ridge). The interval before issue 12 (D0 = N, rows resampled within subsets, replicates
+warm-started from the point fit) and its naive reference (each replicate refitted by scipy's
+L-BFGS-B, ``--compare``) were timed with options since removed; benchmarks/README.md has their
+figures, and this script at commit 76f17b8 (the last that has them) reruns them.
 
 Times are wall-clock (and CPU), best and median of --repeats runs, excluding imports and table
-generation for ``table``. ``--compare`` refits the old way's replicates one by one with scipy's
-L-BFGS-B (the batched optimiser's reference). Every line carries the load (1-minute average).
+generation for ``table``. Every line carries the load (1-minute average).
 """
 
 from __future__ import annotations
@@ -43,11 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from emergence_laws.laws.bootstrap import fit_and_bootstrap
-from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
-from emergence_laws.laws.likelihood import Likelihood
-from emergence_laws.laws.optimise import law_bounds, minimise
-from emergence_laws.laws.resample import row_weights
 from emergence_laws.laws.synthetic import draw_rows, law_data
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
@@ -61,28 +56,8 @@ CLI_TARGETS: tuple[tuple[str, int | None, float], ...] = (
     ("ladder2000", 2000, 60.0),
 )
 
-#: keyword arguments of fit_and_bootstrap for each way timed
-WAYS: dict[str, dict] = {
-    "default": {},
-    "before issue 12": {"d0": 5.0, "resample": "rows", "restarts": 0},
-}
-
-
 def table():
     return law_data(draw_rows(TRUE, np.linspace(2.0, 4.4, 20), [16, 64, 256, 1024], seeds=6, rng=0))
-
-
-def naive(data, n_boot: int):
-    """Reference: the old way's resamples, each refitted by scipy L-BFGS-B (analytic gradient) from the point fit."""
-    law = fit_law(data, d0=5.0)
-    lik = Likelihood(data, law.form, law.elbow, law.beta, law.d0)
-    b = law_bounds(data, law)
-    W = row_weights(data, n_boot, np.random.default_rng(0))
-    E = []
-    for w in W:
-        x = minimise(lik, law.vector(), b, w).x
-        E.append(float(EmergenceLaw(*x, d0=law.d0).few_shot_emergence_point))
-    return law, np.percentile(E, [5, 95])
 
 
 def cli_run(path: str, src: str | None) -> tuple[float, float, dict]:
@@ -129,57 +104,41 @@ def cli_targets(repeats: int, src: str | None, info: dict, names: list[str] | No
             }), flush=True)
 
 
-def table_ways(args, info: dict) -> None:
-    """Fit + bootstrap in-process on the 500-row table, the default way and the way before issue 12."""
+def table_default(args, info: dict) -> None:
+    """Fit + bootstrap in-process on the 500-row table, as `emergence fit` does."""
     data = table()
     info = {**info, "rows": data.n_rows}
-    for way, kw in WAYS.items():
-        fit_and_bootstrap(data, 10, **kw)  # warm caches
-        runs, cpu = [], []
-        for _ in range(args.repeats):
-            t0, c0 = time.perf_counter(), time.process_time()
-            law, _ = fit_and_bootstrap(data, args.bootstrap, 0, **kw)
-            runs.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        print(
-            json.dumps(
-                {
-                    "bench": f"fit+bootstrap, {way}",
-                    "bootstrap": args.bootstrap,
-                    **info,
-                    "best_s": round(min(runs), 3),
-                    "median_s": round(statistics.median(runs), 3),
-                    "best_cpu_s": round(min(cpu), 3),
-                    "target_s": 2.0,
-                    "load": round(os.getloadavg()[0], 2),
-                    "emergence_point": round(law.point_estimate, 4),
-                    "truth": round(TRUE.few_shot_emergence_point, 4),
-                    "interval": [round(x, 4) for x in law.interval],
-                }
-            ),
-            flush=True,
-        )
-    if args.compare:
-        t0 = time.perf_counter()
-        _, iv = naive(data, args.bootstrap)
-        print(
-            json.dumps(
-                {
-                    "bench": "naive per-replicate L-BFGS-B (before issue 12's replicates)",
-                    "bootstrap": args.bootstrap,
-                    **info,
-                    "seconds": round(time.perf_counter() - t0, 3),
-                    "interval": [round(float(x), 4) for x in iv],
-                }
-            )
-        )
+    fit_and_bootstrap(data, 10)  # warm caches
+    runs, cpu = [], []
+    for _ in range(args.repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        law, _ = fit_and_bootstrap(data, args.bootstrap, 0)
+        runs.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    print(
+        json.dumps(
+            {
+                "bench": "fit+bootstrap, default",
+                "bootstrap": args.bootstrap,
+                **info,
+                "best_s": round(min(runs), 3),
+                "median_s": round(statistics.median(runs), 3),
+                "best_cpu_s": round(min(cpu), 3),
+                "target_s": 2.0,
+                "load": round(os.getloadavg()[0], 2),
+                "emergence_point": round(law.point_estimate, 4),
+                "truth": round(TRUE.few_shot_emergence_point, 4),
+                "interval": [round(x, 4) for x in law.interval],
+            }
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=5, help="runs per measurement (the CLI targets: at most 3)")
-    ap.add_argument("--compare", action="store_true")
     ap.add_argument("--only", choices=("cli", "table"), help="only the CLI targets, or only the 500-row table")
     ap.add_argument("--src", help="run the CLI targets with the package in this src folder (e.g. an older checkout)")
     ap.add_argument("--cli", nargs="+", choices=[t[0] for t in CLI_TARGETS], help="only these CLI targets")
@@ -194,7 +153,7 @@ def main() -> None:
     if args.only != "table":
         cli_targets(min(args.repeats, 3), args.src, info, args.cli)
     if args.only != "cli":
-        table_ways(args, info)
+        table_default(args, info)
 
 
 if __name__ == "__main__":

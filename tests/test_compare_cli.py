@@ -74,7 +74,6 @@ def test_json_contract(tables):
         flo, fhi = g["flops_interval"]
         assert flo <= g["flops"] and (fhi is None or g["flops"] <= fhi)
         assert g["ahead"] == pytest.approx(g["flops"] / g["last_checkpoint_flops"])
-        assert g["paired"] is True  # the loss curve's replicates are the law replicates' own checkpoint draws
     (pair,) = out["pairs"]
     assert {pair["first"], pair["second"]} == {"run-a", "run-b"}
     assert 0.5 <= pair["p_first"] <= 1.0

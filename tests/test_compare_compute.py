@@ -1,4 +1,5 @@
-"""laws/compute.py: pairing the loss curve's replicates with the law's, inverting, and the pairwise statistics."""
+"""laws/compute.py and the bootstrap's checkpoint counts: pairing the loss curve's replicates with the law's,
+inverting, and the pairwise statistics."""
 
 from __future__ import annotations
 
@@ -6,15 +7,9 @@ import numpy as np
 import pytest
 
 from emergence_laws.laws.bootstrap import fit_and_bootstrap
-from emergence_laws.laws.compute import (
-    crossing_scales,
-    prob_less,
-    quantiles,
-    ratio_draws,
-    replicate_checkpoint_counts,
-)
+from emergence_laws.laws.compute import crossing_scales, prob_less, quantiles, ratio_draws
 from emergence_laws.laws.likelihood import Likelihood
-from emergence_laws.laws.resample import resample_weights
+from emergence_laws.laws.resample import checkpoint_weights
 from emergence_laws.laws.scaling import fit_scaling_law
 from emergence_laws.laws.synthetic import Misspecification, draw_table
 
@@ -56,12 +51,12 @@ def boot_case():
     return data, law, boot
 
 
-def test_replayed_checkpoint_counts_are_the_bootstraps_own_draws(boot_case):
-    """Each replicate's parameters must be the best of all replicates' under its own (replayed) row weights;
-    under another stream's weights they are not: the pairing is real, not a coincidence of shapes."""
+def test_the_bootstraps_checkpoint_counts_are_its_replicates_own_draws(boot_case):
+    """The counts a bootstrap reports are the ones its replicates were fitted with: replaying its random
+    stream (here, in the test) gives row weights whose checkpoint part is those counts, and under which each
+    replicate's parameters are the best of all replicates'; under another stream's weights they are not."""
     data, law, boot = boot_case
-    counts = replicate_checkpoint_counts(data, boot, 11)
-    assert counts is not None
+    counts = boot.checkpoint_counts
     n_models = np.unique(data.model).size
     assert counts.shape == (boot.samples.size, n_models)
     assert np.all(counts.sum(axis=1) == n_models)  # a draw of n checkpoints out of n with replacement
@@ -77,18 +72,12 @@ def test_replayed_checkpoint_counts_are_the_bootstraps_own_draws(boot_case):
 
     rng = np.random.default_rng(11)
     boot.profile.draw(boot.samples.size + boot.n_failed, rng)
-    W = resample_weights(data, boot.samples.size + boot.n_failed, rng, "checkpoints")
+    W, replayed = checkpoint_weights(data, boot.samples.size + boot.n_failed, rng)
+    assert boot.n_failed == 0 and np.array_equal(replayed, counts)
     models, m_idx = np.unique(data.model, return_inverse=True)
     assert np.all(W[counts[:, m_idx] == 0] == 0)  # no row of an undrawn checkpoint is used
     fs = data.n_train == 0  # the few-shot rows: one subset, so their weight is their checkpoint's count
     assert np.array_equal(W[:, fs], counts[:, m_idx[fs]])
     assert own_best(W) >= 0.9
-    other = resample_weights(data, W.shape[0], np.random.default_rng(12), "checkpoints")
+    other, _ = checkpoint_weights(data, W.shape[0], np.random.default_rng(12))
     assert own_best(other) <= 0.5
-
-
-def test_no_pairing_for_rows_scheme_or_another_seed(boot_case):
-    data, law, boot = boot_case
-    assert replicate_checkpoint_counts(data, boot, 12) is None  # the D0 draws do not match
-    _, rows_boot = fit_and_bootstrap(data, 24, seed=11, resample="rows")
-    assert replicate_checkpoint_counts(data, rows_boot, 11) is None

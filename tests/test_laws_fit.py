@@ -12,7 +12,6 @@ from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
-from emergence_laws.laws.resample import resample_weights
 from emergence_laws.laws.synthetic import Misspecification, draw_rows, law_data
 
 #: Three true laws (different curvature, slope, floor shift, D0); the few-shot point is E(D0).
@@ -71,15 +70,6 @@ def test_predict_uses_E_of_D0_and_the_floor_shift_for_few_shot_rows():
     assert t.predict(e0 - 0.1, 0) == pytest.approx(t.A * 0.1 + t.B + t.delta)
     assert t.predict(t.emergence_point(100) - 0.2, 100) == pytest.approx(t.A * 0.2 + t.B)
     assert np.all(np.diff(t.emergence_point(np.array(AMOUNTS))) > 0)
-
-
-def test_row_resampling_draws_seeds_within_amounts_and_keeps_row_totals():
-    data = law_data(draw_rows(TRUTHS[0], LOSSES, AMOUNTS, seeds=3, rng=0))
-    W = resample_weights(data, 50, np.random.default_rng(0), "rows")
-    for d in [*AMOUNTS, 0]:
-        m = data.n_train == d
-        np.testing.assert_array_equal(W[:, m].sum(axis=1), m.sum())
-    assert np.any(W == 0) and np.all(W >= 0)
 
 
 def _rows_to_data(r, mask=None, chance=0.25):

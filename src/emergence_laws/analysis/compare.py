@@ -2,7 +2,7 @@
 
     compare_table(df, task=None, by="family", metric=None, compute=None, d0=None, d0_range=None,
                   form="logpower", elbow="relu", bootstrap=200, seed=0, method=None, directions=None,
-                  resample="checkpoints", ridge=False, loss_axis="pretrain_loss") -> Comparison
+                  ridge=False, loss_axis="pretrain_loss") -> Comparison
 
 Per group (a value of the ``by`` column: a run, a data mix, a tokenizer): the emergence law fitted to
 the group's rows (:func:`~emergence_laws.analysis.fit.fit_table`, with its bootstrap), the group's loss
@@ -31,14 +31,7 @@ from emergence_laws.analysis.fit import FitResult, fit_table
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.jsonutil import clean
-from emergence_laws.laws.compute import (
-    crossing_scales,
-    independent_checkpoint_counts,
-    prob_less,
-    quantiles,
-    ratio_draws,
-    replicate_checkpoint_counts,
-)
+from emergence_laws.laws.compute import crossing_scales, prob_less, quantiles, ratio_draws
 from emergence_laws.laws.scaling import ScalingLaw, fit_scaling_law
 
 #: Compute columns, in order of preference, and their units.
@@ -63,8 +56,8 @@ class GroupComparison:
         fit: the emergence-law fit (None when it was not reached or failed).
         curve: the loss curve in compute fitted to all the group's checkpoints.
         scale, loss: the checkpoints on the curve: compute and pretraining loss.
-        draws: (R,) compute of each bootstrap replicate (``inf``: never reached under that replicate).
-        paired: True when each replicate's curve was refitted to the law replicate's own checkpoint draws.
+        draws: (R,) compute of each bootstrap replicate (``inf``: never reached under that replicate): its
+            loss curve refitted to the law replicate's own checkpoint draws.
         point, interval: the compute (median of ``draws``) and its 90% interval (an end None = unbounded).
     """
 
@@ -77,7 +70,6 @@ class GroupComparison:
     scale: np.ndarray | None = None
     loss: np.ndarray | None = None
     draws: np.ndarray | None = None
-    paired: bool = False
     point: float | None = None
     interval: tuple[float | None, float | None] | None = None
     warnings: tuple[str, ...] = field(default=())
@@ -110,7 +102,6 @@ class GroupComparison:
         if fit is not None:
             out["n_rows"] = fit["n_rows"]
             out["d0_range"] = fit["d0_range"]
-        out["paired"] = self.paired if self.draws is not None else None
         out["warnings"] = list(self.warnings)
         return clean(out)
 
@@ -274,20 +265,14 @@ def _compare_group(name: str, rows, axis: str, unit: str, fit_kw: dict, seed: in
         curve = fit_scaling_law(scale[on], loss[on], axis)
     except NotIdentifiableError as exc:
         return GroupComparison(name, reason=f"loss curve not identified: {exc}", fit=fit)
-    counts = replicate_checkpoint_counts(fit.data, fit.boot, gseed)
-    paired = counts is not None
-    if not paired:
-        counts = independent_checkpoint_counts(loss.size, fit.boot.samples.size, np.random.default_rng(gseed))
-        warnings.append("the loss curve's replicates could not be paired with the law's checkpoint draws; "
-                        "their uncertainties are combined as independent")
-    draws = crossing_scales(curve, scale[on], loss[on], counts[:, on], fit.boot.samples)
+    draws = crossing_scales(curve, scale[on], loss[on], fit.boot.checkpoint_counts[:, on], fit.boot.samples)
     lo, mid, hi = (float(v) for v in quantiles(draws, [0.05, 0.5, 0.95]))
     if ridge and fit.law.ridge_interval is not None:  # the predictions that fit as well as the best, as in E(D0)'s interval
         r_lo, r_hi = fit.law.ridge_interval
         at_hi, at_lo = curve.scale_at(r_hi), curve.scale_at(r_lo)
         lo = min(lo, at_hi if at_hi is not None else math.inf)
         hi = max(hi, at_lo if at_lo is not None else math.inf)
-    g = GroupComparison(name, fit=fit, curve=curve, scale=scale[on], loss=loss[on], draws=draws, paired=paired,
+    g = GroupComparison(name, fit=fit, curve=curve, scale=scale[on], loss=loss[on], draws=draws,
                         warnings=tuple(warnings))
     if not math.isfinite(mid):
         return replace(g, reason=f"E(D0) = {fit['emergence_point']:.3f} {unit} lies at or below the loss curve's "
@@ -322,7 +307,6 @@ def compare_table(
     seed: int = 0,
     method: str | None = None,
     directions: Mapping[str, bool] | None = None,
-    resample: str = "checkpoints",
     ridge: bool = False,
     loss_axis: str = "pretrain_loss",
 ) -> Comparison:
@@ -331,7 +315,7 @@ def compare_table(
     Args:
         df: validated results table; its ``pretrain_loss`` column is the loss the laws are fitted in
             (``loss_axis`` says what it holds: "pretrain_loss", nats/token, or "pretrain_bpb", bits/byte).
-        task, metric, d0, d0_range, form, elbow, method, directions, resample: as in
+        task, metric, d0, d0_range, form, elbow, method, directions: as in
             :func:`~emergence_laws.analysis.fit.fit_table`, for every group.
         by: the column whose values are the groups.
         compute: the compute column (default: flops, else tokens, else params).
@@ -360,7 +344,7 @@ def compare_table(
     unit = "bits/byte" if loss_axis == "pretrain_bpb" else "nats"
     notes += _context_notes(rows, text, loss_axis)
     fit_kw = dict(task=task, metric=metric, d0=d0, d0_range=d0_range, form=form, elbow=elbow, bootstrap=bootstrap,
-                  method=method, directions=directions, resample=resample)
+                  method=method, directions=directions)
     groups = tuple(_compare_group(name, rows[text == name], axis, unit, fit_kw, seed, ridge) for name in names)
     ok = [g for g in groups if g.identified]
     pairs = [_pair(a, b) for a, b in combinations(ok, 2)]

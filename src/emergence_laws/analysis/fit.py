@@ -4,12 +4,10 @@ Used by the CLI (`emergence fit`, `emergence backtest`) and the micro-world demo
 stable:
 
     fit_table(df, task=None, metric=None, d0=None, form="logpower", elbow="relu", bootstrap=0, seed=0,
-              method=None, cutoff_loss=None, fit_delta=True, directions=None, d0_range=None,
-              resample="checkpoints") -> FitResult
+              method=None, cutoff_loss=None, fit_delta=True, directions=None, d0_range=None) -> FitResult
     baseline_table(df, task=None, metric=None, cutoff_loss=None) -> FitResult   # few-shot sigmoid only
     backtest_table(df, task, cutoff_loss, metric=None, d0=None, form="logpower", elbow="relu",
-                   bootstrap=0, seed=0, method=None, directions=None, d0_range=None,
-                   resample="checkpoints") -> FitResult
+                   bootstrap=0, seed=0, method=None, directions=None, d0_range=None) -> FitResult
     scaling_inversion(df, loss, samples=None, seed=0) -> dict | None
 
 Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
@@ -317,7 +315,6 @@ def fit_table(
     fit_delta: bool = True,
     directions: Mapping[str, bool] | None = None,
     d0_range: tuple[float, float] | None = None,
-    resample: str = "checkpoints",
 ) -> FitResult:
     """Fit the emergence law to one task/metric of a results table.
 
@@ -333,7 +330,6 @@ def fit_table(
         cutoff_loss: use only checkpoints with pretrain_loss above this (nats).
         directions: metric name -> higher_is_better, for metrics the registry does not know
             (:mod:`emergence_laws.metrics`; a ``higher_is_better`` column does the same).
-        resample: bootstrap scheme, "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`).
 
     Returns:
         :class:`FitResult` with keys task, metric, higher_is_better, emergence_point (nats: the median of
@@ -351,7 +347,7 @@ def fit_table(
     data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss, "baseline_table")
     notes += n1 + n2
     law, boot = fit_and_bootstrap(
-        data, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+        data, bootstrap, seed, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
     )
     fs = data.is_fewshot
     observed = None
@@ -475,11 +471,10 @@ def backtest_table(
     method: str | None = None,
     directions: Mapping[str, bool] | None = None,
     d0_range: tuple[float, float] | None = None,
-    resample: str = "checkpoints",
 ) -> FitResult:
     """Backtest one task: fit on checkpoints with pretrain_loss > ``cutoff_loss`` (nats), score against the full curve.
 
-    ``d0``, ``d0_range``, ``bootstrap``, ``seed``, ``resample``: as in :func:`fit_table`.
+    ``d0``, ``d0_range``, ``bootstrap``, ``seed``: as in :func:`fit_table`.
 
     Returns:
         :class:`FitResult` with keys task, metric, predicted (nats; the median of the bootstrap replicates,
@@ -505,7 +500,6 @@ def backtest_table(
         elbow=elbow,
         bootstrap=bootstrap,
         seed=seed,
-        resample=resample,
     )
     payload = clean(
         {

@@ -81,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 directions=directions(args),
                 d0_range=args.d0_range,
-                resample=args.resample,
             )
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)})
     files = []

@@ -215,7 +215,7 @@ def directions(args: argparse.Namespace) -> dict[str, bool]:
 
 #: destinations of the options :func:`add_law_options` adds (recorded in provenance)
 LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "d0_range", "form", "elbow", "bootstrap", "seed",
-                                "resample", "higher_is_better", "lower_is_better", "where")
+                                "higher_is_better", "lower_is_better", "where")
 
 
 class _Pair(argparse.Action):
@@ -248,12 +248,6 @@ def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
         help=f"bootstrap replicates for the 90%% (5-95%%) interval (default {bootstrap}; 0 = none)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
-    p.add_argument(
-        "--resample",
-        choices=("checkpoints", "rows"),
-        default="checkpoints",
-        help="bootstrap scheme: checkpoints x random subsets (default) or rows within subsets (the old scheme)",
-    )
     add_direction_options(p)
     add_where_option(p)
 

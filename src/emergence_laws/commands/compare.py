@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     res = compare_table(
         df, task=args.task, by=args.by, metric=args.metric, compute=args.compute, d0=args.d0, d0_range=args.d0_range,
         form=args.form, elbow=args.elbow, bootstrap=args.bootstrap, seed=args.seed, method=args.method,
-        directions=directions(args), resample=args.resample, ridge=args.ridge, loss_axis=loss_axis,
+        directions=directions(args), ridge=args.ridge, loss_axis=loss_axis,
     )
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "compare", COMPARE_OPTIONS)})
     files = []

@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 directions=directions(args),
                 d0_range=args.d0_range,
-                resample=args.resample,
             )
     x_axis, unit = LOSS_AXES[args.x]
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,

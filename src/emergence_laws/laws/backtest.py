@@ -204,7 +204,6 @@ def backtest(
     bootstrap: int = 0,
     seed: int = 0,
     fit_delta: bool = True,
-    resample: str = "checkpoints",
 ) -> Backtest:
     """Fit on checkpoints with ``loss > cutoff_loss`` and score the predicted few-shot emergence point.
 
@@ -213,8 +212,8 @@ def backtest(
         cutoff_loss: nats; only checkpoints weaker than this (higher loss) enter the fit.
         flops: optional pretraining FLOPs per row (aligned with ``data``), for ``compute_ahead``.
         d0, d0_range, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
-        bootstrap: replicates for the prediction's interval (0 = none); ``resample``: its scheme
-            (:func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
+        bootstrap: replicates for the prediction's interval (0 = none;
+            :func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
 
     Raises:
         InputError: the cutoff is not finite, leaves nothing to fit, or holds out no checkpoint past
@@ -230,7 +229,7 @@ def backtest(
     keep = data.loss > cutoff_loss
     sub = data.subset(keep)
     law, _ = fit_and_bootstrap(
-        sub, bootstrap, seed, resample=resample, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
+        sub, bootstrap, seed, form=form, elbow=elbow, d0=d0, d0_range=d0_range, fit_delta=fit_delta
     )
     seen = _seen_emergence(post, cutoff_loss, truth)
     if seen:

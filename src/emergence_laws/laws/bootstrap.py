@@ -1,8 +1,8 @@
 """The interval of the few-shot emergence point: a bootstrap over checkpoints, subsets and D0.
 
 Each replicate (1) draws ``D0`` from its weights over the declared range (:mod:`~emergence_laws.laws.d0`;
-a fixed ``D0`` when the range is one value), (2) resamples the table (:mod:`~emergence_laws.laws.resample`;
-by default checkpoints crossed with random finetuning subsets), and (3) refits every parameter,
+a fixed ``D0`` when the range is one value), (2) resamples the table (:mod:`~emergence_laws.laws.resample`:
+checkpoints crossed with random finetuning subsets), and (3) refits every parameter,
 the few-shot floor shift ``delta`` included, from several starts (the fit at its ``D0`` and the generic
 starts of :func:`~emergence_laws.laws.optimise.starts`), keeping the best. Several starts matter: the
 ReLU elbow makes the likelihood multimodal, and a refit warm-started from the point fit alone stays
@@ -33,11 +33,12 @@ from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import batch_fit, law_bounds, starts
 from emergence_laws.laws.profile import PredictionProfile, profile_prediction
-from emergence_laws.laws.resample import resample_weights
+from emergence_laws.laws.resample import checkpoint_weights
 from emergence_laws.laws.terms import named
 from emergence_laws.progress import format_duration, progress
 
-#: Generic starts per replicate, besides the fit at the replicate's D0 (0 = warm start only, the old way).
+#: Generic starts per replicate, besides the fit at the replicate's D0 (1, 2 and 4 measured:
+#: benchmarks/calibration_design.py).
 REPLICATE_STARTS: int = 2
 
 #: Problem x point elements refitted per group of replicates (progress is reported after each group).
@@ -55,19 +56,22 @@ class BootstrapResult:
         samples: (n,) emergence points of the replicates that fitted.
         params: (n, 6) their parameter vectors (order ``k, alpha, C, A, B, delta``).
         d0: (n,) the D0 (examples) each replicate used.
+        checkpoint_counts: (n, checkpoints) how often each replicate drew each checkpoint, in the order
+            of ``np.unique(data.model)`` (a loss curve on the same checkpoints is refitted with them:
+            :func:`~emergence_laws.laws.compute.crossing_scales`).
         p5, median, p95: percentiles of ``samples``: the 90% interval and the point estimate.
         n_failed: replicates whose fit produced non-finite numbers (dropped).
-        scheme: the resampling scheme; profile: the D0 grid and its weights.
+        profile: the D0 grid and its weights.
     """
 
     samples: np.ndarray
     params: np.ndarray
     d0: np.ndarray
+    checkpoint_counts: np.ndarray
     p5: float
     median: float
     p95: float
     n_failed: int
-    scheme: str
     profile: D0Profile
 
     @property
@@ -75,22 +79,19 @@ class BootstrapResult:
         return (self.p5, self.p95)
 
 
-def interval_includes(law: EmergenceLaw, scheme: str, restarts: int = REPLICATE_STARTS) -> list[str]:
+def interval_includes(law: EmergenceLaw) -> list[str]:
     """Plain words for what the interval of ``law`` accounts for, and what it takes as given."""
     lo, hi = law.d0_range or (law.d0, law.d0)
     if hi > lo:
         out = [f"D0 unknown in [{lo:g}, {hi:g}] examples (log-uniform, weighted by the few-shot rows' fit)"]
     else:
         out = [f"D0 fixed at {lo:g} examples (not varied)"]
-    if scheme == "checkpoints":
-        out.append("checkpoints resampled with all their rows (checkpoint offsets)")
-        out.append("random finetuning subsets resampled within each data amount (run-to-run variance)")
-    else:
-        out.append("rows resampled within random subsets (checkpoints treated as independent)")
+    out.append("checkpoints resampled with all their rows (checkpoint offsets)")
+    out.append("random finetuning subsets resampled within each data amount (run-to-run variance)")
     if "delta" not in law.fixed:
         out.append("the few-shot floor shift delta refitted")
     out.append("evaluation noise")
-    out.append(f"each replicate refitted from {restarts + 1} starts")
+    out.append(f"each replicate refitted from {REPLICATE_STARTS + 1} starts")
     out.append("not included: the law's functional form, a D0 outside the range")
     return out
 
@@ -125,16 +126,13 @@ def bootstrap_law(
     n: int = 200,
     seed: int = 0,
     *,
-    resample: str = "checkpoints",
-    restarts: int = REPLICATE_STARTS,
     profile_likelihood: bool = True,
 ) -> tuple[EmergenceLaw, BootstrapResult]:
     """Refit ``law`` on ``n`` bootstrap replicates of ``data``; return the law with its interval set.
 
-    ``resample``: "checkpoints" (default) or "rows" (:mod:`~emergence_laws.laws.resample`). ``D0`` is
-    drawn per replicate from ``law.d0_range`` (fixed when the range is one value). ``restarts``:
-    generic starts per replicate besides the warm one (0 reproduces the interval before issue 12,
-    together with ``resample="rows"`` and a fixed D0). ``profile_likelihood``: widen the interval to
+    Checkpoints and random subsets are resampled (:mod:`~emergence_laws.laws.resample`); ``D0`` is
+    drawn per replicate from ``law.d0_range`` (fixed when the range is one value); each replicate is
+    refitted from its warm start and :data:`REPLICATE_STARTS` generic ones. ``profile_likelihood``: widen the interval to
     the predictions that fit as well as the best (:func:`~emergence_laws.laws.profile.profile_prediction`);
     on a flat ridge the replicates' spread reflects their starts, not the data.
 
@@ -149,8 +147,8 @@ def bootstrap_law(
     bounds = law_bounds(data, law)
     profile = profile_d0(lik, law.vector(), bounds, law.d0_range or (law.d0, law.d0))
     cell, d0s = profile.draw(n, rng)
-    W = resample_weights(data, n, rng, resample)
-    S = starts(data, law.form, bounds, restarts) if restarts > 0 else np.zeros((0, 6))
+    W, counts = checkpoint_weights(data, n, rng)
+    S = starts(data, law.form, bounds, REPLICATE_STARTS)
     K = 1 + S.shape[0]
     P, f = np.empty((K, n, 6)), np.empty((K, n))
     group = max(1, GROUP_ELEMENTS // (K * lik.n_points))
@@ -171,8 +169,8 @@ def bootstrap_law(
     if ok.sum() < 2:
         raise InputError("bootstrap: fewer than 2 replicates could be fitted; the data are too sparse for an interval")
     p5, med, p95 = (float(x) for x in np.percentile(E[ok], [5, 50, 95]))
-    res = BootstrapResult(E[ok], P[ok], d0s[ok], p5, med, p95, int((~ok).sum()), resample, profile)
-    includes = interval_includes(law, resample, restarts)
+    res = BootstrapResult(E[ok], P[ok], d0s[ok], counts[ok], p5, med, p95, int((~ok).sum()), profile)
+    includes = interval_includes(law)
     lo, hi, prof = p5, p95, None
     if profile_likelihood:
         prof = profile_prediction(data, law)
@@ -190,8 +188,6 @@ def fit_and_bootstrap(
     bootstrap: int = 200,
     seed: int = 0,
     *,
-    resample: str = "checkpoints",
-    restarts: int = REPLICATE_STARTS,
     profile_likelihood: bool = True,
     **fit_kw,
 ) -> tuple[EmergenceLaw, BootstrapResult | None]:
@@ -205,5 +201,4 @@ def fit_and_bootstrap(
     law = fit_law(data, **fit_kw)
     if not bootstrap:
         return law, None
-    return bootstrap_law(data, law, n=int(bootstrap), seed=seed, resample=resample, restarts=restarts,
-                         profile_likelihood=profile_likelihood)
+    return bootstrap_law(data, law, n=int(bootstrap), seed=seed, profile_likelihood=profile_likelihood)

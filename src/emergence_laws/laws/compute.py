@@ -3,9 +3,9 @@
 A run's few-shot emergence point ``E(D0)`` (nats) becomes compute through the run's own loss curve
 ``L(C) = E + A / C^alpha`` (:mod:`~emergence_laws.laws.scaling`; ``C`` in FLOPs, tokens or params),
 inverted at ``E(D0)``. Both come from the same checkpoints, so their uncertainties are not
-independent: replicate ``b`` of the law's bootstrap resampled the checkpoints with counts ``c_b``,
-and the loss curve of replicate ``b`` is refitted to the same checkpoints with the same counts
-(:func:`replicate_checkpoint_counts` recovers them; :func:`crossing_scales` refits and inverts).
+independent: replicate ``b`` of the law's bootstrap resampled the checkpoints with counts ``c_b``
+(:attr:`~emergence_laws.laws.bootstrap.BootstrapResult.checkpoint_counts`), and the loss curve of
+replicate ``b`` is refitted to the same checkpoints with the same counts (:func:`crossing_scales`).
 
 Comparing runs: replicates of different runs are independent draws (the runs share no data), so
 ``P(run A gets there on less compute than run B)`` is the share of all (a, b) replicate pairs with
@@ -14,52 +14,9 @@ Comparing runs: replicates of different runs are independent draws (the runs sha
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from emergence_laws.laws.bootstrap import BootstrapResult
-from emergence_laws.laws.data import LawData
-from emergence_laws.laws.resample import resample_weights
 from emergence_laws.laws.scaling import ScalingLaw, refit_scaling_law
-
-
-def replicate_checkpoint_counts(data: LawData, boot: BootstrapResult, seed: int) -> np.ndarray | None:
-    """The checkpoint counts behind each of ``boot``'s replicates: (len(boot.samples), checkpoints), in the
-    order of ``np.unique(data.model)``; None when they cannot be recovered.
-
-    :func:`~emergence_laws.laws.bootstrap.bootstrap_law` (``seed``) draws each replicate's D0 and then its
-    row weights from one random stream; this replays that stream (the D0 draws, then the checkpoint
-    counts of the "checkpoints" scheme) and checks the replayed D0 draws against ``boot.d0``. None for
-    the "rows" scheme (checkpoints are not resampled as units), or when the check fails (the bootstrap
-    draws differently), or when a fixed D0 and failed replicates leave the pairing ambiguous.
-    """
-    if boot.scheme != "checkpoints":
-        return None
-    n = boot.samples.size + boot.n_failed
-    rng = np.random.default_rng(seed)
-    _, d0s = boot.profile.draw(n, rng)
-    # subsets all alike: the row weights are then the checkpoint counts alone, drawn first from the stream
-    alike = replace(data, seed=np.zeros_like(data.seed))
-    W = resample_weights(alike, n, rng, "checkpoints")
-    models = np.unique(data.model)
-    first = np.array([np.flatnonzero(data.model == m)[0] for m in models])
-    counts = W[:, first]
-    if boot.n_failed == 0:
-        return counts if np.array_equal(d0s, boot.d0) else None
-    if boot.profile.grid.size == 1:
-        return None
-    keep, j = [], 0
-    for i, d in enumerate(d0s):
-        if j < boot.d0.size and d == boot.d0[j]:
-            keep.append(i)
-            j += 1
-    return counts[keep] if j == boot.d0.size else None
-
-
-def independent_checkpoint_counts(n_models: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, n_models) counts of checkpoints drawn with replacement, independently of any law replicate."""
-    return rng.multinomial(n_models, np.full(n_models, 1.0 / n_models), size=n).astype(float)
 
 
 def crossing_scales(
