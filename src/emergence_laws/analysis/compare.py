@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.analysis.fit import FitResult, fit_table
+from emergence_laws.analysis.selection import select_task
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.jsonutil import clean
@@ -139,22 +140,6 @@ class Comparison(Mapping[str, Any]):
         head = f"{len(self.compared)} of {len(self.groups)} groups could be compared (2+ needed)"
         cls = InputError if any(g.bad_input for g in failed) else NotIdentifiableError
         raise cls(f"{head}: {why}")
-
-
-def _task_rows(df, task: str | None):
-    """The rows of one task (the only one when ``task`` is None)."""
-    for col in ("task", "metric", "value", "n_train"):
-        if col not in df.columns:
-            raise InputError(f"results table has no '{col}' column; see the results-table columns in the docs")
-    tasks = sorted(map(str, df["task"].dropna().unique()))
-    shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
-    if task is None:
-        if len(tasks) != 1:
-            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with `task`")
-        task = tasks[0]
-    elif task not in tasks:
-        raise InputError(f"task {task!r} is not in the table; its tasks are: {shown}")
-    return df[df["task"].astype(str) == task], task
 
 
 def _group_values(rows, by: str) -> tuple[list[str], Any, list[str]]:
@@ -338,7 +323,7 @@ def compare_table(
     if "pretrain_loss" not in df.columns or df["pretrain_loss"].isna().all():
         raise InputError("the table has no pretrain_loss values: each run's law is fitted in pretraining loss; add "
                          "each checkpoint's loss on a fixed reference text (or its bits per byte, `loss_axis='pretrain_bpb'`)")
-    rows, task = _task_rows(df, task)
+    rows, task = select_task(df, task)
     names, text, notes = _group_values(rows, by)
     axis = _compute_axis(rows, compute)
     unit = "bits/byte" if loss_axis == "pretrain_bpb" else "nats"

@@ -21,11 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from emergence_laws.analysis.series import (
-    checkpoint_ids,
-    is_checkpoint_table,
-    split_columns,
-)
+from emergence_laws.analysis.selection import select_task_metric
+from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.jsonutil import clean, finite_or_none
 from emergence_laws.laws.backtest import Backtest, SigmoidBacktest, backtest
@@ -35,18 +32,10 @@ from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import bootstrap_scaling_law, fit_scaling_law
-from emergence_laws.metrics import (
-    PREFERENCE,
-    Metric,
-    declared_directions,
-    resolve,
-    unknown_note,
-)
+from emergence_laws.metrics import Metric, declared_directions, resolve, unknown_note
 
 #: Scale axes of the sigmoid baseline, in order of preference.
 BASELINE_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "tokens", "params")
-#: Metrics tried, in order, when the task has several and none is named.
-METRIC_PREFERENCE: tuple[str, ...] = PREFERENCE
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,46 +82,6 @@ class FitResult(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.payload)
-
-
-def _pick(df, task: str | None, metric: str | None):
-    """Rows of one task and metric; returns (rows, task, metric, notes)."""
-    import pandas as pd  # noqa: F401  (the table is a DataFrame)
-
-    notes: list[str] = []
-    for col in ("task", "metric", "value", "n_train"):
-        if col not in df.columns:
-            raise InputError(f"results table has no '{col}' column; see the results-table columns in the README")
-    tasks = sorted(map(str, df["task"].dropna().unique()))
-    if task is None:
-        if len(tasks) != 1:
-            shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
-            raise InputError(f"the table has {len(tasks)} tasks ({shown}); choose one with `task`")
-        task = tasks[0]
-    elif task not in tasks:
-        shown = ", ".join(tasks[:8]) + (" ..." if len(tasks) > 8 else "")
-        raise InputError(f"task {task!r} is not in the table; its tasks are: {shown}")
-    rows = df[df["task"].astype(str) == task]
-    metrics = sorted(map(str, rows["metric"].dropna().unique()))
-    if metric is None:
-        if len(metrics) == 1:
-            metric = metrics[0]
-        else:
-            pref = [m for m in METRIC_PREFERENCE if m in metrics]
-            if not pref:
-                raise InputError(f"task {task!r} has metrics {', '.join(metrics)}; choose one with `metric`")
-            metric = pref[0]
-            notes.append(f"task {task!r} has metrics {', '.join(metrics)}; using {metric!r} (choose with `metric`)")
-    elif metric not in metrics:
-        raise InputError(f"metric {metric!r} not found for task {task!r}; its metrics are: {', '.join(metrics)}")
-    rows = rows[rows["metric"].astype(str) == metric]
-    for col in split_columns(rows):
-        values = sorted(map(str, rows[col].dropna().unique()))
-        raise InputError(
-            f"task {task!r} ({metric}) has rows for the same checkpoint that differ in column {col!r} "
-            f"({', '.join(values[:6])}); fit one at a time, e.g. on the rows with `{col} == {values[0]!r}`"
-        )
-    return rows, task, metric, notes
 
 
 def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> tuple[Metric, list[str]]:
@@ -320,7 +269,7 @@ def fit_table(
 
     Args:
         df: validated results table (``emergence_laws.results.load_results``).
-        task, metric: which rows; inferred when the table holds one (metric by :data:`METRIC_PREFERENCE`).
+        task, metric: which rows; inferred when the table holds one (metric by :data:`emergence_laws.metrics.PREFERENCE`).
         d0: a known low-data limit ``D0`` (examples). Default: D0 unknown in ``d0_range``.
         d0_range: ``(lo, hi)`` examples; default ``[N, 10 N]`` with ``N`` the few-shot rows' ``shots``.
         form: "logpower" or "power"; elbow: "relu" or "softplus".
@@ -342,7 +291,7 @@ def fit_table(
     Raises:
         InputError / NotIdentifiableError with a one-line message saying what to add.
     """
-    rows, task, metric, notes = _pick(df, task, metric)
+    rows, task, metric, notes = select_task_metric(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
     data, _flops, n2 = _law_data(rows, task, info, method, cutoff_loss, "baseline_table")
     notes += n1 + n2
@@ -395,7 +344,7 @@ def baseline_table(
     such). ``identified`` False: the curve has not started to rise and the number is no
     prediction (``scale`` is then None).
     """
-    rows, task, metric, notes = _pick(df, task, metric)
+    rows, task, metric, notes = select_task_metric(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
     notes += n1
     rows = rows[rows["n_train"] == 0]
@@ -486,7 +435,7 @@ def backtest_table(
         sigmoid_baseline {emergence_point, identified, error_nats}, law, warnings.
         ``.law``, ``.data`` and ``.backtest`` hold the Python objects.
     """
-    rows, task, metric, notes = _pick(df, task, metric)
+    rows, task, metric, notes = select_task_metric(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
     data, flops, n2 = _law_data(rows, task, info, method, None, "sigmoid_backtest_table")
     notes += n1 + n2
@@ -546,7 +495,7 @@ def sigmoid_backtest_table(
     """
     from emergence_laws.laws.backtest import backtest_sigmoid
 
-    rows, task, metric, notes = _pick(df, task, metric)
+    rows, task, metric, notes = select_task_metric(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)
     notes += n1
     rows = rows[rows["n_train"] == 0]
