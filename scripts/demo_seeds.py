@@ -1,8 +1,7 @@
-"""Run `emergence demo` (the default preset, or --preset full/quick) on several seeds and tabulate
+"""Run `emergence demo` (the default preset, or --preset quick) on several seeds and tabulate
 prediction vs truth.
 
     python scripts/demo_seeds.py --seeds 0 1 2 3 4 --out docs/demo_seeds.md [--cache DIR] [--threads N]
-    python scripts/demo_seeds.py --preset full --seeds 0 1 2 3 4 --out docs/results/demo_full_seeds.md
 
 Each seed is a different world and initialisation: its own ladder, grid and truth. Cached ladders and
 jobs are reused. Nothing in the design (D0, thresholds, amounts) was tuned on these seeds' results
@@ -99,8 +98,8 @@ def _ablation_tables(rows) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", choices=("default", "full", "quick"), default="default",
-                    help="which demo: the default, --full or --quick (default: %(default)s)")
+    ap.add_argument("--preset", choices=("default", "quick"), default="default",
+                    help="which demo: the default or --quick (default: %(default)s)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--out", default="docs/demo_seeds.md")
     ap.add_argument("--cache", default=None)
@@ -115,13 +114,13 @@ def main() -> int:
 
     from emergence_laws.micro.cache import default_cache_dir
     from emergence_laws.errors import EmergenceError
-    from emergence_laws.micro.config import default_config, full_config, quick_config
+    from emergence_laws.micro.config import default_config, quick_config
     from emergence_laws.micro.pipeline import run_demo
     from emergence_laws.threads import resolve_threads
 
     cache = Path(args.cache) if args.cache else default_cache_dir()
     threads = resolve_threads(args.threads)
-    preset = {"default": default_config, "full": full_config, "quick": quick_config}[args.preset]
+    preset = {"default": default_config, "quick": quick_config}[args.preset]
     rows = []
     failed: list[tuple[int, str]] = []  # seeds whose demo stopped with a one-line error (exit 3)
     for seed in args.seeds:

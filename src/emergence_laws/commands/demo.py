@@ -25,13 +25,8 @@ about 2); the README's demo section has the figures per seed."""
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("demo", help="the method end to end on a generated micro world (CPU, minutes)",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="a smaller ladder and grid (for tests; it predicts less far "
-                                                           "ahead and need not meet the quality bar)")
-    size.add_argument("--full", action="store_true",
-                      help="finetune in the paper's prompt -> answer format on up to 32,768 examples (2 subsets each), "
-                           "to predict from checkpoints with at most 1/4 of the emergence compute; about 30 minutes "
-                           "cold on 2 CPU cores (the default demo's ladder is shared)")
+    p.add_argument("--quick", action="store_true", help="a smaller ladder and grid (for tests; it predicts less far "
+                                                        "ahead and need not meet the quality bar)")
     p.add_argument("--out", default="emergence-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="world and initialisation seed (default: %(default)s)")
     p.add_argument("--cache", default=None, help="cache folder for the ladder and the results store "
@@ -56,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     make_out_dir(out)  # fail in one line now, not after minutes of training
     threads = resolve_threads(args.threads)
-    from emergence_laws.micro.config import default_config, full_config, quick_config
+    from emergence_laws.micro.config import default_config, quick_config
     from emergence_laws.micro.pipeline import run_demo
 
-    cfg = quick_config(args.seed) if args.quick else full_config(args.seed) if args.full else default_config(args.seed)
+    cfg = quick_config(args.seed) if args.quick else default_config(args.seed)
     from emergence_laws.micro.cache import default_cache_dir
 
     cache = Path(args.cache) if args.cache else default_cache_dir()

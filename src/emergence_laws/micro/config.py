@@ -111,20 +111,6 @@ def default_config(seed: int = 0) -> DemoConfig:
     return DemoConfig().with_seed(seed)
 
 
-def full_config(seed: int = 0) -> DemoConfig:
-    """`emergence demo --full` (<= 30 minutes on a 2-core CPU from a cold cache; the default demo's ladder
-    is shared): finetuning in the paper's format (prompt -> answer, no demonstrations) on amounts up to
-    32,768 examples, where the default's 4-shot format and 2,048 examples leave the checkpoints before
-    1/2 of the emergence compute at chance (docs/lever.md has the measurement behind this design)."""
-    base = DemoConfig()
-    cfg = replace(
-        base, world=replace(base.world, n_train=32768),
-        n_train=(1024, 2048, 4096, 8192, 16384, 32768), subsets=2, train_shots=0, lr=3e-3, epochs=4,
-        batch_size=16, compare_n_train=(4096, 16384), compare_checkpoints=2,
-    )
-    return cfg.with_seed(seed)
-
-
 def quick_config(seed: int = 0) -> DemoConfig:
     """A smaller ladder and grid for tests (≤ 2 minutes); its numbers need not meet the quality bar."""
     cfg = DemoConfig(
