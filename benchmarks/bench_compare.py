@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emergence_laws.analysis.compare import compare_table
+from emergence_laws.analysis.table_compare import compare_table
 from emergence_laws.errors import EmergenceError
 from emergence_laws.jsonutil import clean
 from emergence_laws.laws.compute import quantiles
@@ -240,7 +240,7 @@ def runtime(repeats: int, bootstrap: int) -> dict:
             api.append(time.perf_counter() - t0)
             api_cpu.append(time.process_time() - c0)
         # where the time goes: one run's law fit + bootstrap (the other developer's part) vs the rest
-        from emergence_laws.analysis.fit import fit_table
+        from emergence_laws.analysis.table_fit import fit_table
 
         one = df[df["family"] == runs[0].name].drop(columns=["flops"])
         t0, c0 = time.perf_counter(), time.process_time()

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emergence_laws.analysis.detect import detect_table
+from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.synthetic import draw_rows
 

@@ -6,7 +6,7 @@
 The suite (emergence_laws.laws.curve_suite: emergent with 3-30 pre-jump checkpoints, smooth, flat,
 marginal rise, noisy, late jump with 1-2 pre-jump checkpoints, warm-up plateau; 40-190
 checkpoints per run plus random init; binomial noise for n_eval 100-14,000; floors at chance or up
-to 0.04 below it) runs through the same code as `emergence detect` (analysis.detect.detect_table,
+to 0.04 below it) runs through the same code as `emergence detect` (analysis.table_detect.detect_table,
 default DetectConfig, x = pretrain_loss). Printed per seed: the confusion matrix (rows: the truth,
 columns: the label), each label's precision and each kind's recall, emergent recall by the number
 of pre-jump checkpoints, and the goals (precision >= 0.95 for `emergent` and `smooth`, recall >=
@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emergence_laws.analysis.detect import detect_table
+from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.laws.curve_suite import KINDS, RIGHT, draw_suite, suite_rows
-from emergence_laws.laws.detect import LABELS, DetectConfig
+from emergence_laws.laws.curve_labels import LABELS, DetectConfig
 
 GOALS = {"precision emergent": 0.95, "precision smooth": 0.95, "recall emergent (>= 5 pre-jump)": 0.9}
 

@@ -10,11 +10,11 @@ ladder extended 0.25 nats past the true few-shot emergence point so that a backt
 score against. Each measurement runs in a fresh process and times the table API that the command
 calls, on the table already in memory (no import, no file reading):
 
-- ``fit``: :func:`emergence_laws.analysis.fit.fit_table` with the defaults of `emergence fit`
+- ``fit``: :func:`emergence_laws.analysis.table_fit.fit_table` with the defaults of `emergence fit`
   (200 bootstrap replicates, D0 unknown in [N, 10 N], the likelihood's ridge);
-- ``backtest``: :func:`~emergence_laws.analysis.fit.backtest_table` with the defaults of
+- ``backtest``: :func:`~emergence_laws.analysis.table_fit.backtest_table` with the defaults of
   `emergence backtest` (no bootstrap), cutoff 0.03 nats above the true emergence point;
-- ``detect``: :func:`emergence_laws.analysis.detect.detect_table` with the defaults of `emergence detect`.
+- ``detect``: :func:`emergence_laws.analysis.table_detect.detect_table` with the defaults of `emergence detect`.
 
 Each JSON line holds the seconds, microseconds per row (flat or falling = cost at most linear in the
 table), the distinct points the likelihood works on, the process's peak memory, and the load.
@@ -81,18 +81,18 @@ def measure(what: str, rows: int, bootstrap: int, seed: int) -> dict:
     out = {"bench": "scaling", "what": what, "rows": len(df), "checkpoints": n_ckpt}
     t0, c0 = time.perf_counter(), time.process_time()
     if what == "fit":
-        from emergence_laws.analysis.fit import fit_table
+        from emergence_laws.analysis.table_fit import fit_table
 
         res = fit_table(df, bootstrap=bootstrap, seed=seed)
         out.update(bootstrap=bootstrap, emergence_point=round(res["emergence_point"], 4),
                    interval=[round(x, 4) for x in res["interval"]] if res["interval"] else None)
     elif what == "backtest":
-        from emergence_laws.analysis.fit import backtest_table
+        from emergence_laws.analysis.table_fit import backtest_table
 
         res = backtest_table(df, "synthetic", table.truth + CUTOFF_ABOVE_TRUTH)
         out.update(predicted=round(res["predicted"], 4), actual=round(res["actual"], 4))
     elif what == "detect":
-        from emergence_laws.analysis.detect import detect_table
+        from emergence_laws.analysis.table_detect import detect_table
 
         res = detect_table(df)
         out.update(curves=len(res["series"]))

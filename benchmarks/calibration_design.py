@@ -32,7 +32,7 @@ import bench_calibration as bc
 
 from emergence_laws.laws import bootstrap as boot_mod
 from emergence_laws.laws import d0 as d0_mod
-from emergence_laws.laws import fit as fit_mod
+from emergence_laws.laws import law_fit as fit_mod
 from emergence_laws.laws.synthetic import Misspecification
 
 DESIGN_CELLS = {("none", "-"), ("checkpoint offsets", "sd 0.04 nats"), ("run-to-run variance", "sd 0.04 nats"),

@@ -22,7 +22,7 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts")]
 def snapshot() -> dict[str, list]:
     from detect_table import fix_obsscaling_quirks
 
-    from emergence_laws.analysis.detect import detect_table
+    from emergence_laws.analysis.table_detect import detect_table
     from emergence_laws.results import load_results, validate_table
     from tests.checkpoint_logs import checkpoint_log
 

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from emergence_laws.analysis.fit import fit_table
+from emergence_laws.analysis.table_fit import fit_table
 from emergence_laws.errors import EmergenceError
 from emergence_laws.laws.law import EmergenceLaw, LawDraws
 from emergence_laws.laws.law_check import FAR_LOSS_FACTOR, check_law, covered_losses, draws_gap

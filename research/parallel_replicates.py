@@ -43,7 +43,7 @@ def main() -> int:
     from ladders import ladder_table
 
     from emergence_laws.laws.bootstrap import bootstrap_law
-    from emergence_laws.laws.fit import fit_law
+    from emergence_laws.laws.law_fit import fit_law
 
     data = ladder_table(args.checkpoints, 1).law_data()
     law = fit_law(data)

@@ -3,7 +3,7 @@
     python scripts/detect_table.py --out docs/detect_results.md   # ~20 s on 2 CPU cores
     python scripts/detect_table.py --out docs/detect_results.md --readme README.md   # and README's headline block
 
-Runs the same code as `emergence detect` (emergence_laws.analysis.detect.detect_table, default
+Runs the same code as `emergence detect` (emergence_laws.analysis.table_detect.detect_table, default
 DetectConfig) on data/public/openlm_scaling_evals.csv (x = pretrain_loss, C4 validation nats)
 and data/public/obsscaling_evals.csv (x = flops), and writes markdown tables.
 
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", help="also rewrite the headline table between <!-- detect:start/end --> in this file")
     args = ap.parse_args(argv)
 
-    from emergence_laws.analysis.detect import detect_table
-    from emergence_laws.laws.detect import LABELS, DetectConfig
+    from emergence_laws.analysis.table_detect import detect_table
+    from emergence_laws.laws.curve_labels import LABELS, DetectConfig
     from emergence_laws.results import load_results
 
     t0 = time.time()

@@ -15,11 +15,11 @@ import sys
 import pandas as pd
 import pytest
 
-from emergence_laws.analysis.detect import detect_table
-from emergence_laws.analysis.fit import baseline_table, sigmoid_backtest_table
+from emergence_laws.analysis.table_detect import detect_table
+from emergence_laws.analysis.table_fit import baseline_table, sigmoid_backtest_table
 from emergence_laws.analysis.series import build_series, warmup_mask
 from emergence_laws.cli import main
-from emergence_laws.laws.detect import DetectConfig, classify_curve
+from emergence_laws.laws.curve_labels import DetectConfig, classify_curve
 from emergence_laws.results import load_results, validate_table
 from tests.checkpoint_logs import L_INIT, MC_JUMP, RUNS, checkpoint_log, loss_at
 from tests.conftest import HANG_GUARD_S

@@ -131,7 +131,7 @@ def test_the_python_api_names_the_argument_and_the_command_its_flag():
     """The science core speaks Python (`d0_range`, `task`); `emergence fit` says the same as its flags."""
     import pandas as pd
 
-    from emergence_laws.analysis.fit import fit_table
+    from emergence_laws.analysis.table_fit import fit_table
     from emergence_laws.errors import InputError, NotIdentifiableError
     from emergence_laws.results import load_results
 

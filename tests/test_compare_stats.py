@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergence_laws.analysis.compare import compare_table
+from emergence_laws.analysis.table_compare import compare_table
 from emergence_laws.laws.synthetic import Misspecification
 from emergence_laws.laws.synthetic_runs import CurveSpec, draw_run, redraw, runs_frame
 

@@ -1,4 +1,4 @@
-"""Emergence detection on generated curves with known elbows (laws.detect, analysis.detect)."""
+"""Emergence detection on generated curves with known elbows (laws.curve_labels, analysis.table_detect)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergence_laws.analysis.detect import detect_table
+from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.analysis.prompting import strip_cot
 from emergence_laws.errors import InputError
-from emergence_laws.laws.detect import (
+from emergence_laws.laws.curve_labels import (
     DetectConfig,
     classify_curve,
     crossover,

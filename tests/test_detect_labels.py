@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergence_laws.analysis.detect import detect_table
+from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.laws.curve_suite import KINDS, RIGHT, draw_curve, warmup
-from emergence_laws.laws.detect import DetectConfig, classify_curve, find_jump, theil_sen_slope, trend_p_value
+from emergence_laws.laws.curve_labels import DetectConfig, classify_curve, find_jump, theil_sen_slope, trend_p_value
 from emergence_laws.metrics import resolve
 from emergence_laws.results import validate_table
 from tests.checkpoint_logs import log_steps, loss_at, shaped_run

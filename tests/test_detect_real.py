@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergence_laws.analysis.detect import detect_table
+from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.results import load_results
 from tests.conftest import PUBLIC_DATA
 

@@ -13,7 +13,7 @@ import pytest
 from emergence_laws.errors import InputError
 from emergence_laws.laws.bootstrap import bootstrap_law, fit_and_bootstrap
 from emergence_laws.laws.d0 import profile_d0, resolve_d0
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw, LawDraws
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.optimise import law_bounds
@@ -166,7 +166,7 @@ def test_bootstrap_result_holds_the_replicates_and_says_what_it_includes():
 
 
 def test_scale_inversion_carries_the_interval():
-    from emergence_laws.analysis.fit import fit_table
+    from emergence_laws.analysis.table_fit import fit_table
 
     t = draw_table(Misspecification(checkpoint_sd=0.02), 21)
     res = fit_table(t.frame(), bootstrap=60, seed=0)
@@ -176,7 +176,7 @@ def test_scale_inversion_carries_the_interval():
     assert lo < s["at_loss"] < hi  # lower loss = more compute: the interval's ends come from the loss interval's ends
     assert res["interval"][0] < res["emergence_point"] < res["interval"][1]
     # an emergence point below the ladder's irreducible loss cannot be reached: the interval says so
-    from emergence_laws.analysis.fit import scaling_inversion
+    from emergence_laws.analysis.table_fit import scaling_inversion
     from emergence_laws.results import load_results
 
     example = load_results(REPO / "src" / "emergence_laws" / "data" / "example_results.csv")

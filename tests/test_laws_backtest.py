@@ -8,7 +8,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from emergence_laws.analysis.fit import backtest_table, fit_table
+from emergence_laws.analysis.table_fit import backtest_table, fit_table
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.results import load_results
 

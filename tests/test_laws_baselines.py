@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emergence_laws.analysis.fit import baseline_table, fit_table, scaling_inversion
+from emergence_laws.analysis.table_fit import baseline_table, fit_table, scaling_inversion
 from emergence_laws.errors import NotIdentifiableError
-from emergence_laws.laws.backtest import backtest
+from emergence_laws.laws.law_backtest import backtest
 from emergence_laws.laws.baselines import fit_power_law_law, fit_sigmoid_baseline
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.scaling import fit_scaling_law

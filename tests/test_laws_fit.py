@@ -10,7 +10,7 @@ import pytest
 from emergence_laws.errors import NotIdentifiableError
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.synthetic import Misspecification, draw_rows, law_data
 

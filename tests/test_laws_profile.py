@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emergence_laws.analysis.fit import fit_table
+from emergence_laws.analysis.table_fit import fit_table
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import Likelihood
 from emergence_laws.laws.profile import HALF_CHI2_90, _Anchored, profile_prediction

@@ -18,7 +18,7 @@ import emergence_laws.laws.optimise as optimise_mod
 from emergence_laws.laws.bootstrap import bootstrap_law
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import fit_elbow
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.likelihood import EPS, Likelihood
 from emergence_laws.laws.optimise import batch_fit, param_bounds

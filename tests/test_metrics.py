@@ -78,7 +78,7 @@ def test_fit_reads_lower_is_better_metrics_the_right_way_round():
     name the registry does not know gives it too once declared lower-is-better."""
     from importlib.resources import files
 
-    from emergence_laws.analysis.fit import fit_table
+    from emergence_laws.analysis.table_fit import fit_table
     from emergence_laws.results import load_results
 
     df = load_results(files("emergence_laws") / "data" / "example_results.csv")

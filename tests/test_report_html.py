@@ -349,7 +349,7 @@ def test_report_renders_in_headless_chromium(tmp_path, chromium):
     and the page logs no console error, exception or failed load."""
     from PIL import Image
 
-    from emergence_laws.analysis.detect import detect_table
+    from emergence_laws.analysis.table_detect import detect_table
     from emergence_laws.report.plots_detect import (
         detect_report_body,
         write_detect_figures,

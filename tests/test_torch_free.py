@@ -11,8 +11,8 @@ from tests.conftest import HANG_GUARD_S, PUBLIC_DATA
 CHECK = """
 import sys, contextlib, io
 from emergence_laws.cli import main
-import emergence_laws.laws, emergence_laws.results, emergence_laws.analysis.fit
-import emergence_laws.analysis.detect, emergence_laws.report.html, emergence_laws.report.plots_fit
+import emergence_laws.laws, emergence_laws.results, emergence_laws.analysis.table_fit
+import emergence_laws.analysis.table_detect, emergence_laws.report.html, emergence_laws.report.plots_fit
 import emergence_laws.commands.fit, emergence_laws.commands.backtest, emergence_laws.commands.predict
 out = io.StringIO()
 with contextlib.redirect_stdout(out):

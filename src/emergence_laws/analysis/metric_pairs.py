@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.analysis.series import Series, to_u
-from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig
+from emergence_laws.laws.curve_labels import DEFAULT_CONFIG, DetectConfig
 from emergence_laws.metrics import is_discrete, resolve
 
 

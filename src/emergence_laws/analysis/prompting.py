@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.analysis.series import Series, from_u
-from emergence_laws.laws.detect import DEFAULT_CONFIG, DetectConfig, crossover
+from emergence_laws.laws.curve_labels import DEFAULT_CONFIG, DetectConfig, crossover
 from emergence_laws.metrics import resolve
 
 _COT = re.compile(r"(^|_)cot(?=_|$)")

@@ -5,8 +5,8 @@
 
 A task or metric left None is inferred when the table holds one (a metric by the registry's
 preference, :data:`emergence_laws.metrics.PREFERENCE`, with a note); else the error says which
-there are. Used by the fit, backtest and baseline of :mod:`~emergence_laws.analysis.fit` and by
-:mod:`~emergence_laws.analysis.compare`.
+there are. Used by the fit, backtest and baseline of :mod:`~emergence_laws.analysis.table_fit` and by
+:mod:`~emergence_laws.analysis.table_compare`.
 """
 
 from __future__ import annotations

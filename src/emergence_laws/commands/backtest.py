@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.analysis.fit import backtest_table, sigmoid_backtest_table
+    from emergence_laws.analysis.table_fit import backtest_table, sigmoid_backtest_table
     from emergence_laws.errors import NotIdentifiableError
     from emergence_laws.laws.terms import named, renamed
 

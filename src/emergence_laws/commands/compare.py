@@ -56,7 +56,7 @@ COMPARE_OPTIONS: tuple[str, ...] = ("task", "by", "compute", *LAW_OPTIONS, "x", 
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.analysis.compare import compare_table
+    from emergence_laws.analysis.table_compare import compare_table
     from emergence_laws.laws.terms import renamed
 
     check_bootstrap(args)

@@ -146,7 +146,7 @@ def format_table(payload: dict, width: int = WIDTH) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.analysis.detect import detect_table
+    from emergence_laws.analysis.table_detect import detect_table
     from emergence_laws.laws.terms import renamed
     from emergence_laws.progress import show_progress
 
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     payload["warnings"] = renamed(payload.get("warnings") or [])  # the core names its arguments: here, the flags
     payload["provenance"] = provenance(
         args, "detect", DETECT_OPTIONS,
-        config="defaults of emergence_laws.laws.detect.DetectConfig (see `config` in the results)",
+        config="defaults of emergence_laws.laws.curve_labels.DetectConfig (see `config` in the results)",
     )
     if args.out:
         write_outputs(payload, args.out, report=not args.no_report)

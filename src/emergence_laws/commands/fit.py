@@ -69,7 +69,7 @@ def _fmt_scale(scale: dict | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emergence_laws.analysis.fit import baseline_table, fit_table
+    from emergence_laws.analysis.table_fit import baseline_table, fit_table
     from emergence_laws.laws.terms import renamed
 
     check_bootstrap(args)

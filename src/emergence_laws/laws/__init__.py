@@ -8,7 +8,7 @@ rows and tables with a known truth). Losses are pretraining losses in nats/token
 
 from __future__ import annotations
 
-from emergence_laws.laws.backtest import Backtest, backtest
+from emergence_laws.laws.law_backtest import Backtest, backtest
 from emergence_laws.laws.baselines import (
     SigmoidBaseline,
     fit_power_law_law,
@@ -21,7 +21,7 @@ from emergence_laws.laws.bootstrap import (
 )
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import ElbowFit, fit_elbow
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.forms import (
     log_power_shift,
     power_shift,

@@ -20,7 +20,7 @@ from scipy.optimize import least_squares
 from emergence_laws.errors import InputError
 from emergence_laws.laws.data import LawData
 from emergence_laws.laws.elbow import DEFAULT_MIN_LR
-from emergence_laws.laws.fit import fit_law
+from emergence_laws.laws.law_fit import fit_law
 from emergence_laws.laws.law import EmergenceLaw
 
 

@@ -191,12 +191,12 @@ def fit_and_bootstrap(
     profile_likelihood: bool = True,
     **fit_kw,
 ) -> tuple[EmergenceLaw, BootstrapResult | None]:
-    """:func:`~emergence_laws.laws.fit.fit_law` (``fit_kw``: d0, d0_range, form, elbow, fit_delta, ...), then
+    """:func:`~emergence_laws.laws.law_fit.fit_law` (``fit_kw``: d0, d0_range, form, elbow, fit_delta, ...), then
     :func:`bootstrap_law` with ``bootstrap`` replicates (0 = no interval: ``(law, None)``).
 
     The reported point estimate is then ``law.point_estimate`` (the replicates' median).
     """
-    from emergence_laws.laws.fit import fit_law
+    from emergence_laws.laws.law_fit import fit_law
 
     law = fit_law(data, **fit_kw)
     if not bootstrap:

@@ -6,7 +6,7 @@ For a checkpoint with pretraining loss ``L`` (nats/token) finetuned on ``D`` exa
     Perf(L, 0) = A * ReLU(E_theta(D0) - L) + B + delta     few-shot (elbow at E_theta(D0))
 
 with ``E_theta(D) = k (log D)^alpha + C`` ("logpower") or ``k D^alpha + C`` ("power"). The few-shot
-emergence point — the prediction — is ``E_theta(D0)``. Fitting lives in :mod:`~emergence_laws.laws.fit`.
+emergence point — the prediction — is ``E_theta(D0)``. Fitting lives in :mod:`~emergence_laws.laws.law_fit`.
 """
 
 from __future__ import annotations

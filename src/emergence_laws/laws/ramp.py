@@ -1,6 +1,6 @@
 """Least-squares ramp (two-knot change-point) fits of one curve, in O(points + knot pairs) (pure numpy).
 
-The ramp, in the oriented coordinates of :mod:`emergence_laws.laws.detect` (``u``: bigger model,
+The ramp, in the oriented coordinates of :mod:`emergence_laws.laws.curve_labels` (``u``: bigger model,
 ``y``: better)::
 
     y(u) = B + R * clip((u - E) / (F - E), 0, 1),     R >= 0,  u_min <= E < F <= u_max.

@@ -4,7 +4,7 @@ data amount, LoRA vs full finetuning, the paper's ablations and the two law form
 Pure table work (pandas + the laws; no torch). Every backtest fits only checkpoints with at most 1/k of
 the pretraining FLOPs of the *first* checkpoint whose few-shot accuracy is above chance, and scores
 the prediction against the truth: the elbow of the whole few-shot curve, post-emergence checkpoints
-included (`emergence_laws.analysis.fit.backtest_table`). Losses in nats/token on the world's
+included (`emergence_laws.analysis.table_fit.backtest_table`). Losses in nats/token on the world's
 reference text; FLOPs = 6·N·D.
 """
 
@@ -98,7 +98,7 @@ class Backtester:
         """Backtest on the checkpoints with at most 1/k of the emergence compute; `rows` (default: all of
         theirs) may drop amounts, seeds or checkpoints (the ablations). Returns a JSON-ready dict, or
         one with `not_identifiable` (the reason) when the law cannot be fitted on those rows."""
-        from emergence_laws.analysis.fit import backtest_table
+        from emergence_laws.analysis.table_fit import backtest_table
 
         method = method or self.method
         kept = fit_set(self.curve, self.budget, k)

@@ -23,7 +23,7 @@ def _colors(n: int):
 
 
 def plot_compare(result, path: str | Path, title: str | None = None) -> Path:
-    """Write the two-panel figure of a :class:`~emergence_laws.analysis.compare.Comparison`; returns the path."""
+    """Write the two-panel figure of a :class:`~emergence_laws.analysis.table_compare.Comparison`; returns the path."""
     p = result.payload
     groups = [g for g in result.groups if g.curve is not None]
     fig, (ax, bx) = figure.plt().subplots(1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": [1.5, 1]})

@@ -120,7 +120,7 @@ def plot_statistics(rows: Sequence[Mapping[str, Any]], path: Path | str, *, titl
         )
     ax.set_xlabel("sharpness = 1 - rise width / scale range")
     ax.set_ylabel("kink evidence, sign * log10(1 + |BIC(line) - BIC(ramp)|)")
-    from emergence_laws.laws.detect import DetectConfig
+    from emergence_laws.laws.curve_labels import DetectConfig
 
     ax.axhline(math.log10(1 + DetectConfig().kink_bic), color="#999999", lw=0.8, ls=":",
                label="kink evidence needed for emergent")

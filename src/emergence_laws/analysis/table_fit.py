@@ -25,7 +25,7 @@ from emergence_laws.analysis.selection import select_task_metric
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
 from emergence_laws.jsonutil import clean, finite_or_none
-from emergence_laws.laws.backtest import Backtest, SigmoidBacktest, backtest
+from emergence_laws.laws.law_backtest import Backtest, SigmoidBacktest, backtest
 from emergence_laws.laws.baselines import SigmoidBaseline, fit_sigmoid_baseline
 from emergence_laws.laws.bootstrap import BootstrapResult, fit_and_bootstrap
 from emergence_laws.laws.data import LawData
@@ -49,7 +49,7 @@ class FitResult(Mapping[str, Any]):
         boot: the bootstrap behind the interval (None without one).
         baseline: the few-shot sigmoid (:func:`baseline_table` only).
         baseline_xy: the (x, y) points the sigmoid was fitted to (the baseline and its backtest).
-        backtest: the :class:`~emergence_laws.laws.backtest.Backtest` (or ``SigmoidBacktest``) of a backtest.
+        backtest: the :class:`~emergence_laws.laws.law_backtest.Backtest` (or ``SigmoidBacktest``) of a backtest.
 
     It reads as a read-only mapping of ``payload`` (``res["interval"]``, ``dict(res)``).
     """
@@ -491,9 +491,9 @@ def sigmoid_backtest_table(
     """Backtest the few-shot sigmoid baseline alone (no finetuned rows needed): fit it on few-shot rows
     with pretrain_loss > ``cutoff_loss`` (nats), score its tangent elbow against the ReLU elbow of the
     whole few-shot curve. Keys as :func:`backtest_table` (``baseline`` = "sigmoid", ``identified``,
-    no law); ``.backtest`` holds :class:`~emergence_laws.laws.backtest.SigmoidBacktest`.
+    no law); ``.backtest`` holds :class:`~emergence_laws.laws.law_backtest.SigmoidBacktest`.
     """
-    from emergence_laws.laws.backtest import backtest_sigmoid
+    from emergence_laws.laws.law_backtest import backtest_sigmoid
 
     rows, task, metric, notes = select_task_metric(df, task, metric)
     info, n1 = _metric_facts(rows, metric, directions)

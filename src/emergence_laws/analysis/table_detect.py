@@ -40,7 +40,7 @@ from emergence_laws.analysis.series import (
 )
 from emergence_laws.errors import InputError
 from emergence_laws.jsonutil import clean
-from emergence_laws.laws.detect import (
+from emergence_laws.laws.curve_labels import (
     DEFAULT_CONFIG,
     LABELS,
     DetectConfig,

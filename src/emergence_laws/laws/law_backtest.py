@@ -211,7 +211,7 @@ def backtest(
         data: all rows (finetuned and few-shot) of one task and metric.
         cutoff_loss: nats; only checkpoints weaker than this (higher loss) enter the fit.
         flops: optional pretraining FLOPs per row (aligned with ``data``), for ``compute_ahead``.
-        d0, d0_range, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.fit.fit_law`.
+        d0, d0_range, form, elbow, fit_delta: as in :func:`~emergence_laws.laws.law_fit.fit_law`.
         bootstrap: replicates for the prediction's interval (0 = none;
             :func:`~emergence_laws.laws.bootstrap.bootstrap_law`). The prediction is ``law.point_estimate``.
 

@@ -5,7 +5,7 @@
                   ridge=False, loss_axis="pretrain_loss") -> Comparison
 
 Per group (a value of the ``by`` column: a run, a data mix, a tokenizer): the emergence law fitted to
-the group's rows (:func:`~emergence_laws.analysis.fit.fit_table`, with its bootstrap), the group's loss
+the group's rows (:func:`~emergence_laws.analysis.table_fit.fit_table`, with its bootstrap), the group's loss
 curve ``L(C) = E + A / C^alpha`` in compute (``flops``, else ``tokens``, else ``params``) fitted to
 the same checkpoints, and the compute where the curve reaches ``E(D0)``, replicate by replicate with
 the same checkpoint draws (:mod:`~emergence_laws.laws.compute`). Per pair of groups: the probability
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_laws.analysis.fit import FitResult, fit_table
+from emergence_laws.analysis.table_fit import FitResult, fit_table
 from emergence_laws.analysis.selection import select_task
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
@@ -301,7 +301,7 @@ def compare_table(
         df: validated results table; its ``pretrain_loss`` column is the loss the laws are fitted in
             (``loss_axis`` says what it holds: "pretrain_loss", nats/token, or "pretrain_bpb", bits/byte).
         task, metric, d0, d0_range, form, elbow, method, directions: as in
-            :func:`~emergence_laws.analysis.fit.fit_table`, for every group.
+            :func:`~emergence_laws.analysis.table_fit.fit_table`, for every group.
         by: the column whose values are the groups.
         compute: the compute column (default: flops, else tokens, else params).
         bootstrap: replicates per group (at least :data:`MIN_BOOTSTRAP`); seed: their seed (each group
