@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from emergence_laws.analysis.table_fit import FitResult, fit_table
+from emergence_laws.analysis.payload import PayloadResult
 from emergence_laws.analysis.selection import select_task
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
@@ -108,7 +109,7 @@ class GroupComparison:
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison(Mapping[str, Any]):
+class Comparison(PayloadResult):
     """What :func:`compare_table` returns: ``payload`` (the JSON) and the groups' objects; reads as ``payload``."""
 
     payload: dict[str, Any]
@@ -117,18 +118,6 @@ class Comparison(Mapping[str, Any]):
     @property
     def compared(self) -> list[GroupComparison]:
         return [g for g in self.groups if g.identified]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.payload)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.payload[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.payload)
-
-    def __len__(self) -> int:
-        return len(self.payload)
 
     def require_two(self) -> None:
         """Raise unless 2+ groups were compared: InputError when a group's table shape is the cause, else

@@ -15,12 +15,13 @@ Losses are pretraining losses in nats/token; FLOPs are pretraining FLOPs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from emergence_laws.analysis.payload import PayloadResult
 from emergence_laws.analysis.selection import select_task_metric
 from emergence_laws.analysis.series import checkpoint_ids, is_checkpoint_table
 from emergence_laws.errors import InputError, NotIdentifiableError
@@ -39,7 +40,7 @@ BASELINE_AXES: tuple[str, ...] = ("pretrain_loss", "flops", "tokens", "params")
 
 
 @dataclass(frozen=True, eq=False)
-class FitResult(Mapping[str, Any]):
+class FitResult(PayloadResult):
     """What :func:`fit_table`, :func:`baseline_table`, :func:`backtest_table` and :func:`sigmoid_backtest_table` return.
 
     Attributes:
@@ -69,19 +70,6 @@ class FitResult(Mapping[str, Any]):
     @property
     def metric(self) -> str:
         return str(self.payload.get("metric", "metric"))
-
-    def to_json(self) -> dict[str, Any]:
-        """A copy of ``payload`` to extend (e.g. with provenance) and ``json.dumps``."""
-        return dict(self.payload)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.payload[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.payload)
-
-    def __len__(self) -> int:
-        return len(self.payload)
 
 
 def _metric_facts(rows, metric: str, directions: Mapping[str, bool] | None) -> tuple[Metric, list[str]]:
