@@ -8,6 +8,8 @@ import sys
 
 from emergence_laws.commands.common import (
     LAW_OPTIONS,
+    SIGMOID_TERMS,
+    add_baseline_and_output_options,
     add_law_options,
     check_bootstrap,
     directions,
@@ -38,19 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--cutoff-loss", type=float, required=True, help="use only checkpoints with pretrain_loss above this (nats)"
     )
     add_law_options(p, bootstrap=0)
-    p.add_argument(
-        "--baseline",
-        choices=("none", "sigmoid"),
-        default="none",
-        help="sigmoid: backtest the few-shot sigmoid baseline alone (no finetuned rows needed)",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
-                        "bootstrap or the likelihood's ridge takes more than a few seconds)")
-    p.add_argument("--out", help="directory for backtest.json and backtest.png")
-    run_in_flags(p, run, {"sigmoid_backtest_table": "--baseline sigmoid",
-                          "fit_sigmoid_baseline": "--baseline sigmoid"})
+    add_baseline_and_output_options(
+        p, sigmoid="sigmoid: backtest the few-shot sigmoid baseline alone (no finetuned rows needed)",
+        out="backtest.json and backtest.png")
+    run_in_flags(p, run, SIGMOID_TERMS)
 
 
 def run(args: argparse.Namespace) -> int:

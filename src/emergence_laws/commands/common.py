@@ -252,6 +252,22 @@ def add_law_options(p: argparse.ArgumentParser, *, bootstrap: int) -> None:
     add_where_option(p)
 
 
+#: The core's names for the few-shot sigmoid baseline, said as `--baseline sigmoid` (fit, backtest).
+SIGMOID_TERMS: dict[str, str] = {name: "--baseline sigmoid" for name in
+                                 ("baseline_table", "sigmoid_backtest_table", "fit_sigmoid_baseline")}
+
+
+def add_baseline_and_output_options(p: argparse.ArgumentParser, *, sigmoid: str, out: str) -> None:
+    """What `fit` and `backtest` share after the law's options: ``--baseline none|sigmoid`` (``sigmoid``: its
+    help), ``--json``, ``--no-progress`` and ``--out DIR`` (``out``: what it holds)."""
+    p.add_argument("--baseline", choices=("none", "sigmoid"), default="none", help=sigmoid)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
+                        "bootstrap or the likelihood's ridge takes more than a few seconds)")
+    p.add_argument("--out", help=f"directory for {out}")
+
+
 #: Loss axes the law can be fitted on: ``--x`` value -> (column, unit).
 LOSS_AXES: dict[str, tuple[str, str]] = {"pretrain_loss": ("pretrain_loss", "nats"), "bpb": ("pretrain_bpb", "bits/byte")}
 

@@ -9,6 +9,8 @@ import sys
 from emergence_laws.commands.common import (
     LAW_OPTIONS,
     LOSS_AXES,
+    SIGMOID_TERMS,
+    add_baseline_and_output_options,
     add_law_options,
     add_loss_axis_option,
     check_bootstrap,
@@ -40,18 +42,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--task", help="task to fit (needed when the table holds several)")
     add_law_options(p, bootstrap=200)
     add_loss_axis_option(p)
-    p.add_argument(
-        "--baseline",
-        choices=("none", "sigmoid"),
-        default="none",
-        help="sigmoid: fit only the few-shot sigmoid baseline (works without finetuned rows)",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress on stderr (default: a bar on a terminal, else a line every ~30 s, when the "
-                        "bootstrap or the likelihood's ridge takes more than a few seconds)")
-    p.add_argument("--out", help="directory for prediction.json and PNG plots")
-    run_in_flags(p, run, {"baseline_table": "--baseline sigmoid", "fit_sigmoid_baseline": "--baseline sigmoid"})
+    add_baseline_and_output_options(
+        p, sigmoid="sigmoid: fit only the few-shot sigmoid baseline (works without finetuned rows)",
+        out="prediction.json and PNG plots")
+    run_in_flags(p, run, SIGMOID_TERMS)
 
 
 #: options of `emergence fit` recorded in the provenance of its results
