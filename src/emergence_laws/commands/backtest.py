@@ -13,6 +13,7 @@ from emergence_laws.commands.common import (
     add_law_options,
     check_bootstrap,
     directions,
+    law_arguments,
     load_table,
     make_out_dir,
     provenance,
@@ -61,20 +62,7 @@ def run(args: argparse.Namespace) -> int:
         from emergence_laws.progress import show_progress
 
         with show_progress(not args.no_progress):  # a bar on a terminal, else a line every ~30 s, with an ETA
-            res = backtest_table(
-                df,
-                args.task,
-                args.cutoff_loss,
-                metric=args.metric,
-                d0=args.d0,
-                form=args.form,
-                elbow=args.elbow,
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                method=args.method,
-                directions=directions(args),
-                d0_range=args.d0_range,
-            )
+            res = backtest_table(df, args.task, args.cutoff_loss, **law_arguments(args))
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "backtest", BACKTEST_OPTIONS)})
     files = []
     if out is not None:

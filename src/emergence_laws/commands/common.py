@@ -218,6 +218,13 @@ LAW_OPTIONS: tuple[str, ...] = ("metric", "method", "d0", "d0_range", "form", "e
                                 "higher_is_better", "lower_is_better", "where")
 
 
+def law_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the table API (``fit_table``, ``backtest_table``, ``compare_table``) that
+    :func:`add_law_options` sets, from the parsed ``args``."""
+    return {"metric": args.metric, "d0": args.d0, "d0_range": args.d0_range, "form": args.form, "elbow": args.elbow,
+            "bootstrap": args.bootstrap, "seed": args.seed, "method": args.method, "directions": directions(args)}
+
+
 class _Pair(argparse.Action):
     """Store ``nargs=2`` values as a tuple (so provenance writes them back as one option)."""
 

@@ -12,7 +12,7 @@ from emergence_laws.commands.common import (
     add_law_options,
     add_loss_axis_option,
     check_bootstrap,
-    directions,
+    law_arguments,
     load_table,
     make_out_dir,
     on_loss_axis,
@@ -63,11 +63,8 @@ def run(args: argparse.Namespace) -> int:
     out = make_out_dir(args.out) if args.out else None
     df = on_loss_axis(load_table(args), args.x)
     loss_axis, unit = LOSS_AXES[args.x]
-    res = compare_table(
-        df, task=args.task, by=args.by, metric=args.metric, compute=args.compute, d0=args.d0, d0_range=args.d0_range,
-        form=args.form, elbow=args.elbow, bootstrap=args.bootstrap, seed=args.seed, method=args.method,
-        directions=directions(args), ridge=args.ridge, loss_axis=loss_axis,
-    )
+    res = compare_table(df, task=args.task, by=args.by, compute=args.compute, ridge=args.ridge, loss_axis=loss_axis,
+                        **law_arguments(args))
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "compare", COMPARE_OPTIONS)})
     files = []
     if out is not None:

@@ -15,6 +15,7 @@ from emergence_laws.commands.common import (
     add_loss_axis_option,
     check_bootstrap,
     directions,
+    law_arguments,
     load_table,
     make_out_dir,
     on_loss_axis,
@@ -75,19 +76,7 @@ def run(args: argparse.Namespace) -> int:
         res = baseline_table(df, task=args.task, metric=args.metric, directions=directions(args))
     else:
         with show_progress(not args.no_progress):  # a bar on a terminal, else a line every ~30 s, with an ETA
-            res = fit_table(
-                df,
-                task=args.task,
-                metric=args.metric,
-                d0=args.d0,
-                form=args.form,
-                elbow=args.elbow,
-                bootstrap=args.bootstrap,
-                seed=args.seed,
-                method=args.method,
-                directions=directions(args),
-                d0_range=args.d0_range,
-            )
+            res = fit_table(df, task=args.task, **law_arguments(args))
     x_axis, unit = LOSS_AXES[args.x]
     out_json = renamed({**res.to_json(), "provenance": provenance(args, "fit", FIT_OPTIONS), "x_axis": x_axis,
                         "x_unit": unit})  # the core's notes name its arguments: here, the flags
