@@ -139,3 +139,30 @@ def test_warnings_for_the_designs_the_paper_ablations_broke():
     # a good design is quiet
     law = fit_law(law_data(draw_rows(t, LOSSES, AMOUNTS, seeds=2, rng=0)))
     assert law.warnings == ()
+
+
+def test_a_curve_flat_above_chance_is_not_called_at_chance():
+    """Finetuned curves with no elbow in the fit set: at chance for the small amounts, above chance at every
+    checkpoint for the large ones (the elbow lies beyond the weakest). The refusal says which is which."""
+    import numpy as np
+    import pytest
+
+    from emergence_laws.errors import NotIdentifiableError
+    from emergence_laws.laws.data import LawData
+    from emergence_laws.laws.identifiability import check_identifiable
+
+    rng = np.random.default_rng(0)
+    losses = np.linspace(1.9, 1.5, 6)
+    rows = [(loss, n, seed, (0.25 if n < 8000 else 0.7)) for loss in losses for n in (1024, 4096, 16384, 32768)
+            for seed in (0, 1)]
+    loss, n_train, seed, p = (np.array(c, dtype=float) for c in zip(*rows))
+    value = rng.binomial(400, p) / 400
+    data = LawData.from_arrays(loss, n_train, value, n_eval=np.full(len(rows), 400.0), seed=seed, chance=0.25)
+    with pytest.raises(NotIdentifiableError) as err:
+        check_identifiable(data)
+    msg = str(err.value)
+    assert "n_train in {16384, 32768} the accuracy is above chance" in msg and "every finetuned curve is at chance" not in msg
+    flat = LawData.from_arrays(loss, n_train, rng.binomial(400, 0.25, len(rows)) / 400, n_eval=np.full(len(rows), 400.0),
+                               seed=seed, chance=0.25)
+    with pytest.raises(NotIdentifiableError, match="every finetuned curve is at chance"):
+        check_identifiable(flat)

@@ -6,7 +6,8 @@ what is missing and what to add) when the law cannot be fitted at all:
 - no finetuned rows (``n_train > 0``) — e.g. a table of few-shot evaluations only;
 - one finetuning data amount (the shift ``E_theta(D)`` needs 2+ amounts);
 - one checkpoint (an elbow in loss needs 2+ pretraining losses);
-- every finetuned curve flat (at chance): no checkpoint has emerged even after finetuning.
+- every finetuned curve flat: at chance (no checkpoint has emerged even after finetuning), or flat above
+  chance at every checkpoint (the elbow lies beyond the weakest one).
 
 and returns warnings for the designs the paper's ablations showed to fail (Snell et al., 2024,
 errors of ~1 nat): no small-data subsets, a single random subset per amount, few or no late
@@ -32,6 +33,15 @@ def _fmt_amounts(a) -> str:
     return ", ".join(f"{x:g}" for x in a)
 
 
+def _above_chance(level: float, chance: float, n_eval: np.ndarray | None) -> bool:
+    """Whether a flat curve's level sits above chance: by more than 0.02 and 3 binomial standard errors of
+    the curve's pooled answers (when `n_eval` is known)."""
+    se = 0.0
+    if n_eval is not None and np.all(np.isfinite(n_eval)) and n_eval.sum() > 0:
+        se = math.sqrt(chance * (1.0 - chance) / float(n_eval.sum()))
+    return level - chance > max(0.02, 3.0 * se)
+
+
 def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = None) -> list[str]:
     """Raise if the law cannot be fitted; else return design warnings (strings). `d0_range`: the low-data
     limit the fit extrapolates to, (lo, hi) examples (a known D0 is lo = hi; default: the shots N)."""
@@ -55,7 +65,7 @@ def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = Non
             "2+ checkpoints, ideally 5+ spanning weak to strong models; add finetuned runs of other checkpoints"
         )
     ne = data.n_eval
-    emerged = []
+    emerged, flat_above = [], []
     for d in amounts:
         m = data.n_train == d
         if np.unique(data.loss[m]).size < 2:
@@ -63,7 +73,18 @@ def check_identifiable(data: LawData, d0_range: tuple[float, float] | None = Non
         ef = fit_elbow(data.loss[m], data.value[m], chance=data.chance, n_eval=None if ne is None else ne[m])
         if ef.emerged:
             emerged.append(d)
+        elif data.chance is not None and _above_chance(ef.B, data.chance, None if ne is None else ne[m]):
+            flat_above.append(d)
     if not emerged:
+        span = f"checkpoints from {data.loss[ft].max():.4g} to {data.loss[ft].min():.4g} nats"
+        if flat_above:
+            raise NotIdentifiableError(
+                f"no finetuned curve rises out of a floor (n_train in {{{_fmt_amounts(amounts)}}}, {span}): at "
+                f"n_train in {{{_fmt_amounts(flat_above)}}} the accuracy is above chance but shows no elbow along the "
+                "loss (no floor to rise out of within these checkpoints: the elbow may lie beyond the weakest), at "
+                "the other amounts it is at chance; add weaker checkpoints or amounts in between, so that at least "
+                "one curve rises out of its floor"
+            )
         where = "at chance" if data.chance is not None else "flat"
         raise NotIdentifiableError(
             f"every finetuned curve is {where} (n_train in {{{_fmt_amounts(amounts)}}}, strongest loss "
