@@ -18,8 +18,9 @@ full few-shot curve). Also: the error when the fit sees 1/1, 1/2, 1/4 and 1/8 of
 the few-shot sigmoid baseline, the shift per data amount, the paper's ablations and LoRA vs full.
 Writes results.csv, prediction.json, PNG plots and a self-contained report.html into --out. The
 ladder and finished jobs are cached by config (--cache), so a second run takes seconds; runs
-sharing a cache take turns. Measured time on 2 CPU cores, cold cache: about 10 minutes (--quick:
-about 2); the README's demo section has the figures per seed."""
+sharing a cache take turns. Measured time on 2 CPU cores, cold cache: about 6 minutes alone and 10
+beside another CPU-bound job (--quick: 1.5 and 2); the docs' results pages have the figures per seed
+and machine."""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
