@@ -43,6 +43,7 @@ from emergence_laws.jsonutil import clean
 from emergence_laws.laws.compute import quantiles
 from emergence_laws.laws.synthetic import Misspecification
 from emergence_laws.laws.synthetic_runs import draw_runs, runs_frame
+from emergence_laws.provenance import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The misspecification of every run ("low" of bench_calibration's "all four").
@@ -55,14 +56,7 @@ CLASSES: tuple[tuple[str, float, float], ...] = (("< 1.3x", 1.0, 1.3), ("1.3-2x"
 
 def machine() -> dict:
     """CPU model, cores, load and commit: the stamp of every figure."""
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip()

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from emergence_laws.provenance import cpu_model, git_commit
+
 import numpy as np
 import pandas as pd
 
@@ -124,11 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-big", action="store_true", help="skip the 990,000-row end-to-end run")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent, check=False).stdout.strip()
-    info = {"commit": commit, "cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version()}
+    info = {"commit": git_commit(Path(__file__).parent), "cpu": cpu_model(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}
     print(json.dumps(info), flush=True)
     res: dict = {"machine": info, "scaling": scaling(args.repeats)}
     if not args.skip_big:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+
+from emergence_laws.provenance import cpu_model, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,16 +57,6 @@ JOB = textwrap.dedent("""
     print(json.dumps({"train_s": t1 - t0, "eval_s": t2 - t1, "steps": stats["steps"], "tokens": stats["tokens"],
                       "accuracy": float(res.metrics["accuracy"])}))
 """)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def make_checkpoint(folder: Path, steps: int, n_train: int) -> tuple[Path, Path]:
@@ -125,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
         base = rows[0]["examples_per_s"]
         summary = {"speedup_vs_first": {f"{r['code']} {r['recipe']}": round(r["examples_per_s"] / base, 2) for r in rows},
-                   "cpu": cpu_model(), "load": [round(x, 2) for x in os.getloadavg()],
-                   "commit": subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip()}
+                   "cpu": cpu_model(), "load": [round(x, 2) for x in os.getloadavg()], "commit": git_commit(REPO)}
         print(json.dumps(summary), flush=True)
         if args.out:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,7 @@ import numpy as np
 from emergence_laws.laws.bootstrap import fit_and_bootstrap
 from emergence_laws.laws.law import EmergenceLaw
 from emergence_laws.laws.synthetic import draw_rows, law_data
+from emergence_laws.provenance import cpu_model
 
 TRUE = EmergenceLaw(k=0.12, alpha=1.2, C=2.6, A=0.45, B=0.25, delta=0.0, d0=5.0, shots=5)
 
@@ -143,13 +144,7 @@ def main() -> None:
     ap.add_argument("--src", help="run the CLI targets with the package in this src folder (e.g. an older checkout)")
     ap.add_argument("--cli", nargs="+", choices=[t[0] for t in CLI_TARGETS], help="only these CLI targets")
     args = ap.parse_args()
-    cpu = platform.processor()
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    info = {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
+    info = {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
     if args.only != "table":
         cli_targets(min(args.repeats, 3), args.src, info, args.cli)
     if args.only != "cli":

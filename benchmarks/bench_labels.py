@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import pandas as pd
 from emergence_laws.analysis.table_detect import detect_table
 from emergence_laws.laws.curve_suite import KINDS, RIGHT, draw_suite, suite_rows
 from emergence_laws.laws.curve_labels import LABELS, DetectConfig
+from emergence_laws.provenance import cpu_model, git_commit
 
 GOALS = {"precision emergent": 0.95, "precision smooth": 0.95, "recall emergent (>= 5 pre-jump)": 0.9}
 
@@ -97,18 +97,8 @@ def print_seed(res: dict) -> None:
 
 
 def stamp() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=False).stdout.strip()
-    except OSError:
-        commit = ""
-    cpu = ""
-    try:
-        cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                   "")
-    except OSError:
-        pass
-    return {"commit": commit, "cpu": cpu or platform.processor(), "cpus": os.cpu_count(),
+    commit, cpu = git_commit(Path(__file__).parent), cpu_model()
+    return {"commit": commit, "cpu": cpu, "cpus": os.cpu_count(),
             "load_1min": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "numpy": np.__version__}
 

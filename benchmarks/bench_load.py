@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -25,25 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from emergence_laws.provenance import cpu_model, git_commit
+
 BUSY = "while True: pass"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def demo_command(preset: str, folder: Path) -> list[str]:
@@ -112,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(runs[-1]), flush=True)
     summary = {"preset": args.preset, "competitor": args.competitor, "nice": args.nice, "env": args.env,
-               "ratio": round(runs[1]["wall_s"] / runs[0]["wall_s"], 2), "commit": commit(), "cpu": cpu_model(),
+               "ratio": round(runs[1]["wall_s"] / runs[0]["wall_s"], 2), "commit": git_commit(), "cpu": cpu_model(),
                "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load]}
     print(json.dumps(summary), flush=True)
     if args.out:

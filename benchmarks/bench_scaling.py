@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from emergence_laws.provenance import cpu_model, git_commit
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -45,26 +47,15 @@ CUTOFF_ABOVE_TRUTH: float = 0.03
 
 
 def stamp() -> dict:
-    """Where and when: commit, CPU model, cores, load (1-minute average)."""
+    """Where and when: commit (and the src files that differ from it), CPU model, cores, load (1-minute average)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=HERE.parent, check=False).stdout.strip() or "unknown"
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
                                capture_output=True, text=True, cwd=HERE.parent, check=False).stdout
     except OSError:
-        commit, dirty = "unknown", ""
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+        dirty = ""
     changed = [ln[3:] for ln in dirty.splitlines() if ln.strip()]
-    return {"commit": commit + (f" + uncommitted changes to {len(changed)} files in src" if changed else ""),
-            "changed": changed, "cpu": cpu, "cores": os.cpu_count(),
-            "load": round(os.getloadavg()[0], 2), "python": platform.python_version()}
+    return {"commit": git_commit(HERE.parent, dirty_under="src"), "changed": changed, "cpu": cpu_model(),
+            "cores": os.cpu_count(), "load": round(os.getloadavg()[0], 2), "python": platform.python_version()}
 
 
 def measure(what: str, rows: int, bootstrap: int, seed: int) -> dict:

@@ -20,30 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from emergence_laws.provenance import cpu_model, git_commit
 
 
 def batch_for(n: int, max_batch: int) -> int:
@@ -181,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     budget = rows[first]["flops"]
     state.update(seed=args.seed, first_above_chance=rows[first]["model"], emergence_flops=budget,
-                 emergence_loss=rows[first]["pretrain_loss"], commit=_commit(), cpu=_cpu(), torch=torch.__version__,
+                 emergence_loss=rows[first]["pretrain_loss"], commit=git_commit(), cpu=cpu_model(), torch=torch.__version__,
                  threads=args.threads, command=" ".join(["python", "research/lever.py", *(argv or sys.argv[1:])]))
     runs = state.setdefault("runs", [])
     done = {(r["model"], r["format"], r["n"], r["subset"], r["epochs"], r["lr"], r["max_batch"]) for r in runs}

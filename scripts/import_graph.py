@@ -35,7 +35,7 @@ PACKAGE = "emergence_laws"
 #: first segment after ``emergence_laws.`` (a sub-package or a top-level module); "" is the package's
 #: own ``__init__``, which re-exports everything lazily and sits on top.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "jsonutil", "paths", "yamlio", "devices", "threads", "progress", "constraints", "hashing",
+    ("errors", "jsonutil", "paths", "yamlio", "devices", "threads", "progress", "constraints", "hashing", "provenance",
      "version", "lazy"),  # utilities
     ("metrics",),
     ("results",),
