@@ -5,7 +5,7 @@ label rules before and after a change (issue 26).
     python research/detect_label_snapshot.py --diff A.json B.json   # which labels changed, with both reasons
 
 Tables: data/public/openlm_scaling_evals.csv by pretrain_loss; data/public/obsscaling_evals.csv by
-FLOPs (its two scale quirks corrected as scripts/detect_table.py does); tests/checkpoint_logs.py's
+FLOPs (its two scale quirks corrected as scripts/detect_table.py does); emergence_laws/testing/checkpoint_logs.py's
 generated log (seeds 0-2) by pretrain_loss.
 """
 
@@ -24,7 +24,7 @@ def snapshot() -> dict[str, list]:
 
     from emergence_laws.analysis.table_detect import detect_table
     from emergence_laws.results import load_results, validate_table
-    from tests.checkpoint_logs import checkpoint_log
+    from emergence_laws.testing.checkpoint_logs import checkpoint_log
 
     data = REPO / "data" / "public"
     tables = {

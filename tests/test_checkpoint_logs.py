@@ -1,6 +1,6 @@
 """Checkpoint logs as open model projects publish them (run x step x task x metric), end to end.
 
-The logs are generated here (tests/checkpoint_logs.py) from known curves: several runs, step 0 at
+The logs are generated here (emergence_laws/testing/checkpoint_logs.py) from known curves: several runs, step 0 at
 random init with tokens = flops = 0, MC and cloze formats of one task, bits per byte, a run with
 few checkpoints before its jump, a task flat only during warm-up, and a ``final`` step.
 """
@@ -21,7 +21,7 @@ from emergence_laws.analysis.series import build_series, warmup_mask
 from emergence_laws.cli import main
 from emergence_laws.laws.curve_labels import DetectConfig, classify_curve
 from emergence_laws.results import load_results, validate_table
-from tests.checkpoint_logs import L_INIT, MC_JUMP, RUNS, checkpoint_log, loss_at
+from emergence_laws.testing.checkpoint_logs import L_INIT, MC_JUMP, RUNS, checkpoint_log, loss_at
 from tests.conftest import HANG_GUARD_S
 
 

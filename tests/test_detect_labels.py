@@ -13,7 +13,7 @@ from emergence_laws.laws.curve_suite import KINDS, RIGHT, draw_curve, warmup
 from emergence_laws.laws.curve_labels import DetectConfig, classify_curve, find_jump, theil_sen_slope, trend_p_value
 from emergence_laws.metrics import resolve
 from emergence_laws.results import validate_table
-from tests.checkpoint_logs import log_steps, loss_at, shaped_run
+from emergence_laws.testing.checkpoint_logs import log_steps, loss_at, shaped_run
 
 
 def detect(rows: list[dict], **kw) -> dict:
