@@ -121,6 +121,7 @@ BAD_INPUTS = [
     ("predict-law-overflows", ["predict", "--law", "{d}/overflow.json", "--loss", "3", "--n-train", "5"], 2,
      "law parameter alpha = 1e+308 is implausibly large", None),
     ("demo-seed-negative", ["demo", "--seed", "-1", "--out", "{d}/demo"], 2, "--seed", "{d}/demo"),
+    ("demo-threads-zero", ["demo", "--threads", "0", "--out", "{d}/demo"], 2, "--threads 0: not a positive", None),
     # usage errors are one line too
     ("usage-missing-option", ["predict", "--loss", "3"], 2, "required: --law", None),
     ("usage-bad-int", ["fit", EXAMPLE, "--bootstrap", "x"], 2, "invalid int value", None),

@@ -82,9 +82,12 @@ def available_cpus() -> int:
     return max(1, n)
 
 
-def _check(value: object, where: str) -> int:
+def _check(value: object, name: str, *, env: bool = False) -> int:
+    """``value`` when it is a positive int; else InputError naming the argument ``name`` in backticks
+    (the CLI says its flag, :mod:`emergence_laws.laws.terms`) or, with ``env``, the variable."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{where}: {value!r} is not a positive whole number of threads; give e.g. 1 or 4")
+        said = f"${name}={value!r}" if env else f"`{name}={value!r}`"
+        raise InputError(f"{said}: not a positive whole number of threads; give e.g. 1 or 4")
     return value
 
 
@@ -99,7 +102,7 @@ def resolve_threads(threads: int | None = None, *, workers: int = 1) -> int:
             value = int(env)
         except ValueError:
             value = None
-        return _check(value if value is not None else env, ENV_VAR)
+        return _check(value if value is not None else env, ENV_VAR, env=True)
     return max(1, available_cpus() // max(1, int(workers)))
 
 

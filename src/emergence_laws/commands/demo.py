@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from emergence_laws.commands.common import run_in_flags
+
 DESCRIPTION = """\
 Run the method end to end on this machine, no downloads: generate a world (a corpus of facts about
 thousands of entities and key-value records followed by look-ups; the task is the look-up, whose
@@ -35,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: $EMERGENCE_THREADS, else the CPUs this process may use)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or progress lines")
-    p.set_defaults(func=run)
+    run_in_flags(p, run)
     return p
 
 
